@@ -1,0 +1,1 @@
+"""The `baiying` operator command."""

@@ -1,0 +1,21 @@
+"""Run one or several uvicorn servers in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+
+import uvicorn
+
+from baiying_cli.catalog import ServiceSpec
+
+
+async def serve_many(specs: list[ServiceSpec], *, host: str) -> None:
+    """Serve each spec on its port; return when all have stopped."""
+    servers = []
+    for spec in specs:
+        module, _, attr = spec.app_factory.partition(":")
+        factory = getattr(importlib.import_module(module), attr)
+        config = uvicorn.Config(factory(), host=host, port=spec.port, log_config=None, lifespan="on")
+        servers.append(uvicorn.Server(config))
+    await asyncio.gather(*(s.serve() for s in servers))

@@ -1,0 +1,1 @@
+"""Baiying dispatcher service."""

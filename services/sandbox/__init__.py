@@ -1,0 +1,1 @@
+"""Baiying sandbox service."""

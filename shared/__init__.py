@@ -1,0 +1,1 @@
+"""Baiying's common library: settings, logging, events, Kafka, PostgreSQL, outbox, auth, web."""

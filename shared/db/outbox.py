@@ -1,0 +1,146 @@
+"""Transactional outbox: write events with the state change, publish after commit.
+
+The relay holds a session advisory lock so exactly one relay per schema publishes,
+which keeps per-key order. It publishes a batch, waits for the broker's acks, then
+marks the rows. Killed between the two, it republishes the batch on restart: consumers
+recognise the copies by event id (see inbox.py). Nothing is lost and order per key holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from baiying_shared.events.envelope import Envelope, encode
+from baiying_shared.logging import get_logger
+from baiying_shared.metrics import OUTBOX_PUBLISHED
+from baiying_shared.settings import CommonSettings
+
+log = get_logger(__name__)
+
+
+async def add(conn: asyncpg.Connection[Any], *, topic: str, key: str, envelope: Envelope[Any]) -> None:
+    """Queue an event inside the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO outbox (topic, key, value, event_id) VALUES ($1, $2, $3, $4)",
+        topic, key, encode(envelope), envelope.event_id,
+    )
+    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+
+
+async def add_many(
+    conn: asyncpg.Connection[Any], rows: list[tuple[str, str, Envelope[Any] | None]]
+) -> None:
+    """Queue many events (topic, key, envelope or None for a tombstone) in one round trip."""
+    await conn.executemany(
+        "INSERT INTO outbox (topic, key, value, event_id) VALUES ($1, $2, $3, $4)",
+        [(t, k, encode(e) if e else None, e.event_id if e else None) for t, k, e in rows],
+    )
+    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+
+
+async def add_tombstone(conn: asyncpg.Connection[Any], *, topic: str, key: str) -> None:
+    """Queue a delete marker for a compacted topic."""
+    await add_many(conn, [(topic, key, None)])
+
+
+class OutboxRelay:
+    """Moves committed outbox rows to Kafka, in id order."""
+
+    def __init__(
+        self,
+        *,
+        settings: CommonSettings,
+        pool: asyncpg.Pool[Any],
+        producer: AIOKafkaProducer,
+        schema: str,
+        batch_size: int = 1000,
+        idle_poll_s: float = 0.5,
+    ) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._producer = producer
+        self._schema = schema
+        self._batch = batch_size
+        self._idle = idle_poll_s
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock_key = int.from_bytes(
+            hashlib.sha1(f"outbox:{schema}".encode()).digest()[:8], "big", signed=True
+        )
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._supervise(), name=f"outbox:{self._schema}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _supervise(self) -> None:
+        """Keep a relay running through database and broker outages."""
+        while True:
+            try:
+                await self._run()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, KafkaError, asyncpg.InterfaceError) as exc:
+                log.warning("outbox relay interrupted; restarting", schema=self._schema, error=str(exc))
+                await asyncio.sleep(1)
+
+    async def _run(self) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.add_listener(f"{self._schema}_outbox", self._on_notify)
+            try:
+                while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+                    await asyncio.sleep(1)  # another relay is active
+                while True:
+                    if await self.publish_batch(conn) < self._batch:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), self._idle)
+                        self._wake.clear()
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.remove_listener(f"{self._schema}_outbox", self._on_notify)
+                    await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def publish_batch(self, conn: asyncpg.Connection[Any]) -> int:
+        """Publish one batch of unpublished rows; return how many."""
+        async with conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, topic, key, value FROM outbox WHERE published_at IS NULL"
+                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch,
+            )
+            if not rows:
+                return 0
+            futures = [
+                await self._producer.send(
+                    self._settings.topic(r["topic"]), value=r["value"], key=r["key"].encode()
+                )
+                for r in rows
+            ]
+            await asyncio.gather(*futures)  # every ack before any row is marked
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
+            )
+        OUTBOX_PUBLISHED.labels(schema=self._schema).inc(len(rows))
+        return len(rows)
+
+    async def purge(self, *, older_than_s: int = 3600) -> int:
+        """Delete rows published long ago; the broker holds them now."""
+        status = await self._pool.execute(
+            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+            older_than_s,
+        )
+        return int(status.split()[-1])

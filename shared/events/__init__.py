@@ -1,0 +1,1 @@
+"""Versioned event contracts. One module per topic; `catalogue` lists the topics."""

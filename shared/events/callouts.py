@@ -1,0 +1,61 @@
+"""Topic dispatch.callouts.v1 — key = volunteer id.
+
+Keying by volunteer spreads a large call over every partition while keeping each
+person's alert, confirmation and stand-down in order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from baiying_shared.events.common import Channel, DistrictCode
+from baiying_shared.events.envelope import Payload, event
+
+TOPIC = "dispatch.callouts.v1"
+
+Language = Literal["zh", "en"]
+IncidentKind = Literal["callout", "advisory"]
+
+
+class _Addressed(Payload):
+    callout_id: uuid.UUID
+    incident_id: uuid.UUID
+    volunteer_id: uuid.UUID
+    phone: str
+    channels: tuple[Channel, ...]
+    language: Language = "zh"
+
+
+@event("callout.issued", 1)
+class CalloutIssued(_Addressed):
+    """First alert: what, roughly where and how far — never the exact address."""
+
+    kind: IncidentKind
+    title: str
+    category: str
+    area: str
+    district: DistrictCode
+    distance_m: int
+    rank: int
+    round: int
+    advice: str | None = None  # 以案说防 text for advisories
+    expires_at: datetime | None = None
+
+
+@event("callout.confirmed", 1)
+class CalloutConfirmed(_Addressed):
+    """Sent only to those who accepted: the exact place and whom to contact."""
+
+    title: str
+    address: str
+    lat: float
+    lon: float
+    contact: str
+
+
+@event("callout.stood_down", 1)
+class CalloutStoodDown(_Addressed):
+    reason: Literal["staffed", "cancelled", "closed", "expired"]
+    title: str

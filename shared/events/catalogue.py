@@ -1,0 +1,51 @@
+"""Every topic Baiying uses, created by the project at start-up — never by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from baiying_shared.events import callouts, contacts, deliveries, replies, teams, volunteers
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    key: str
+    producer: str
+    consumers: tuple[str, ...]
+    compacted: bool = False
+    retention_ms: int = 7 * DAY_MS
+
+    def config(self) -> dict[str, str]:
+        if self.compacted:
+            # Compaction keeps the last snapshot per key forever; tombstones linger a day
+            # so a slow consumer still sees deletes.
+            return {
+                "cleanup.policy": "compact",
+                "delete.retention.ms": str(DAY_MS),
+                "min.compaction.lag.ms": "0",
+            }
+        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
+
+
+DEAD_LETTER = "baiying.deadletter.v1"
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(volunteers.TOPIC, 6, "volunteer_id", "registry", ("dispatcher",), compacted=True),
+    TopicSpec(teams.TOPIC, 3, "team_id", "registry", ("dispatcher",), compacted=True),
+    TopicSpec(callouts.TOPIC, 12, "volunteer_id", "dispatcher", ("notifier",)),
+    TopicSpec(deliveries.TOPIC, 6, "callout_id", "notifier", ("dispatcher",)),
+    TopicSpec(replies.TOPIC, 6, "callout_id", "notifier", ("dispatcher",)),
+    TopicSpec(contacts.TOPIC, 3, "phone", "notifier", ("registry",)),
+    TopicSpec(DEAD_LETTER, 3, "original key", "any consumer", ("operators",), retention_ms=30 * DAY_MS),
+)
+
+
+def by_name(name: str) -> TopicSpec:
+    for spec in TOPICS:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)

@@ -1,0 +1,1 @@
+"""Kafka producer, consumer and topic helpers on aiokafka."""

@@ -1,0 +1,80 @@
+"""FastAPI plumbing every service shares: health, readiness, metrics, errors, access log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from baiying_shared.logging import get_logger
+from baiying_shared.metrics import HTTP_LATENCY
+
+log = get_logger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field(e["loc"]), "loc": list(e["loc"]), "message": e["msg"], "type": e["type"]}
+        for e in exc.errors()
+    ]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return JSONResponse(status_code=422, content={"error": f"invalid input: {summary}", "detail": errors})
+
+
+def install_common(app: FastAPI, *, service: str) -> None:
+    """Add /healthz, /readyz, /metrics, the 422 format and a request log to `app`.
+
+    /readyz runs the checks the lifespan put in `app.state.readiness` (name -> coroutine).
+    """
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, ReadinessCheck] = getattr(request.app.state, "readiness", {})
+        if not checks:
+            return JSONResponse({"ready": False, "checks": {}}, status_code=503)
+        results = {name: await _probe(check) for name, check in checks.items()}
+        ready = all(v == "ok" for v in results.values())
+        return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        elapsed = time.perf_counter() - start
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        HTTP_LATENCY.labels(service, request.method, route, str(response.status_code)).observe(elapsed)
+        if route not in ("/healthz", "/metrics"):
+            log.info("http", method=request.method, route=route, status=response.status_code,
+                     ms=round(elapsed * 1000, 1))
+        return response
+
+
+async def _probe(check: ReadinessCheck) -> str:
+    try:
+        await asyncio.wait_for(check(), timeout=2.0)
+        return "ok"
+    except Exception as exc:  # readiness reports any failure as text, never raises
+        return f"failed: {exc.__class__.__name__}: {exc}"[:200]

@@ -1,0 +1,88 @@
+"""Bearer tokens: missing, expired, forged and out-of-district callers are refused."""
+
+from __future__ import annotations
+
+import httpx
+import jwt
+import pytest
+from fastapi import FastAPI
+
+from baiying_shared.auth import CurrentPrincipal, DutyDeskPrincipal, mint_token
+from baiying_shared.settings import CommonSettings
+from baiying_shared.web import install_common
+
+SETTINGS = CommonSettings(profile="test", jwt_secret="test-secret-for-auth-tests-0123456789")
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    app.state.settings = SETTINGS
+    install_common(app, service="authtest")
+    @app.post("/districts/{code}/alerts")
+    async def raise_alert(code: str, principal: DutyDeskPrincipal) -> dict[str, str]:
+        principal.ensure_district(code)
+        return {"ok": code}
+
+    @app.get("/me")
+    async def me(principal: CurrentPrincipal) -> dict[str, object]:
+        return principal.model_dump(mode="json")
+
+    return app
+
+
+@pytest.fixture
+async def client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url="http://t")
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_valid_token_in_district_is_admitted(client: httpx.AsyncClient) -> None:
+    token = mint_token(SETTINGS, sub="desk-1", role="duty_desk", districts=["360702"])
+    r = await client.post("/districts/360702/alerts", headers=_bearer(token))
+    assert r.status_code == 200, r.text
+
+
+async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
+    r = await client.get("/me")
+    assert r.status_code == 401
+    assert "missing" in r.json()["detail"]
+
+
+async def test_expired_token_is_401(client: httpx.AsyncClient) -> None:
+    token = mint_token(SETTINGS, sub="desk-1", role="duty_desk", districts=["360702"], ttl_s=-5)
+    r = await client.get("/me", headers=_bearer(token))
+    assert r.status_code == 401
+    assert "expired" in r.json()["detail"]
+
+
+async def test_forged_token_is_401(client: httpx.AsyncClient) -> None:
+    forged = jwt.encode(
+        {"sub": "x", "role": "admin", "districts": ["*"], "iss": "baiying", "exp": 9999999999},
+        "not-the-secret",
+        algorithm="HS256",
+    )
+    r = await client.get("/me", headers=_bearer(forged))
+    assert r.status_code == 401
+    unsigned = jwt.encode({"sub": "x", "role": "admin", "iss": "baiying", "exp": 9999999999}, None, algorithm="none")
+    assert (await client.get("/me", headers=_bearer(unsigned))).status_code == 401
+
+
+async def test_out_of_district_is_403(client: httpx.AsyncClient) -> None:
+    token = mint_token(SETTINGS, sub="desk-2", role="duty_desk", districts=["360703"])
+    r = await client.post("/districts/360702/alerts", headers=_bearer(token))
+    assert r.status_code == 403
+    assert "360702" in r.json()["detail"]
+
+
+async def test_wrong_role_is_403(client: httpx.AsyncClient) -> None:
+    token = mint_token(SETTINGS, sub="v", role="volunteer", districts=["360702"])
+    r = await client.post("/districts/360702/alerts", headers=_bearer(token))
+    assert r.status_code == 403
+
+
+def test_prod_refuses_placeholder_secret() -> None:
+    with pytest.raises(ValueError, match="placeholder"):
+        CommonSettings(profile="prod", database_url="postgresql://u:p@db/x")
