@@ -1,0 +1,35 @@
+# Shared helpers for deploy/local/*.sh. Sourced, not executed.
+# shellcheck shell=bash
+
+# Repo root = two levels above this file, regardless of the caller's cwd.
+BAIYING_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# Everything the local infra writes (pg data, kafka data, jars, logs, pids)
+# lives under one directory so `rm -rf .state` is a full reset.
+STATE="${BAIYING_STATE_DIR:-$BAIYING_ROOT/.state}"
+LOG_DIR="$STATE/logs"
+RUN_DIR="$STATE/run"
+
+log()  { printf '[%s] %s\n' "${LOG_TAG:-infra}" "$*"; }
+warn() { printf '[%s] WARNING: %s\n' "${LOG_TAG:-infra}" "$*" >&2; }
+die()  { printf '[%s] ERROR: %s\n' "${LOG_TAG:-infra}" "$*" >&2; exit 1; }
+
+# Monotonic-ish seconds with decimals, for "ready in 3.2s" messages.
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+ensure_state_dirs() {
+  mkdir -p "$STATE" "$LOG_DIR" "$RUN_DIR"
+}
+
+# Is something accepting TCP connections on 127.0.0.1:$1? (bash /dev/tcp, no nc needed)
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Is the pid in file $1 a live process?
+pid_alive() {
+  local pidfile=$1 pid
+  [[ -s $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+}
