@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_PHONE = re.compile(r"\+?\d[\d \-]{7,}\d")
+# E.164 numbers and bare mainland mobiles, not digits inside ids, dates or other words.
+_PHONE = re.compile(r"(?<![\w+])(\+\d{8,15}|1[3-9]\d{9})(?!\w)")
 
 
 def mask_phone(phone: str) -> str:

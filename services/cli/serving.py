@@ -8,10 +8,14 @@ import importlib
 import uvicorn
 
 from baiying_cli.catalog import ServiceSpec
+from baiying_shared.logging import configure_logging
+from baiying_shared.settings import CommonSettings
 
 
 async def serve_many(specs: list[ServiceSpec], *, host: str) -> None:
     """Serve each spec on its port; return when all have stopped."""
+    settings = CommonSettings()
+    configure_logging(service="+".join(s.name for s in specs), level=settings.log_level, json=settings.log_json)
     servers = []
     for spec in specs:
         module, _, attr = spec.app_factory.partition(":")
