@@ -7,11 +7,10 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import jwt
+from baiying_shared.settings import CommonSettings
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
-
-from baiying_shared.settings import CommonSettings
 
 Role = Literal["duty_desk", "supervisor", "admin", "volunteer"]
 ALL_DISTRICTS = "*"
@@ -33,7 +32,9 @@ class Principal(BaseModel):
     def ensure_district(self, district: str) -> None:
         """403 unless the caller may act in `district`."""
         if not self.may_act_in(district):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"not authorised for district {district}")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"not authorised for district {district}"
+            )
 
     def district_filter(self) -> list[str] | None:
         """None means every district; otherwise the list to restrict queries to."""
@@ -54,8 +55,12 @@ def mint_token(
     """Sign a token (used by `baiying token`, the demo and tests)."""
     now = int(time.time())
     claims: dict[str, object] = {
-        "sub": sub, "role": role, "districts": list(districts),
-        "iss": settings.jwt_issuer, "iat": now, "exp": now + ttl_s,
+        "sub": sub,
+        "role": role,
+        "districts": list(districts),
+        "iss": settings.jwt_issuer,
+        "iat": now,
+        "exp": now + ttl_s,
     }
     if volunteer_id:
         claims["volunteer_id"] = str(volunteer_id)
@@ -66,8 +71,11 @@ def decode_token(settings: CommonSettings, token: str) -> Principal:
     """Verify signature, expiry and issuer; raise 401 with the reason otherwise."""
     try:
         claims = jwt.decode(
-            token, settings.jwt_secret.get_secret_value(), algorithms=[_ALGORITHM],
-            issuer=settings.jwt_issuer, options={"require": ["exp", "sub", "iss"]},
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[_ALGORITHM],
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub", "iss"]},
         )
         return Principal.model_validate(claims, strict=False)
     except jwt.ExpiredSignatureError as exc:
@@ -77,7 +85,9 @@ def decode_token(settings: CommonSettings, token: str) -> Principal:
 
 
 def _unauthorized(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -8,7 +8,6 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
-
 from baiying_shared.privacy import mask_phones_in_text
 
 _PHONE_KEYS = frozenset({"phone", "to", "from_", "from", "To", "From", "number"})

@@ -1,4 +1,4 @@
-"""One service's I/O in a box: pool, producer, outbox relay, consumers — started and stopped together."""
+"""One service's I/O in a box: pool, producer, relay, consumers — started and stopped together."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-
 from baiying_shared.db.migrate import migrate
 from baiying_shared.db.outbox import OutboxRelay
 from baiying_shared.db.pool import create_pool
@@ -63,7 +62,9 @@ async def running(
     """Start the service's I/O; stop it in reverse order on exit."""
     await ensure_topics(settings)
     if auto_migrate:
-        await migrate(settings.database_url.get_secret_value(), schema=schema, package=migrations_package)
+        await migrate(
+            settings.database_url.get_secret_value(), schema=schema, package=migrations_package
+        )
     pool = await create_pool(settings, schema=schema)
     producer = make_producer(settings, client_id=f"baiying-{service}")
     await producer.start()

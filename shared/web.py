@@ -7,13 +7,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from baiying_shared.logging import get_logger
+from baiying_shared.metrics import HTTP_LATENCY
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-from baiying_shared.logging import get_logger
-from baiying_shared.metrics import HTTP_LATENCY
 
 log = get_logger(__name__)
 
@@ -32,7 +31,9 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         for e in exc.errors()
     ]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    return JSONResponse(status_code=422, content={"error": f"invalid input: {summary}", "detail": errors})
+    return JSONResponse(
+        status_code=422, content={"error": f"invalid input: {summary}", "detail": errors}
+    )
 
 
 def install_common(app: FastAPI, *, service: str) -> None:
@@ -60,15 +61,24 @@ def install_common(app: FastAPI, *, service: str) -> None:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.middleware("http")
-    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         start = time.perf_counter()
         response = await call_next(request)
         elapsed = time.perf_counter() - start
         route = getattr(request.scope.get("route"), "path", "unmatched")
-        HTTP_LATENCY.labels(service, request.method, route, str(response.status_code)).observe(elapsed)
+        HTTP_LATENCY.labels(service, request.method, route, str(response.status_code)).observe(
+            elapsed
+        )
         if route not in ("/healthz", "/metrics"):
-            log.info("http", method=request.method, route=route, status=response.status_code,
-                     ms=round(elapsed * 1000, 1))
+            log.info(
+                "http",
+                method=request.method,
+                route=route,
+                status=response.status_code,
+                ms=round(elapsed * 1000, 1),
+            )
         return response
 
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-
 from baiying_shared.settings import CommonSettings
 
 START_HINT = (
@@ -51,9 +50,10 @@ def infra() -> Iterator[Infra]:
     from testcontainers.kafka import KafkaContainer
     from testcontainers.postgres import PostgresContainer
 
-    with PostgresContainer("postgis/postgis:15-3.4", driver=None) as pg, KafkaContainer(
-        "apache/kafka:4.0.0"
-    ).with_kraft() as kf:
+    with (
+        PostgresContainer("postgis/postgis:15-3.4", driver=None) as pg,
+        KafkaContainer("apache/kafka:4.0.0").with_kraft() as kf,
+    ):
         yield Infra(pg.get_connection_url(), kf.get_bootstrap_server())
 
 
@@ -105,4 +105,6 @@ def settings_for(
 @pytest.fixture
 def common_settings(infra: Infra, database_url: str, unique: str) -> CommonSettings:
     """Plain settings with a per-test topic prefix."""
-    return settings_for(CommonSettings, infra=infra, database_url=database_url, prefix=f"t{unique}.")  # type: ignore[no-any-return]
+    return settings_for(
+        CommonSettings, infra=infra, database_url=database_url, prefix=f"t{unique}."
+    )  # type: ignore[no-any-return]

@@ -17,9 +17,19 @@ class ServiceSpec:
 SERVICES: dict[str, ServiceSpec] = {
     s.name: s
     for s in (
-        ServiceSpec("registry", "baiying_registry.app:create_app", 8001, "registry", "baiying_registry"),
-        ServiceSpec("dispatcher", "baiying_dispatcher.app:create_app", 8002, "dispatcher", "baiying_dispatcher"),
-        ServiceSpec("notifier", "baiying_notifier.app:create_app", 8003, "notifier", "baiying_notifier"),
+        ServiceSpec(
+            "registry", "baiying_registry.app:create_app", 8001, "registry", "baiying_registry"
+        ),
+        ServiceSpec(
+            "dispatcher",
+            "baiying_dispatcher.app:create_app",
+            8002,
+            "dispatcher",
+            "baiying_dispatcher",
+        ),
+        ServiceSpec(
+            "notifier", "baiying_notifier.app:create_app", 8003, "notifier", "baiying_notifier"
+        ),
         ServiceSpec("sandbox", "baiying_sandbox.app:create_app", 8010, None, None),
     )
 }

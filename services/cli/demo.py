@@ -7,15 +7,20 @@ import contextlib
 
 import httpx
 import typer
-
 from baiying_cli.catalog import SERVICES
 from baiying_cli.serving import serve_many
-from baiying_shared.auth import mint_token
+from baiying_shared.auth import Role, mint_token
 from baiying_shared.db.migrate import migrate
 from baiying_shared.settings import CommonSettings
 
 HOME_DISTRICT = "360702"  # 章贡区, the central city
 OTHER_DISTRICT = "360703"  # 南康区, to show district scoping
+DEMO_ROLES: list[tuple[str, str, Role, list[str]]] = [
+    ("admin", "demo-admin", "admin", ["*"]),
+    ("duty desk 章贡区", "desk-zhanggong", "duty_desk", [HOME_DISTRICT]),
+    ("supervisor 章贡区", "sup-zhanggong", "supervisor", [HOME_DISTRICT]),
+    ("supervisor 南康区", "sup-nankang", "supervisor", [OTHER_DISTRICT]),
+]
 
 
 async def prepare(*, seed: int, scale: int) -> None:
@@ -26,7 +31,11 @@ async def prepare(*, seed: int, scale: int) -> None:
     settings = CommonSettings()
     for spec in SERVICES.values():
         if spec.schema and spec.migrations:
-            await migrate(settings.database_url.get_secret_value(), schema=spec.schema, package=spec.migrations)
+            await migrate(
+                settings.database_url.get_secret_value(),
+                schema=spec.schema,
+                package=spec.migrations,
+            )
     typer.echo("[run] migrations applied")
     report = await seed_ganzhou(RegistrySettings(), seed=seed, scale=scale, progress=typer.echo)
     typer.echo(f"[run] seed: {report}")
@@ -38,8 +47,11 @@ async def _demo_volunteer_id(host: str) -> str | None:
     async with httpx.AsyncClient(timeout=5) as client:
         for _ in range(100):  # the registry is starting beside us
             with contextlib.suppress(httpx.HTTPError):
-                r = await client.get(url, params={"district": HOME_DISTRICT, "limit": 1},
-                                     headers={"Authorization": f"Bearer {token}"})
+                r = await client.get(
+                    url,
+                    params={"district": HOME_DISTRICT, "limit": 1},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
                 if r.status_code == 200:
                     items = r.json().get("items", [])
                     return str(items[0]["id"]) if items else None
@@ -59,17 +71,21 @@ async def announce(host: str) -> None:
         f"  dashboard  http://{host}:8002/dashboard",
         f"  volunteer  http://{host}:8003/app",
         f"  phones     http://{host}:8010/phones",
-        "", "Demo tokens (12 h):",
-        f"  admin                 {mint_token(settings, sub='demo-admin', role='admin', districts=['*'])}",
-        f"  duty desk 章贡区       {mint_token(settings, sub='desk-zhanggong', role='duty_desk', districts=[HOME_DISTRICT])}",
-        f"  supervisor 章贡区      {mint_token(settings, sub='sup-zhanggong', role='supervisor', districts=[HOME_DISTRICT])}",
-        f"  supervisor 南康区      {mint_token(settings, sub='sup-nankang', role='supervisor', districts=[OTHER_DISTRICT])}",
+        "",
+        "Demo tokens (12 h):",
+        *(f"  {label:<22}{mint_token(settings, sub=sub, role=role, districts=ds)}"
+          for label, sub, role, ds in DEMO_ROLES),
     ]
     if volunteer_id:
         import uuid
 
-        vol = mint_token(settings, sub=f"vol-{volunteer_id}", role="volunteer",
-                         districts=[HOME_DISTRICT], volunteer_id=uuid.UUID(volunteer_id))
+        vol = mint_token(
+            settings,
+            sub=f"vol-{volunteer_id}",
+            role="volunteer",
+            districts=[HOME_DISTRICT],
+            volunteer_id=uuid.UUID(volunteer_id),
+        )
         lines.append(f"  volunteer ({volunteer_id[:8]})  {vol}")
     typer.echo("\n".join(lines))
 

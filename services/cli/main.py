@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
 from baiying_cli.catalog import SERVICES
 from baiying_shared.settings import CommonSettings
 
@@ -43,7 +42,9 @@ def migrate_cmd() -> None:
         for spec in SERVICES.values():
             if spec.schema and spec.migrations:
                 done = await migrate(
-                    settings.database_url.get_secret_value(), schema=spec.schema, package=spec.migrations
+                    settings.database_url.get_secret_value(),
+                    schema=spec.schema,
+                    package=spec.migrations,
                 )
                 typer.echo(f"{spec.name}: {len(done)} migration(s) applied {done or ''}")
 
@@ -54,21 +55,33 @@ def migrate_cmd() -> None:
 def serve(
     name: Annotated[str, typer.Argument(help="registry | dispatcher | notifier | sandbox | all")],
     host: str = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="override the default port (one service only)")
+    ] = None,
 ) -> None:
     """Serve one service (or all of them in this process) on its default port."""
+    import dataclasses
+
     from baiying_cli.serving import serve_many
 
     names = list(SERVICES) if name == "all" else [name]
     unknown = [n for n in names if n not in SERVICES]
     if unknown:
-        raise typer.BadParameter(f"unknown service {unknown[0]}; choose from {', '.join(SERVICES)} or all")
-    asyncio.run(serve_many([SERVICES[n] for n in names], host=host))
+        raise typer.BadParameter(
+            f"unknown service {unknown[0]}; choose from {', '.join(SERVICES)} or all"
+        )
+    if port and len(names) > 1:
+        raise typer.BadParameter("--port needs a single service")
+    specs = [dataclasses.replace(SERVICES[n], port=port or SERVICES[n].port) for n in names]
+    asyncio.run(serve_many(specs, host=host))
 
 
 @app.command()
 def token(
     role: Annotated[str, typer.Option(help="duty_desk | supervisor | admin | volunteer")] = "admin",
-    district: Annotated[list[str] | None, typer.Option(help="district code; repeat for several")] = None,
+    district: Annotated[
+        list[str] | None, typer.Option(help="district code; repeat for several")
+    ] = None,
     sub: str = "dev",
     volunteer_id: str | None = None,
     ttl_hours: int = 12,
@@ -82,7 +95,9 @@ def token(
         raise typer.BadParameter(f"unknown role {role}")
     typer.echo(
         mint_token(
-            CommonSettings(), sub=sub, role=role,  # type: ignore[arg-type]
+            CommonSettings(),
+            sub=sub,
+            role=role,  # type: ignore[arg-type]
             districts=district or (["*"] if role == "admin" else []),
             volunteer_id=uuid.UUID(volunteer_id) if volunteer_id else None,
             ttl_s=ttl_hours * 3600,

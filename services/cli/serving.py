@@ -6,7 +6,6 @@ import asyncio
 import importlib
 
 import uvicorn
-
 from baiying_cli.catalog import ServiceSpec
 from baiying_shared.logging import configure_logging
 from baiying_shared.settings import CommonSettings
@@ -15,11 +14,15 @@ from baiying_shared.settings import CommonSettings
 async def serve_many(specs: list[ServiceSpec], *, host: str) -> None:
     """Serve each spec on its port; return when all have stopped."""
     settings = CommonSettings()
-    configure_logging(service="+".join(s.name for s in specs), level=settings.log_level, json=settings.log_json)
+    configure_logging(
+        service="+".join(s.name for s in specs), level=settings.log_level, json=settings.log_json
+    )
     servers = []
     for spec in specs:
         module, _, attr = spec.app_factory.partition(":")
         factory = getattr(importlib.import_module(module), attr)
-        config = uvicorn.Config(factory(), host=host, port=spec.port, log_config=None, lifespan="on")
+        config = uvicorn.Config(
+            factory(), host=host, port=spec.port, log_config=None, lifespan="on"
+        )
         servers.append(uvicorn.Server(config))
     await asyncio.gather(*(s.serve() for s in servers))

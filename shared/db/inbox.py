@@ -13,6 +13,7 @@ async def claim(conn: asyncpg.Connection[Any], *, event_id: uuid.UUID, consumer:
     row = await conn.fetchval(
         "INSERT INTO processed_events (event_id, consumer) VALUES ($1, $2)"
         " ON CONFLICT (event_id) DO NOTHING RETURNING 1",
-        event_id, consumer,
+        event_id,
+        consumer,
     )
     return row is not None

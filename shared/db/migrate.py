@@ -8,7 +8,6 @@ from importlib import resources
 from typing import Any
 
 import asyncpg
-
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -45,7 +44,9 @@ async def migrate(dsn: str, *, schema: str, package: str) -> list[str]:
         await conn.close()
 
 
-async def _apply(conn: asyncpg.Connection[Any], schema: str, migrations: list[Migration]) -> list[str]:
+async def _apply(
+    conn: asyncpg.Connection[Any], schema: str, migrations: list[Migration]
+) -> list[str]:
     await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     await conn.execute(f'SET search_path TO "{schema}", public')

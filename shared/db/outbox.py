@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-
 from baiying_shared.events.envelope import Envelope, encode
 from baiying_shared.logging import get_logger
 from baiying_shared.metrics import OUTBOX_PUBLISHED
@@ -25,11 +24,16 @@ from baiying_shared.settings import CommonSettings
 log = get_logger(__name__)
 
 
-async def add(conn: asyncpg.Connection[Any], *, topic: str, key: str, envelope: Envelope[Any]) -> None:
+async def add(
+    conn: asyncpg.Connection[Any], *, topic: str, key: str, envelope: Envelope[Any]
+) -> None:
     """Queue an event inside the caller's transaction."""
     await conn.execute(
         "INSERT INTO outbox (topic, key, value, event_id) VALUES ($1, $2, $3, $4)",
-        topic, key, encode(envelope), envelope.event_id,
+        topic,
+        key,
+        encode(envelope),
+        envelope.event_id,
     )
     await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
 
@@ -91,15 +95,16 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except (OSError, asyncpg.PostgresError, KafkaError, asyncpg.InterfaceError) as exc:
-                log.warning("outbox relay interrupted; restarting", schema=self._schema, error=str(exc))
+                log.warning(
+                    "outbox relay interrupted; restarting", schema=self._schema, error=str(exc)
+                )
                 await asyncio.sleep(1)
 
     async def _run(self) -> None:
         async with self._pool.acquire() as conn:
             await conn.add_listener(f"{self._schema}_outbox", self._on_notify)
             try:
-                while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
-                    await asyncio.sleep(1)  # another relay is active
+                await self._wait_for_lock(conn)
                 while True:
                     if await self.publish_batch(conn) < self._batch:
                         with contextlib.suppress(TimeoutError):
@@ -109,6 +114,12 @@ class OutboxRelay:
                 with contextlib.suppress(Exception):
                     await conn.remove_listener(f"{self._schema}_outbox", self._on_notify)
                     await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
+
+    async def _wait_for_lock(self, conn: asyncpg.Connection[Any]) -> None:
+        """Block while another relay of this schema is publishing (one publisher keeps order)."""
+        # The lock lives in PostgreSQL, so there is no in-process event to wait on.
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):  # noqa: ASYNC110
+            await asyncio.sleep(1)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

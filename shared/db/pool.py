@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import asyncpg
-
 from baiying_shared.settings import CommonSettings
 
 
@@ -27,7 +26,10 @@ async def create_pool(settings: CommonSettings, *, schema: str) -> asyncpg.Pool[
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         init=_init_connection,
-        server_settings={"search_path": f"{schema},public", "application_name": f"baiying-{schema}"},
+        server_settings={
+            "search_path": f"{schema},public",
+            "application_name": f"baiying-{schema}",
+        },
         command_timeout=30,
     )
     assert pool is not None

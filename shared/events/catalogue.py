@@ -40,7 +40,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(deliveries.TOPIC, 6, "callout_id", "notifier", ("dispatcher",)),
     TopicSpec(replies.TOPIC, 6, "callout_id", "notifier", ("dispatcher",)),
     TopicSpec(contacts.TOPIC, 3, "phone", "notifier", ("registry",)),
-    TopicSpec(DEAD_LETTER, 3, "original key", "any consumer", ("operators",), retention_ms=30 * DAY_MS),
+    TopicSpec(
+        DEAD_LETTER, 3, "original key", "any consumer", ("operators",), retention_ms=30 * DAY_MS
+    ),
 )
 
 

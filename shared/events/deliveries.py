@@ -16,7 +16,11 @@ MessageKind = Literal["alert", "confirmation", "stand_down"]
 
 # Rank of each status: a late "sent" must never overwrite "delivered".
 STATUS_RANK: dict[str, int] = {
-    "queued": 0, "sent": 1, "delivered": 2, "undelivered": 3, "failed": 3,
+    "queued": 0,
+    "sent": 1,
+    "delivered": 2,
+    "undelivered": 3,
+    "failed": 3,
 }
 
 

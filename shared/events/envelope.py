@@ -7,9 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
-
 from baiying_shared.ids import new_id
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
 
 
 class Payload(BaseModel):

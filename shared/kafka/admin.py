@@ -6,7 +6,6 @@ import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
-
 from baiying_shared.events.catalogue import TOPICS, TopicSpec
 from baiying_shared.logging import get_logger
 from baiying_shared.settings import CommonSettings
@@ -18,7 +17,9 @@ async def ensure_topics(
     settings: CommonSettings, specs: tuple[TopicSpec, ...] = TOPICS, *, replication: int = 1
 ) -> list[str]:
     """Create any missing topic of the catalogue; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="baiying-admin")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, client_id="baiying-admin"
+    )
     await _start_with_retry(admin)
     try:
         existing = set(await admin.list_topics())

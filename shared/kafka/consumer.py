@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
-
 from baiying_shared.events.catalogue import DEAD_LETTER
 from baiying_shared.events.envelope import Envelope, Payload, UndecodableEvent, decode
 from baiying_shared.logging import get_logger
@@ -129,7 +128,9 @@ class EventConsumer:
             await self._handle(Message(topic, record.partition, record.offset, key, envelope))
         except Exception as exc:  # a failing handler must not kill the loop
             HANDLER_ERRORS.labels(topic=topic).inc()
-            log.exception("handler failed; will retry", topic=topic, offset=record.offset, error=str(exc))
+            log.exception(
+                "handler failed; will retry", topic=topic, offset=record.offset, error=str(exc)
+            )
             return False
         CONSUMED.labels(topic=topic).inc()
         return True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
-
 from baiying_shared.settings import CommonSettings
 
 

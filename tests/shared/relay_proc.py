@@ -13,7 +13,6 @@ import sys
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-
 from baiying_shared.db.outbox import OutboxRelay
 from baiying_shared.db.pool import create_pool
 from baiying_shared.kafka.producer import make_producer
@@ -41,8 +40,11 @@ async def main(schema: str, kill_after: int) -> None:
     producer = make_producer(settings, client_id="relay-test")
     await producer.start()
     relay = OutboxRelay(
-        settings=settings, pool=pool, producer=DiesAfter(producer, kill_after),  # type: ignore[arg-type]
-        schema=schema, batch_size=200,
+        settings=settings,
+        pool=pool,
+        producer=DiesAfter(producer, kill_after),  # type: ignore[arg-type]
+        schema=schema,
+        batch_size=200,
     )
     relay.start()
     print("relay started", flush=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import httpx
 import jwt
 import pytest
-from fastapi import FastAPI
-
 from baiying_shared.auth import CurrentPrincipal, DutyDeskPrincipal, mint_token
 from baiying_shared.settings import CommonSettings
 from baiying_shared.web import install_common
+from fastapi import FastAPI
 
 SETTINGS = CommonSettings(profile="test", jwt_secret="test-secret-for-auth-tests-0123456789")
 
@@ -18,6 +17,7 @@ def _app() -> FastAPI:
     app = FastAPI()
     app.state.settings = SETTINGS
     install_common(app, service="authtest")
+
     @app.post("/districts/{code}/alerts")
     async def raise_alert(code: str, principal: DutyDeskPrincipal) -> dict[str, str]:
         principal.ensure_district(code)
@@ -66,7 +66,9 @@ async def test_forged_token_is_401(client: httpx.AsyncClient) -> None:
     )
     r = await client.get("/me", headers=_bearer(forged))
     assert r.status_code == 401
-    unsigned = jwt.encode({"sub": "x", "role": "admin", "iss": "baiying", "exp": 9999999999}, None, algorithm="none")
+    unsigned = jwt.encode(
+        {"sub": "x", "role": "admin", "iss": "baiying", "exp": 9999999999}, None, algorithm="none"
+    )
     assert (await client.get("/me", headers=_bearer(unsigned))).status_code == 401
 
 

@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-
 from baiying_shared.events.catalogue import DEAD_LETTER
 from baiying_shared.events.envelope import Envelope, encode, wrap
 from baiying_shared.events.teams import TOPIC, TeamSnapshot
@@ -16,6 +15,7 @@ from baiying_shared.kafka.admin import ensure_topics
 from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.kafka.producer import make_producer
 from baiying_shared.settings import CommonSettings
+
 from tests.support import eventually
 
 
@@ -26,7 +26,9 @@ async def test_poison_messages_are_dead_lettered_and_consumption_continues(
     await ensure_topics(settings)
     producer = make_producer(settings, client_id="t")
     await producer.start()
-    team = TeamSnapshot(team_id=uuid.uuid4(), name="章贡区巡防一队", type="patrol", district="360702")
+    team = TeamSnapshot(
+        team_id=uuid.uuid4(), name="章贡区巡防一队", type="patrol", district="360702"
+    )
     good = wrap(team, producer="test")
     invalid = json.loads(encode(wrap(team, producer="test")))
     invalid["payload"]["district"] = "not-a-code"
@@ -40,8 +42,11 @@ async def test_poison_messages_are_dead_lettered_and_consumption_continues(
         handled.append(env)
 
     consumer = EventConsumer(
-        settings=settings, group_id=f"dlq{unique}", topics=[TOPIC],
-        handle=route({TeamSnapshot: on_team}), dead_letters=producer,
+        settings=settings,
+        group_id=f"dlq{unique}",
+        topics=[TOPIC],
+        handle=route({TeamSnapshot: on_team}),
+        dead_letters=producer,
     )
     await consumer.start()
     try:
@@ -51,8 +56,11 @@ async def test_poison_messages_are_dead_lettered_and_consumption_continues(
     assert [e.event_id for e in handled] == [good.event_id]
 
     reader = AIOKafkaConsumer(
-        settings.topic(DEAD_LETTER), bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
+        settings.topic(DEAD_LETTER),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
     )
     await reader.start()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncpg
-
 from baiying_shared.db.migrate import migrate
 
 
@@ -25,7 +24,11 @@ async def test_migrations_twice_change_nothing(database_url: str, unique: str) -
     first = await migrate(database_url, schema=schema, package="tests.fixtures_pkg")
     assert first == ["0000_outbox_inbox", "0001_things"]
     before = await _snapshot(database_url, schema)
-    assert ("things", "place") in before and ("outbox", "event_id") in before and ("processed_events", "event_id") in before
+    assert (
+        ("things", "place") in before
+        and ("outbox", "event_id") in before
+        and ("processed_events", "event_id") in before
+    )
 
     second = await migrate(database_url, schema=schema, package="tests.fixtures_pkg")
     assert second == []

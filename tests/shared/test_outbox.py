@@ -1,4 +1,4 @@
-"""The outbox survives a relay killed mid-batch: nothing lost, order per key kept, copies ignored."""
+"""A relay killed mid-batch loses nothing, keeps order per key; copies are ignored."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
-
 from baiying_shared.db import inbox, outbox
 from baiying_shared.db.migrate import migrate
 from baiying_shared.db.pool import create_pool
@@ -23,6 +22,7 @@ from baiying_shared.kafka.admin import ensure_topics
 from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.kafka.producer import make_producer
 from baiying_shared.settings import CommonSettings
+
 from tests.support import eventually
 
 TOPIC = "registry.teams.v1"  # any catalogue topic works; the prefix isolates this test
@@ -39,7 +39,9 @@ class Counter(Payload):
 @pytest.fixture
 async def pool(common_settings: CommonSettings, unique: str) -> AsyncIterator[asyncpg.Pool[Any]]:
     schema = f"ob_{unique}"
-    await migrate(common_settings.database_url.get_secret_value(), schema=schema, package="baiying_shared.db")
+    await migrate(
+        common_settings.database_url.get_secret_value(), schema=schema, package="baiying_shared.db"
+    )
     p = await create_pool(common_settings, schema=schema)
     await p.execute("CREATE TABLE seen (event_id uuid, key text, seq int, n bigserial)")
     yield p
@@ -60,8 +62,10 @@ def _relay(settings: CommonSettings, schema: str, kill_after: int) -> subprocess
 
 async def _raw_count(settings: CommonSettings) -> int:
     consumer = AIOKafkaConsumer(
-        settings.topic(TOPIC), bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest", enable_auto_commit=False,
+        settings.topic(TOPIC),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     try:
@@ -81,7 +85,8 @@ async def test_relay_killed_mid_batch_loses_nothing_and_keeps_order(
     async with pool.acquire() as conn, conn.transaction():
         rows: list[tuple[str, str, Envelope[Any] | None]] = [
             (TOPIC, f"k{k}", wrap(Counter(key=f"k{k}", seq=s), producer="test"))
-            for s in range(PER_KEY) for k in range(KEYS)
+            for s in range(PER_KEY)
+            for k in range(KEYS)
         ]
         await outbox.add_many(conn, rows)
 
@@ -108,15 +113,27 @@ async def test_relay_killed_mid_batch_loses_nothing_and_keeps_order(
         async with pool.acquire() as conn, conn.transaction():
             if await inbox.claim(conn, event_id=env.event_id, consumer="test"):
                 p = env.payload
-                await conn.execute("INSERT INTO seen (event_id, key, seq) VALUES ($1,$2,$3)", env.event_id, p.key, p.seq)
+                await conn.execute(
+                    "INSERT INTO seen (event_id, key, seq) VALUES ($1,$2,$3)",
+                    env.event_id,
+                    p.key,
+                    p.seq,
+                )
 
     consumer = EventConsumer(
-        settings=settings, group_id=f"g{unique}", topics=[TOPIC],
-        handle=route({Counter: record}), dead_letters=dlq,
+        settings=settings,
+        group_id=f"g{unique}",
+        topics=[TOPIC],
+        handle=route({Counter: record}),
+        dead_letters=dlq,
     )
     await consumer.start()
     try:
-        await eventually(lambda: pool.fetchval("SELECT count(*) = $1 FROM seen", total), timeout=60, what="all consumed")
+        await eventually(
+            lambda: pool.fetchval("SELECT count(*) = $1 FROM seen", total),
+            timeout=60,
+            what="all consumed",
+        )
     finally:
         await consumer.stop()
         await dlq.stop()
@@ -130,4 +147,8 @@ async def test_relay_killed_mid_batch_loses_nothing_and_keeps_order(
 
 
 async def _all_published(pool: asyncpg.Pool[Any], total: int) -> bool:
-    return bool(await pool.fetchval("SELECT count(*) = $1 FROM outbox WHERE published_at IS NOT NULL", total))
+    return bool(
+        await pool.fetchval(
+            "SELECT count(*) = $1 FROM outbox WHERE published_at IS NOT NULL", total
+        )
+    )
