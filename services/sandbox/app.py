@@ -1,0 +1,59 @@
+"""The SMS sandbox: a Twilio-compatible Messages API with simulated phones, in memory."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from baiying_sandbox import admin, api
+from baiying_sandbox.carrier import Carrier
+from baiying_sandbox.config import SandboxSettings
+from baiying_sandbox.store import Store
+from baiying_shared.logging import configure_logging
+from baiying_shared.web import install_common
+
+
+def create_app(settings: SandboxSettings | None = None) -> FastAPI:
+    """Build the sandbox app; all state lives in `app.state.store`."""
+    settings = settings or SandboxSettings()
+    store = Store(behaviour=settings.behaviour(), rng=random.Random(settings.seed))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        carrier = Carrier(store=store, account_sid=settings.account_sid,
+                          auth_token=settings.auth_token.get_secret_value(),
+                          workers=settings.callback_concurrency)
+        carrier.start()
+        app.state.carrier = carrier
+        app.state.readiness = {"memory": _always_ready}
+        try:
+            yield
+        finally:
+            await carrier.stop()
+
+    app = FastAPI(title="Baiying SMS sandbox (Twilio-compatible)", lifespan=lifespan)
+    app.state.settings, app.state.store = settings, store
+    install_common(app, service="sandbox")
+
+    @app.exception_handler(api.TwilioError)
+    async def twilio_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, api.TwilioError)
+        return api.twilio_error(exc.status, exc.code, exc.message)
+
+    app.include_router(api.router)
+    app.include_router(admin.router)
+    return app
+
+
+async def _always_ready() -> None:
+    return None
+
+
+def main() -> FastAPI:  # uvicorn --factory entry that also configures logging
+    settings = SandboxSettings()
+    configure_logging(service="sandbox", level=settings.log_level, json=True)
+    return create_app(settings)
