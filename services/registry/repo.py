@@ -1,0 +1,133 @@
+"""SQL for teams and volunteers, and the snapshots every change puts in the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from baiying_registry.domain import NotFound
+from baiying_shared.db import outbox
+from baiying_shared.events import teams as team_events
+from baiying_shared.events import volunteers as volunteer_events
+from baiying_shared.events.common import GeoPoint, QuietHours
+from baiying_shared.events.envelope import wrap
+
+Conn = asyncpg.Connection[Any]
+Row = asyncpg.Record
+PRODUCER = "registry"
+V_COLUMNS = (
+    "id, revision, name, phone, team_id, team_type, district, lat, lon, skills, channels,"
+    " language, on_duty, available_until, quiet_start, quiet_end, daily_alert_cap,"
+    " sms_opt_out, phone_flag, status, created_at, updated_at"
+)
+T_COLUMNS = "id, name, type, district, community, leader_volunteer_id, created_at"
+POINT = "ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)::geography"
+
+
+def volunteer_snapshot(row: Row) -> volunteer_events.VolunteerSnapshot:
+    """The full current state of one volunteer, as published on registry.volunteers.v1."""
+    quiet = row["quiet_start"]
+    return volunteer_events.VolunteerSnapshot(
+        volunteer_id=row["id"], revision=row["revision"], name=row["name"], phone=row["phone"],
+        team_id=row["team_id"], team_type=row["team_type"], district=row["district"],
+        home=GeoPoint(lat=row["lat"], lon=row["lon"]), skills=tuple(row["skills"]),
+        channels=tuple(row["channels"]), language=row["language"], on_duty=row["on_duty"],
+        available_until=row["available_until"],
+        quiet_hours=QuietHours(start=quiet, end=row["quiet_end"]) if quiet else None,
+        daily_alert_cap=row["daily_alert_cap"], sms_opt_out=row["sms_opt_out"],
+        phone_flag=row["phone_flag"], status=row["status"], updated_at=row["updated_at"],
+    )
+
+
+def team_snapshot(row: Row) -> team_events.TeamSnapshot:
+    return team_events.TeamSnapshot(
+        team_id=row["id"], name=row["name"], type=row["type"], district=row["district"],
+        community=row["community"], leader_volunteer_id=row["leader_volunteer_id"],
+    )
+
+
+async def get_volunteer(conn: Conn, volunteer_id: uuid.UUID) -> Row:
+    """The volunteer's row (view columns); NotFound otherwise."""
+    row = await conn.fetchrow(f"SELECT {V_COLUMNS} FROM volunteer_rows WHERE id = $1", volunteer_id)
+    if row is None:
+        raise NotFound(f"no volunteer {volunteer_id}")
+    return row
+
+
+async def get_team(conn: Conn, team_id: uuid.UUID) -> Row | None:
+    return await conn.fetchrow(f"SELECT {T_COLUMNS} FROM teams WHERE id = $1", team_id)
+
+
+async def publish_volunteer(conn: Conn, volunteer_id: uuid.UUID) -> Row:
+    """Queue the volunteer's current snapshot (inside the caller's transaction); return the row."""
+    row = await get_volunteer(conn, volunteer_id)
+    envelope = wrap(volunteer_snapshot(row), producer=PRODUCER)
+    await outbox.add(conn, topic=volunteer_events.TOPIC, key=str(volunteer_id), envelope=envelope)
+    return row
+
+
+async def publish_team(conn: Conn, team_id: uuid.UUID) -> Row:
+    """Queue the team's current snapshot; return its row."""
+    row = await get_team(conn, team_id)
+    if row is None:
+        raise NotFound(f"no team {team_id}")
+    envelope = wrap(team_snapshot(row), producer=PRODUCER)
+    await outbox.add(conn, topic=team_events.TOPIC, key=str(team_id), envelope=envelope)
+    return row
+
+
+@dataclass(frozen=True)
+class VolunteerQuery:
+    """Filters of GET /v1/volunteers; `districts` None means every district."""
+
+    districts: list[str] | None = None
+    team_type: str | None = None
+    team_id: uuid.UUID | None = None
+    near: tuple[float, float] | None = None
+    radius_m: float | None = None
+    after: uuid.UUID | None = None
+    limit: int = 50
+
+
+async def list_volunteers(conn: Conn, q: VolunteerQuery) -> list[Row]:
+    """One page in id order (keyset: id > after), limit + 1 rows to tell if more follow."""
+    where, args = ["true"], []
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if q.districts is not None:
+        where.append(f"district = ANY({arg(q.districts)}::text[])")
+    if q.team_type:
+        where.append(f"team_type = {arg(q.team_type)}")
+    if q.team_id:
+        where.append(f"team_id = {arg(q.team_id)}")
+    distance = "NULL::float8"
+    if q.near is not None:
+        point = POINT.format(lat=arg(q.near[0]), lon=arg(q.near[1]))
+        where.append(f"ST_DWithin(home, {point}, {arg(q.radius_m)})")
+        distance = f"ST_Distance(home, {point})"
+    if q.after:
+        where.append(f"id > {arg(q.after)}")
+    sql = (
+        f"SELECT {V_COLUMNS}, {distance} AS distance_m FROM volunteer_rows"
+        f" WHERE {' AND '.join(where)} ORDER BY id LIMIT {arg(q.limit + 1)}"
+    )
+    return await conn.fetch(sql, *args)
+
+
+async def list_teams(
+    conn: Conn, *, districts: list[str] | None, type_: str | None, after: uuid.UUID | None,
+    limit: int,
+) -> list[Row]:
+    """One page of teams in id order, limit + 1 rows."""
+    return await conn.fetch(
+        f"SELECT {T_COLUMNS} FROM teams"
+        " WHERE ($1::text[] IS NULL OR district = ANY($1)) AND ($2::text IS NULL OR type = $2)"
+        " AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $4",
+        districts, type_, after, limit + 1,
+    )

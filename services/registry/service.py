@@ -1,0 +1,187 @@
+"""Service functions: each change and its snapshot event commit in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from baiying_registry import repo
+from baiying_registry.domain import Conflict, FieldError, area_error
+from baiying_registry.reference import BBox
+from baiying_registry.schemas import TeamIn, VolunteerIn, VolunteerPatch
+from baiying_shared.db import outbox
+from baiying_shared.events import volunteers as volunteer_events
+from baiying_shared.events.common import GeoPoint
+from baiying_shared.ids import new_id
+
+Conn = repo.Conn
+
+
+async def create_team(conn: Conn, *, data: TeamIn) -> repo.Row:
+    """Create a team and queue its snapshot."""
+    async with conn.transaction():
+        if data.leader_volunteer_id:
+            await _existing_volunteer(conn, data.leader_volunteer_id, "leader_volunteer_id")
+        team_id = new_id()
+        await conn.execute(
+            "INSERT INTO teams (id, name, type, district, community, leader_volunteer_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            team_id, data.name, data.type.value, data.district, data.community,
+            data.leader_volunteer_id,
+        )
+        return await repo.publish_team(conn, team_id)
+
+
+async def create_volunteer(conn: Conn, *, data: VolunteerIn, area: BBox) -> repo.Row:
+    """Register a person; FieldError for an unknown team or a home outside the area."""
+    _check_home(data.home, area, "home")
+    async with conn.transaction():
+        team = await _existing_team(conn, data.team_id)
+        volunteer_id = new_id()
+        quiet = data.quiet_hours
+        try:
+            await conn.execute(
+                "INSERT INTO volunteers (id, name, phone, team_id, district, home, skills,"
+                " channels, language, on_duty, available_until, quiet_start, quiet_end,"
+                " daily_alert_cap, status) VALUES ($1, $2, $3, $4, $5, "
+                + repo.POINT.format(lat="$6", lon="$7")
+                + ", $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                volunteer_id, data.name, data.phone, data.team_id,
+                data.district or team["district"], data.home.lat, data.home.lon, data.skills,
+                [c.value for c in data.channels], data.language, data.on_duty,
+                data.available_until, quiet.start if quiet else None,
+                quiet.end if quiet else None, data.daily_alert_cap, data.status,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict("a volunteer with this phone is already registered") from exc
+        return await repo.publish_volunteer(conn, volunteer_id)
+
+
+async def patch_volunteer(
+    conn: Conn, *, volunteer_id: uuid.UUID, patch: VolunteerPatch, area: BBox
+) -> repo.Row:
+    """Change the given fields, bump the revision and queue the snapshot."""
+    changes = patch.model_dump(exclude_unset=True)
+    if patch.home is not None:
+        _check_home(patch.home, area, "home")
+    async with conn.transaction():
+        await repo.get_volunteer(conn, volunteer_id)  # 404 before any other complaint
+        sets, args = await _patch_sets(conn, changes, patch)
+        if sets:
+            args.append(volunteer_id)
+            try:
+                await conn.execute(
+                    f"UPDATE volunteers SET {', '.join(sets)}, revision = revision + 1,"
+                    f" updated_at = now() WHERE id = ${len(args)}",
+                    *args,
+                )
+            except asyncpg.UniqueViolationError as exc:
+                raise Conflict("a volunteer with this phone is already registered") from exc
+            return await repo.publish_volunteer(conn, volunteer_id)
+        return await repo.get_volunteer(conn, volunteer_id)
+
+
+_PLAIN = ("name", "phone", "district", "skills", "language", "daily_alert_cap", "status")
+
+
+async def _patch_sets(
+    conn: Conn, changes: dict[str, Any], patch: VolunteerPatch
+) -> tuple[list[str], list[Any]]:
+    """SET clauses and their arguments for the fields present in the patch."""
+    sets: list[str] = []
+    args: list[Any] = []
+
+    def put(column: str, value: Any) -> None:
+        args.append(value)
+        sets.append(f"{column} = ${len(args)}")
+
+    for name in _PLAIN:
+        if name in changes and changes[name] is not None:
+            put(name, changes[name])
+    if changes.get("phone"):
+        sets.append("phone_flag = NULL")  # a flag belongs to the old number
+    if patch.team_id is not None:
+        team = await _existing_team(conn, patch.team_id)
+        put("team_id", patch.team_id)
+        if patch.district is None:
+            put("district", team["district"])
+    if patch.channels is not None:
+        put("channels", [c.value for c in patch.channels])
+    if "quiet_hours" in changes:
+        q = patch.quiet_hours
+        put("quiet_start", q.start if q else None)
+        put("quiet_end", q.end if q else None)
+    if patch.home is not None:
+        args.extend([patch.home.lat, patch.home.lon])
+        sets.append("home = " + repo.POINT.format(lat=f"${len(args) - 1}", lon=f"${len(args)}"))
+    return sets, args
+
+
+async def set_availability(
+    conn: Conn, *, volunteer_id: uuid.UUID, on_duty: bool, until: datetime | None
+) -> repo.Row:
+    """Put the volunteer on or off duty (until a time, or open-ended)."""
+    async with conn.transaction():
+        await repo.get_volunteer(conn, volunteer_id)
+        await conn.execute(
+            "UPDATE volunteers SET on_duty = $2, available_until = $3, revision = revision + 1,"
+            " updated_at = now() WHERE id = $1",
+            volunteer_id, on_duty, until,
+        )
+        return await repo.publish_volunteer(conn, volunteer_id)
+
+
+async def delete_volunteer(conn: Conn, *, volunteer_id: uuid.UUID) -> None:
+    """Remove the person, publish a tombstone, and unset them as leader anywhere."""
+    async with conn.transaction():
+        await repo.get_volunteer(conn, volunteer_id)
+        await conn.execute("DELETE FROM volunteers WHERE id = $1", volunteer_id)
+        await outbox.add_tombstone(conn, topic=volunteer_events.TOPIC, key=str(volunteer_id))
+        led = await conn.fetch(
+            "UPDATE teams SET leader_volunteer_id = NULL, updated_at = now()"
+            " WHERE leader_volunteer_id = $1 RETURNING id",
+            volunteer_id,
+        )
+        for team in led:
+            await repo.publish_team(conn, team["id"])
+
+
+async def set_contact_state(
+    conn: Conn, *, phone: str, sms_opt_out: bool | None = None, phone_flag: str | None = None
+) -> uuid.UUID | None:
+    """Apply an opt-out/opt-in or a gateway flag to the volunteer with this phone.
+
+    Returns the volunteer id when something changed (and a snapshot was queued).
+    """
+    async with conn.transaction():
+        volunteer_id: uuid.UUID | None = await conn.fetchval(
+            "UPDATE volunteers SET sms_opt_out = coalesce($2, sms_opt_out),"
+            " phone_flag = coalesce($3, phone_flag), revision = revision + 1, updated_at = now()"
+            " WHERE phone = $1 AND (sms_opt_out IS DISTINCT FROM coalesce($2, sms_opt_out)"
+            "   OR phone_flag IS DISTINCT FROM coalesce($3, phone_flag)) RETURNING id",
+            phone, sms_opt_out, phone_flag,
+        )
+        if volunteer_id is not None:
+            await repo.publish_volunteer(conn, volunteer_id)
+        return volunteer_id
+
+
+def _check_home(home: GeoPoint, area: BBox, field: str) -> None:
+    why = area_error(home.lat, home.lon, area)
+    if why:
+        raise FieldError(field, why)
+
+
+async def _existing_team(conn: Conn, team_id: uuid.UUID) -> repo.Row:
+    team = await repo.get_team(conn, team_id)
+    if team is None:
+        raise FieldError("team_id", f"no team {team_id}")
+    return team
+
+
+async def _existing_volunteer(conn: Conn, volunteer_id: uuid.UUID, field: str) -> None:
+    if not await conn.fetchval("SELECT 1 FROM volunteers WHERE id = $1", volunteer_id):
+        raise FieldError(field, f"no volunteer {volunteer_id}")
