@@ -1,0 +1,90 @@
+// The raise form of the duty desk: builds the POST /v1/incidents body from the inputs.
+import { h } from './dom.js';
+import { t } from './i18n.js';
+import { TEAM_TYPES, SKILLS, CATEGORIES } from './model.js';
+
+const num = (form, name) => Number(form.elements[name].value || 0);
+
+function field(labelKey, input, cls = '') {
+  return h('label', { class: `field ${cls}` }, h('span', {}, t(labelKey)), input);
+}
+
+function countInput(name, value = 0) {
+  return h('input', { type: 'number', name, min: 0, max: 500, step: 1, value, inputmode: 'numeric' });
+}
+
+function segmented(name, options, value) {
+  return h('div', { class: 'segmented', role: 'radiogroup' }, options.map(([v, key]) =>
+    h('label', {}, h('input', { type: 'radio', name, value: v, checked: v === value }), h('span', {}, t(key)))));
+}
+
+function needFields() {
+  return h('fieldset', { class: 'need' }, h('legend', {}, t('need')),
+    segmented('need_mode', [['total', 'need_total'], ['mix', 'need_mix']], 'total'),
+    h('div', { class: 'need-total' }, field('need_total_n', countInput('need_total', 3))),
+    h('div', { class: 'need-mix grid-3' }, TEAM_TYPES.map((tt) => field(`team_${tt}`, countInput(`team_${tt}`)))),
+    h('div', { class: 'skills grid-3' }, h('span', { class: 'sub' }, t('skills')),
+      SKILLS.map((sk) => field(`skill_${sk}`, countInput(`skill_${sk}`)))));
+}
+
+/** The form element; `geo` fills the district list. */
+export function raiseForm(geo, { mine }) {
+  const districts = [...geo.divisions].sort((a, b) => Number(!mine(a.code)) - Number(!mine(b.code)));
+  return h('form', { class: 'raise', id: 'raise', novalidate: true },
+    h('fieldset', {}, h('legend', {}, t('desk_where')), h('p', { class: 'hint' }, t('map_click_hint')),
+      h('div', { class: 'grid-2' },
+        field('lat', h('input', { name: 'lat', type: 'number', step: 'any', min: -90, max: 90, required: true })),
+        field('lon', h('input', { name: 'lon', type: 'number', step: 'any', min: -180, max: 180, required: true }))),
+      field('address', h('input', { name: 'address', required: true, placeholder: t('address_ph'), maxlength: 200 })),
+      h('div', { class: 'grid-2' },
+        field('district', h('select', { name: 'district' }, districts.map((d) =>
+          h('option', { value: d.code }, `${geo.name(d.code)} ${d.code}`)))),
+        field('radius', h('select', { name: 'radius_m' }, [1000, 2000, 3000, 5000, 8000, 12000].map((m) =>
+          h('option', { value: m, selected: m === 3000 }, m < 1000 ? `${m} m` : `${m / 1000} km`)))))),
+    h('fieldset', {}, h('legend', {}, t('incident')),
+      field('title', h('input', { name: 'title', required: true, placeholder: t('title_ph'), maxlength: 120 })),
+      field('description', h('textarea', { name: 'description', rows: 2, placeholder: t('description_ph') })),
+      h('div', { class: 'grid-2' },
+        field('category', h('select', { name: 'category' }, CATEGORIES.map((c) => h('option', { value: c }, t(`cat_${c}`))))),
+        h('div', { class: 'field' }, h('span', {}, t('kind')),
+          segmented('kind', [['callout', 'kind_callout'], ['advisory', 'kind_advisory']], 'callout')))),
+    needFields(),
+    h('div', { class: 'advice' }, field('advice', h('textarea', { name: 'advice', rows: 3, placeholder: t('advice_ph'), maxlength: 1000 }))),
+    h('p', { class: 'form-error', id: 'raise-error', role: 'alert' }),
+    h('button', { type: 'submit', class: 'btn-primary btn-big', id: 'raise-submit' }, t('submit_raise')));
+}
+
+/** Show only the need inputs of the chosen mode (and none for an advisory). */
+export function syncNeedMode(form) {
+  const mode = form.elements.need_mode.value;
+  const advisory = form.elements.kind.value === 'advisory';
+  form.querySelector('.need').hidden = advisory;
+  form.querySelector('.advice').hidden = !advisory;
+  form.querySelector('.need-total').hidden = mode !== 'total';
+  form.querySelector('.need-mix').hidden = mode !== 'mix';
+}
+
+function need(form) {
+  const skills = Object.fromEntries(SKILLS.map((s) => [s, num(form, `skill_${s}`)]).filter(([, n]) => n > 0));
+  if (form.elements.need_mode.value === 'total') return { total: num(form, 'need_total'), skills };
+  const teams = Object.fromEntries(TEAM_TYPES.map((tt) => [tt, num(form, `team_${tt}`)]).filter(([, n]) => n > 0));
+  return { teams, skills };
+}
+
+/** The request body, or throws Error(message) for what the browser can check itself. */
+export function raiseBody(form) {
+  const f = form.elements;
+  if (f.lat.value === '' || f.lon.value === '') throw new Error(t('pick_location'));
+  const body = {
+    title: f.title.value.trim(), description: f.description.value.trim(), category: f.category.value,
+    kind: f.kind.value, location: { lat: Number(f.lat.value), lon: Number(f.lon.value) },
+    address: f.address.value.trim(), district: f.district.value, radius_m: Number(f.radius_m.value),
+  };
+  if (body.kind === 'advisory') body.advice = f.advice.value.trim();
+  if (body.kind === 'callout') {
+    body.need = need(form);
+    const n = body.need.total || Object.values(body.need.teams || {}).reduce((a, b) => a + b, 0);
+    if (n < 1) throw new Error(t('need_at_least_one'));
+  }
+  return body;
+}

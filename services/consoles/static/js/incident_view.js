@@ -1,0 +1,88 @@
+// Pieces of an incident shared by the desk and the dashboard: status pill, progress bar,
+// key figures, call-out counts, responders table and timeline.
+import { h, duration, distance, clock } from './dom.js';
+import { t } from './i18n.js';
+import { STATE_COLOURS } from './map.js';
+import { CALLOUT_STATES, timeline } from './model.js';
+
+export function statusPill(status) {
+  return h('span', { class: `pill pill-${status}`, 'data-status': status }, t(`st_${status}`));
+}
+
+export function progressBar(accepted, needed, status) {
+  const pct = needed ? Math.min(100, Math.round((accepted / needed) * 100)) : 0;
+  return h('div', { class: `progress progress-${status}`, role: 'progressbar', 'aria-valuenow': accepted, 'aria-valuemax': needed },
+    h('div', { class: 'progress-fill', style: `width:${pct}%` }),
+    h('span', { class: 'progress-text' }, `${accepted} / ${needed}`));
+}
+
+function figure(label, value, id) {
+  return h('div', { class: 'figure', id }, h('span', { class: 'figure-label' }, label), h('b', {}, value));
+}
+
+export function figures(inc) {
+  const rounds = inc.rounds_max ? `${inc.round} / ${inc.rounds_max}` : String(inc.round);
+  return h('div', { class: 'figures' },
+    figure(t('round'), rounds, 'fig-round'),
+    figure(t('radius_now'), distance(inc.radius_m), 'fig-radius'),
+    figure(t('ttfa'), duration(inc.ttfa_s), 'fig-ttfa'),
+    figure(t('tts'), duration(inc.tts_s), 'fig-tts'));
+}
+
+/** Coloured chips "已接受 3 · 已拒绝 1 …" — doubles as the map legend. */
+export function stateCounts(counts) {
+  const chips = CALLOUT_STATES.filter((s) => counts[s]).map((s) =>
+    h('span', { class: 'chip', 'data-state': s }, h('i', { style: `background:${STATE_COLOURS[s]}` }), `${t(`cs_${s}`)} ${counts[s]}`));
+  return h('div', { class: 'chips' }, chips.length ? chips : h('span', { class: 'muted' }, t('no_responders')));
+}
+
+export function needText(need) {
+  const parts = [];
+  for (const [team, n] of Object.entries(need.teams || {})) if (n) parts.push(`${t(`team_${team}`)} ×${n}`);
+  if (!parts.length && need.total) parts.push(`${need.total}`);
+  for (const [skill, n] of Object.entries(need.skills || {})) if (n) parts.push(`${t(`skill_${skill}`)} ≥${n}`);
+  return parts.join(' · ');
+}
+
+/** "还缺：治安巡防队 ×1 · 急救 ×1" from the API's shortfall map (keys team:x, skill:y, any). */
+export function missingText(missing) {
+  const parts = Object.entries(missing || {}).map(([key, n]) => {
+    const [kind, name] = key.split(':');
+    const label = kind === 'team' ? t(`team_${name}`) : kind === 'skill' ? t(`skill_${name}`) : t('anyone');
+    return `${label} ×${n}`;
+  });
+  return parts.length ? `${t('missing')}：${parts.join(' · ')}` : '';
+}
+
+export function respondersTable(callouts) {
+  if (!callouts.length) return h('p', { class: 'muted' }, t('no_responders'));
+  const rows = [...callouts].sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0)).map((c) =>
+    h('tr', { 'data-state': c.state },
+      h('td', {}, h('i', { class: 'dot', style: `background:${STATE_COLOURS[c.state] || '#888'}` }), c.name || (c.volunteer_id || '').slice(0, 8)),
+      h('td', {}, t(`team_${c.team_type}`)),
+      h('td', { class: 'num' }, distance(c.distance_m)),
+      h('td', { class: 'num' }, c.round),
+      h('td', {}, t(`cs_${c.state}`))));
+  return h('table', { class: 'table responders' },
+    h('thead', {}, h('tr', {}, h('th', {}, t('responders')), h('th', {}, t('team')), h('th', { class: 'num' }, t('distance')),
+      h('th', { class: 'num' }, t('round')), h('th', {}, t('state')))),
+    h('tbody', {}, rows));
+}
+
+function eventText(ev) {
+  if (ev.kind === 'raised') return t('ev_raised');
+  if (ev.kind === 'round') return t('ev_round', { n: ev.n, count: ev.count });
+  if (ev.kind === 'status') return t('ev_status', { s: t(`st_${ev.status}`) });
+  if (ev.kind === 'audit') {
+    const key = { cancel: 'ev_cancel', close: 'ev_close', manual_change: 'ev_manual' }[ev.action] || 'ev_audit';
+    return t(key, { actor: ev.actor, action: ev.action, state: t(`cs_${ev.detail.to}`), reason: ev.detail.reason || '' });
+  }
+  return t('ev_callout', { who: ev.who, state: t(`cs_${ev.state}`) });
+}
+
+export function timelineList(inc, callouts, audit, seen) {
+  const events = timeline(inc, callouts, audit, seen);
+  return h('ol', { class: 'timeline' }, events.map((ev) =>
+    h('li', { class: `tl tl-${ev.kind} tl-${ev.state || ev.status || ev.action || ''}` },
+      h('time', {}, clock(ev.at)), h('span', {}, eventText(ev)))));
+}

@@ -1,0 +1,68 @@
+"""Serve the consoles: HTML pages at /desk and /dashboard…, assets under /console-static/.
+
+The pages are plain files shipped in the package; all data comes from the dispatcher API in
+the browser, so this router needs no settings, no database and no auth of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse, RedirectResponse
+
+STATIC = Path(__file__).resolve().parent / "static"
+ASSET_PREFIX = "/console-static"
+
+# Explicit types: the platform's mimetypes table may lack .mjs/.json or map .js to text/plain,
+# and browsers refuse ES modules served with a non-JavaScript type.
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+}
+# Pages may change between deploys; keep the browser asking (ETag/Last-Modified make it cheap).
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+def _file(path: Path) -> FileResponse:
+    media_type = CONTENT_TYPES.get(path.suffix)
+    if media_type is None or not path.is_file():
+        raise HTTPException(404, "not found")
+    return FileResponse(path, media_type=media_type, headers=NO_CACHE)
+
+
+def _asset(rel: str) -> Path:
+    """Resolve `rel` inside STATIC, refusing anything that escapes it."""
+    path = (STATIC / rel).resolve()
+    if not path.is_relative_to(STATIC):
+        raise HTTPException(404, "not found")
+    return path
+
+
+def router() -> APIRouter:
+    """Pages and assets of the duty desk and the supervisor dashboard."""
+    r = APIRouter(tags=["consoles"], include_in_schema=False)
+
+    @r.get("/desk")
+    async def desk() -> FileResponse:
+        return _file(STATIC / "desk.html")
+
+    # The dashboard is one page; its script routes on the path (list, incident, stats).
+    @r.get("/dashboard")
+    @r.get("/dashboard/stats")
+    @r.get("/dashboard/incidents/{incident_id}")
+    async def dashboard() -> FileResponse:
+        return _file(STATIC / "dashboard.html")
+
+    @r.get("/consoles")
+    async def consoles() -> RedirectResponse:
+        return RedirectResponse("/dashboard")
+
+    @r.get(ASSET_PREFIX + "/{rel:path}")
+    async def asset(rel: str) -> FileResponse:
+        return _file(_asset(rel))
+
+    return r
