@@ -124,10 +124,11 @@ class RegistryError(Exception):
 class FieldError(RegistryError):
     """422: `field` (dotted, as in the request body) has an unacceptable value."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, where: str = "body") -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.where = where  # body | query: where the value came from
 
 
 class Conflict(RegistryError):

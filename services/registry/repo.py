@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -15,7 +15,10 @@ from baiying_shared.events import volunteers as volunteer_events
 from baiying_shared.events.common import GeoPoint, QuietHours
 from baiying_shared.events.envelope import wrap
 
-Conn = asyncpg.Connection[Any]
+if TYPE_CHECKING:
+    Conn = asyncpg.Connection[Any]
+else:  # asyncpg's classes are generic only to type checkers
+    Conn = asyncpg.Connection
 Row = asyncpg.Record
 PRODUCER = "registry"
 V_COLUMNS = (

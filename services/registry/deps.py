@@ -1,0 +1,66 @@
+"""FastAPI dependencies and response mapping shared by the registry's routers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from baiying_registry import repo
+from baiying_registry.config import RegistrySettings
+from baiying_registry.domain import FieldError, decode_cursor
+from baiying_registry.schemas import TeamOut, VolunteerOut
+from baiying_shared.events.common import GeoPoint, QuietHours
+
+
+def get_settings(request: Request) -> RegistrySettings:
+    settings: RegistrySettings = request.app.state.settings
+    return settings
+
+
+async def get_conn(request: Request) -> AsyncIterator[repo.Conn]:
+    """A pooled connection for the length of the request."""
+    async with request.app.state.runtime.pool.acquire() as conn:
+        yield conn
+
+
+Settings = Annotated[RegistrySettings, Depends(get_settings)]
+Db = Annotated[repo.Conn, Depends(get_conn)]
+
+
+def cursor_id(cursor: str | None) -> uuid.UUID | None:
+    """The keyset position in an opaque cursor; 422 naming `cursor` if it is not ours."""
+    if cursor is None:
+        return None
+    try:
+        return decode_cursor(cursor)
+    except ValueError as exc:
+        raise FieldError("cursor", str(exc), where="query") from exc
+
+
+def volunteer_out(row: Any) -> VolunteerOut:
+    """The registry's own record of a person (full phone: this API is the only place)."""
+    quiet = row["quiet_start"]
+    distance = row["distance_m"] if "distance_m" in row else None
+    return VolunteerOut(
+        id=row["id"], revision=row["revision"], name=row["name"], phone=row["phone"],
+        team_id=row["team_id"], team_type=row["team_type"], district=row["district"],
+        home=GeoPoint(lat=row["lat"], lon=row["lon"]), skills=list(row["skills"]),
+        channels=list(row["channels"]), language=row["language"], on_duty=row["on_duty"],
+        available_until=row["available_until"],
+        quiet_hours=QuietHours(start=quiet, end=row["quiet_end"]) if quiet else None,
+        daily_alert_cap=row["daily_alert_cap"], sms_opt_out=row["sms_opt_out"],
+        phone_flag=row["phone_flag"], status=row["status"], created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        distance_m=round(distance, 1) if distance is not None else None,
+    )
+
+
+def team_out(row: Any) -> TeamOut:
+    return TeamOut(
+        id=row["id"], name=row["name"], type=row["type"], district=row["district"],
+        community=row["community"], leader_volunteer_id=row["leader_volunteer_id"],
+        created_at=row["created_at"],
+    )
