@@ -1,0 +1,211 @@
+"""HTTP API of the dispatcher (port 8002)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import asyncpg
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from baiying_dispatcher import incidents, queries, repo
+from baiying_dispatcher.config import DispatcherSettings
+from baiying_dispatcher.domain import IncidentStatus
+from baiying_dispatcher.schemas import (
+    CalloutOut,
+    EndIn,
+    IncidentIn,
+    IncidentOut,
+    ManualReplyIn,
+    StatsOut,
+)
+from baiying_dispatcher.stream import ChangeHub, sse
+from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal
+from baiying_shared.events.common import DistrictCode
+
+if TYPE_CHECKING:
+    PgPool = asyncpg.Pool[Any]
+else:  # FastAPI evaluates annotations at runtime, where asyncpg.Pool is not generic
+    PgPool = asyncpg.Pool
+
+router = APIRouter(prefix="/v1", tags=["dispatcher"])
+
+
+def _pool(request: Request) -> PgPool:
+    return request.app.state.runtime.pool  # type: ignore[no-any-return]
+
+
+def _settings(request: Request) -> DispatcherSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _hub(request: Request) -> ChangeHub:
+    return request.app.state.hub  # type: ignore[no-any-return]
+
+
+Pool = Annotated[PgPool, Depends(_pool)]
+Settings = Annotated[DispatcherSettings, Depends(_settings)]
+Hub = Annotated[ChangeHub, Depends(_hub)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+StatusFilter = Literal["mobilising", "staffed", "unmet", "issued", "cancelled", "closed"]
+
+
+async def _visible(conn: asyncpg.Connection[Any], principal: Principal, incident_id: uuid.UUID
+                   ) -> repo.Incident:
+    incident = await repo.get_incident(conn, incident_id)
+    if incident is None or not principal.may_act_in(incident.district):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
+    return incident
+
+
+@router.post("/incidents", status_code=status.HTTP_201_CREATED)
+async def raise_incident(
+    body: IncidentIn, principal: DutyDeskPrincipal, pool: Pool, settings: Settings,
+    response: Response, idempotency_key: IdempotencyKey = None,
+) -> IncidentOut:
+    """Raise an incident; the first round is called before this returns."""
+    principal.ensure_district(body.district)
+    for district in body.districts or ():
+        principal.ensure_district(district)
+    try:
+        incident, replayed = await incidents.raise_incident(
+            pool, settings=settings, principal=principal, body=body,
+            idempotency_key=idempotency_key,
+        )
+    except incidents.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    async with pool.acquire() as conn:
+        return await queries.incident_out(conn, incident)
+
+
+@router.get("/incidents")
+async def list_incidents(
+    principal: StaffPrincipal, pool: Pool,
+    status_: Annotated[StatusFilter | None, Query(alias="status")] = None,
+    district: DistrictCode | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[IncidentOut]:
+    """Incidents in the caller's districts, newest first."""
+    scope = principal.district_filter()
+    if district is not None:
+        principal.ensure_district(district)
+        scope = [district]
+    async with pool.acquire() as conn:
+        found = await queries.list_incidents(conn, districts=scope, status=status_, limit=limit)
+        return [await queries.incident_out(conn, i) for i in found]
+
+
+@router.get("/incidents/{incident_id}")
+async def get_incident(
+    incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool
+) -> IncidentOut:
+    async with pool.acquire() as conn:
+        return await queries.incident_out(conn, await _visible(conn, principal, incident_id))
+
+
+@router.get("/incidents/{incident_id}/callouts")
+async def list_callouts(
+    incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool
+) -> list[CalloutOut]:
+    """Call-outs by rank, for the map: state, distance, team type, point; phones masked."""
+    async with pool.acquire() as conn:
+        await _visible(conn, principal, incident_id)
+        return await queries.callouts_out(conn, incident_id)
+
+
+@router.get("/incidents/{incident_id}/audit")
+async def audit_trail(
+    incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool
+) -> list[dict[str, Any]]:
+    async with pool.acquire() as conn:
+        await _visible(conn, principal, incident_id)
+        rows = await conn.fetch(
+            "SELECT at, actor, role, action, detail FROM audit_log WHERE incident_id = $1"
+            " ORDER BY id", incident_id,
+        )
+    return [dict(r) for r in rows]
+
+
+async def _end(
+    pool: PgPool, settings: DispatcherSettings, principal: Principal,
+    incident_id: uuid.UUID, target: IncidentStatus, body: EndIn | None,
+) -> IncidentOut:
+    try:
+        incident = await incidents.end_incident(
+            pool, settings=settings, principal=principal, incident_id=incident_id,
+            status=target, reason=body.reason if body else "",
+        )
+    except incidents.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}") from exc
+    except incidents.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    async with pool.acquire() as conn:
+        return await queries.incident_out(conn, incident)
+
+
+@router.post("/incidents/{incident_id}/cancel")
+async def cancel_incident(
+    incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool, settings: Settings,
+    body: EndIn | None = None,
+) -> IncidentOut:
+    """Cancel: everyone called or on the way is stood down."""
+    return await _end(pool, settings, principal, incident_id, IncidentStatus.cancelled, body)
+
+
+@router.post("/incidents/{incident_id}/close")
+async def close_incident(
+    incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool, settings: Settings,
+    body: EndIn | None = None,
+) -> IncidentOut:
+    """Close: the job is done; those still on the way are stood down."""
+    return await _end(pool, settings, principal, incident_id, IncidentStatus.closed, body)
+
+
+@router.post("/incidents/{incident_id}/callouts/{callout_id}/reply")
+async def manual_reply(
+    incident_id: uuid.UUID, callout_id: uuid.UUID, body: ManualReplyIn,
+    principal: StaffPrincipal, pool: Pool, settings: Settings,
+) -> dict[str, str]:
+    """Record a reply the volunteer gave by phone (audited)."""
+    try:
+        new = await incidents.manual_reply(
+            pool, settings=settings, principal=principal, incident_id=incident_id,
+            callout_id=callout_id, action=body.action, note=body.note,
+        )
+    except incidents.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except incidents.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return {"state": str(new)}
+
+
+@router.get("/stats")
+async def stats(
+    principal: StaffPrincipal, pool: Pool, district: DistrictCode | None = None,
+    since: datetime | None = None,
+) -> StatsOut:
+    """Acceptance rate and median time to accept, by team type and by district."""
+    scope = principal.district_filter()
+    if district is not None:
+        principal.ensure_district(district)
+        scope = [district]
+    async with pool.acquire() as conn:
+        return await queries.stats(conn, districts=scope, since=since)
+
+
+@router.get("/stream")
+async def stream(principal: StaffPrincipal, hub: Hub) -> StreamingResponse:
+    """Server-sent events of incident and call-out changes in the caller's districts."""
+    async def events() -> Any:
+        with hub.subscribe(principal.district_filter()) as sub:
+            async for chunk in sse(sub):
+                yield chunk
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,50 @@
+"""The dispatcher's FastAPI application."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from baiying_dispatcher.api import router
+from baiying_dispatcher.config import DispatcherSettings
+from baiying_dispatcher.consumers import make_consumers
+from baiying_dispatcher.rounds import run_timer
+from baiying_dispatcher.stream import ChangeHub
+from baiying_shared.logging import configure_logging
+from baiying_shared.runtime import running
+from baiying_shared.web import install_common
+
+
+def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
+    """Build the app; I/O starts in the lifespan."""
+    settings = settings or DispatcherSettings()
+    configure_logging(service="dispatcher", level=settings.log_level, json=settings.log_json)
+    hub = ChangeHub(settings.database_url.get_secret_value())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with running(settings, service="dispatcher", schema="dispatcher",
+                           migrations_package="baiying_dispatcher",
+                           consumers=make_consumers) as rt:
+            app.state.runtime = rt
+            checks = rt.checks()
+
+            async def stream() -> None:
+                await asyncio.wait_for(hub.listening.wait(), 1)
+
+            app.state.readiness = {**checks, "stream": stream}
+            rt.background += [
+                hub.start(),
+                asyncio.create_task(run_timer(rt.pool, settings=settings), name="round-timer"),
+            ]
+            yield
+
+    app = FastAPI(title="Baiying dispatcher", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.hub = hub
+    install_common(app, service="dispatcher")
+    app.include_router(router)
+    return app

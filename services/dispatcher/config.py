@@ -1,0 +1,28 @@
+"""Dispatcher knobs, read from the environment (BAIYING_DISPATCH_…)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from baiying_shared.settings import CommonSettings
+
+
+class DispatcherSettings(CommonSettings):
+    """Selection, escalation and stream settings of the dispatcher."""
+
+    # Many volunteers will not answer in time, so each round calls need × this factor.
+    dispatch_over_call_factor: float = Field(default=2.0, ge=1.0, le=10.0)
+    dispatch_default_radius_m: int = Field(default=3000, ge=50, le=100_000)
+    dispatch_max_radius_m: int = Field(default=50_000, ge=50)
+    # Default escalation policy; an incident may bring its own.
+    dispatch_rounds: int = Field(default=3, ge=1, le=10)
+    dispatch_widening_factor: float = Field(default=2.0, ge=1.0, le=10.0)
+    dispatch_round_wait_s: float = Field(default=120.0, ge=0.2, le=3600)
+    # Shown only to those who accepted, with the exact address.
+    dispatch_contact: str = "赣州市公安局指挥中心 0797-110"
+    # How often the round timer looks for incidents whose wait is over.
+    dispatch_tick_s: float = Field(default=1.0, gt=0, le=60)
+    # Wall-clock zone for quiet hours and the daily alert cap.
+    dispatch_timezone: str = "Asia/Shanghai"
+    # Advisories reach everyone in the area; this bounds one notice's fan-out.
+    dispatch_advisory_max: int = Field(default=200_000, ge=1)

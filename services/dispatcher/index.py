@@ -1,0 +1,202 @@
+"""The responder index: the registry's volunteers as a PostGIS table, and nearest-N selection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from baiying_dispatcher.domain import Component, Profile, reachable_channels
+from baiying_shared.events.volunteers import VolunteerSnapshot
+
+_UPSERT = """
+INSERT INTO responders (volunteer_id, revision, name, phone, team_id, team_type, district,
+    location, skills, channels, reachable, language, active, on_duty, available_until,
+    quiet_start, quiet_end, daily_alert_cap, callable, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326)::geography,
+    $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+ON CONFLICT (volunteer_id) DO UPDATE SET
+    revision = EXCLUDED.revision, name = EXCLUDED.name, phone = EXCLUDED.phone,
+    team_id = EXCLUDED.team_id, team_type = EXCLUDED.team_type, district = EXCLUDED.district,
+    location = EXCLUDED.location, skills = EXCLUDED.skills, channels = EXCLUDED.channels,
+    reachable = EXCLUDED.reachable, language = EXCLUDED.language, active = EXCLUDED.active,
+    on_duty = EXCLUDED.on_duty, available_until = EXCLUDED.available_until,
+    quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
+    daily_alert_cap = EXCLUDED.daily_alert_cap, callable = EXCLUDED.callable,
+    updated_at = EXCLUDED.updated_at
+WHERE responders.revision < EXCLUDED.revision
+"""
+
+
+def snapshot_row(s: VolunteerSnapshot) -> tuple[Any, ...]:
+    """The upsert parameters for one snapshot."""
+    reachable = reachable_channels(
+        [c.value for c in s.channels], sms_opt_out=s.sms_opt_out, phone_flag=s.phone_flag
+    )
+    active = s.status == "active"
+    quiet = s.quiet_hours
+    return (
+        s.volunteer_id, s.revision, s.name, s.phone, s.team_id, s.team_type.value, s.district,
+        s.home.lon, s.home.lat, list(s.skills), [c.value for c in s.channels], list(reachable),
+        s.language, active, s.on_duty, s.available_until,
+        quiet.start if quiet else None, quiet.end if quiet else None,
+        s.daily_alert_cap, active and s.on_duty and bool(reachable), s.updated_at,
+    )
+
+
+async def apply_snapshots(
+    conn: asyncpg.Connection[Any], snapshots: Sequence[VolunteerSnapshot]
+) -> None:
+    """Upsert snapshots; an older or equal revision than the stored one changes nothing."""
+    await conn.executemany(_UPSERT, [snapshot_row(s) for s in snapshots])
+
+
+async def remove(conn: asyncpg.Connection[Any], *, volunteer_id: uuid.UUID) -> None:
+    """A registry tombstone: the volunteer no longer exists."""
+    await conn.execute("DELETE FROM responders WHERE volunteer_id = $1", volunteer_id)
+
+
+ANYONE = Component()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    volunteer_id: uuid.UUID
+    name: str
+    phone: str
+    team_type: str
+    skills: tuple[str, ...]
+    district: str
+    channels: tuple[str, ...]
+    language: str
+    lat: float
+    lon: float
+    distance_m: int
+
+    @property
+    def profile(self) -> Profile:
+        return Profile(self.team_type, frozenset(self.skills))
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The local day and wall-clock time that quiet hours and daily caps are judged by."""
+
+    now: datetime
+    day: date
+    local: time
+
+    @classmethod
+    def at(cls, now: datetime, zone: str) -> Clock:
+        local = now.astimezone(ZoneInfo(zone))
+        return cls(now, local.date(), local.time().replace(tzinfo=None))
+
+
+_COLUMNS = """r.volunteer_id, r.name, r.phone, r.team_type, r.skills, r.district, r.reachable,
+    r.language, ST_Y(r.location::geometry) AS lat, ST_X(r.location::geometry) AS lon"""
+
+# Quiet-hours window that may cross midnight, judged at local time $5.
+_NOT_QUIET = """(r.quiet_start IS NULL OR r.quiet_start = r.quiet_end OR NOT CASE
+    WHEN r.quiet_start < r.quiet_end THEN $5 >= r.quiet_start AND $5 < r.quiet_end
+    ELSE $5 >= r.quiet_start OR $5 < r.quiet_end END)"""
+
+_NEAREST = f"""
+WITH here AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography AS g)
+SELECT {_COLUMNS}, ST_Distance(r.location, here.g) AS distance
+FROM responders r, here
+WHERE r.callable
+  AND ST_DWithin(r.location, here.g, $3)
+  AND (r.available_until IS NULL OR r.available_until > $4)
+  AND {_NOT_QUIET}
+  AND (r.alerts_day IS DISTINCT FROM $6 OR r.alerts_today < r.daily_alert_cap)
+  AND r.volunteer_id <> ALL($7::uuid[])
+  AND NOT EXISTS (SELECT 1 FROM callouts c WHERE c.incident_id = $8
+                  AND c.volunteer_id = r.volunteer_id)
+  AND NOT EXISTS (SELECT 1 FROM callouts c JOIN incidents i ON i.id = c.incident_id
+                  WHERE c.volunteer_id = r.volunteer_id AND c.state IN ('accepted', 'arrived')
+                    AND i.status IN ('mobilising', 'staffed', 'unmet'))
+  {{extra}}
+ORDER BY r.location <-> here.g
+LIMIT $9
+"""
+
+
+async def nearest(
+    conn: asyncpg.Connection[Any],
+    *,
+    lat: float,
+    lon: float,
+    radius_m: int,
+    clock: Clock,
+    limit: int,
+    want: Component = ANYONE,
+    incident_id: uuid.UUID | None = None,
+    exclude: Sequence[uuid.UUID] = (),
+) -> list[Candidate]:
+    """The `limit` nearest callable volunteers within `radius_m` who fit `want`, nearest first.
+
+    The KNN walk over the partial GiST index returns rows in distance order and stops at
+    `limit`, so the cost depends on how many it skips, not on how many volunteers exist.
+    """
+    extra, args = "", [lon, lat, float(radius_m), clock.now, clock.local, clock.day,
+                       list(exclude), incident_id, limit]
+    # Filters are spliced as fixed text (values stay parameters) so each shape gets its own plan.
+    if want.team_type is not None:
+        args.append(want.team_type)
+        extra += f" AND r.team_type = ${len(args)}"
+    if want.skill is not None:
+        args.append(want.skill)
+        extra += f" AND ${len(args)} = ANY(r.skills)"
+    rows = await conn.fetch(_NEAREST.format(extra=extra), *args)
+    found = [_candidate(r) for r in rows]
+    # KNN orders by spherical distance; rank by the exact spheroid distance.
+    return sorted(found, key=lambda c: c.distance_m)
+
+
+def _candidate(r: asyncpg.Record) -> Candidate:
+    return Candidate(
+        volunteer_id=r["volunteer_id"], name=r["name"], phone=r["phone"],
+        team_type=r["team_type"], skills=tuple(r["skills"]), district=r["district"],
+        channels=tuple(r["reachable"]), language=r["language"], lat=r["lat"], lon=r["lon"],
+        distance_m=round(r["distance"]),
+    )
+
+
+async def count_alerts(
+    conn: asyncpg.Connection[Any], *, volunteer_ids: Sequence[uuid.UUID], day: date
+) -> None:
+    """Count today's alerts toward each volunteer's daily cap."""
+    await conn.execute(
+        "UPDATE responders SET alerts_today = CASE WHEN alerts_day = $2 THEN alerts_today + 1"
+        " ELSE 1 END, alerts_day = $2 WHERE volunteer_id = ANY($1::uuid[])",
+        list(volunteer_ids), day,
+    )
+
+
+_ADVISORY = f"""
+WITH here AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography AS g)
+SELECT {_COLUMNS}, ST_Distance(r.location, here.g) AS distance
+FROM responders r, here
+WHERE r.active AND cardinality(r.reachable) > 0 AND {{where}}
+ORDER BY distance
+LIMIT $4
+"""
+
+
+async def advisory_audience(
+    conn: asyncpg.Connection[Any], *, lat: float, lon: float, districts: Sequence[str] | None,
+    radius_m: int, limit: int,
+) -> list[Candidate]:
+    """Every active, reachable volunteer in `districts` (or within the radius), nearest first."""
+    if districts:
+        sql = _ADVISORY.format(where="r.district = ANY($3::text[])")
+        rows = await conn.fetch(sql, lon, lat, list(districts), limit)
+    else:
+        sql = _ADVISORY.format(where="ST_DWithin(r.location, here.g, $3)")
+        rows = await conn.fetch(sql, lon, lat, float(radius_m), limit)
+    return [_candidate(r) for r in rows]

@@ -1,0 +1,194 @@
+"""Mobilisation: call the nearest suitable people, judge quorum, widen rounds, stand down.
+
+Every function runs inside the caller's transaction with the incident row locked, so
+replies, round ticks and cancels for one incident never interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from baiying_dispatcher import outbound, repo
+from baiying_dispatcher.config import DispatcherSettings
+from baiying_dispatcher.domain import (
+    COMMITTED,
+    OUTSTANDING,
+    STAND_DOWN_ON_END,
+    STAND_DOWN_ON_STAFFED,
+    CalloutState,
+    IncidentStatus,
+    is_covered,
+    wants,
+)
+from baiying_dispatcher.index import Candidate, Clock, advisory_audience, count_alerts, nearest
+from baiying_dispatcher.repo import Callout, Incident
+from baiying_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+async def replenish(
+    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident: Incident,
+    clock: Clock,
+) -> list[Callout]:
+    """Top up the call: for what is still missing, call the next nearest not yet called."""
+    existing = await repo.callouts_of(conn, incident_id=incident.id)
+    accepted = [c.profile for c in existing if c.state in COMMITTED]
+    in_flight = [c.profile for c in existing if c.state in OUTSTANDING]
+    picks: list[Candidate] = []
+    exhausted: set[str] = set()
+    while todo := wants(incident.need, accepted, in_flight,
+                        over_call=settings.dispatch_over_call_factor,
+                        exhausted=frozenset(exhausted)):
+        want = todo[0]
+        found = await nearest(
+            conn, lat=incident.lat, lon=incident.lon, radius_m=incident.radius_m, clock=clock,
+            limit=want.count, want=want.component, incident_id=incident.id,
+            exclude=[p.volunteer_id for p in picks],
+        )
+        if len(found) < want.count:
+            exhausted.add(want.component.key)  # nobody else fits within this radius
+        picks += found
+        in_flight += [c.profile for c in found]
+    return await _call(conn, incident=incident, picks=picks, clock=clock)
+
+
+async def _call(
+    conn: asyncpg.Connection[Any], *, incident: Incident, picks: list[Candidate], clock: Clock
+) -> list[Callout]:
+    if not picks:
+        return []
+    picks.sort(key=lambda c: c.distance_m)
+    first_rank = await repo.max_rank(conn, incident.id) + 1
+    made = await repo.insert_callouts(
+        conn, incident_id=incident.id, picks=picks, round_no=incident.round, first_rank=first_rank
+    )
+    await count_alerts(conn, volunteer_ids=[c.volunteer_id for c in made], day=clock.day)
+    await outbound.issue(conn, incident=incident, callouts=made, expires_at=incident.next_round_at)
+    await outbound.notify(conn, [outbound.callout_notice(incident, c, c.state) for c in made])
+    log.info("called", incident_id=str(incident.id), round=incident.round, n=len(made))
+    return made
+
+
+async def fan_out_advisory(
+    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident: Incident
+) -> int:
+    """Send a prevention notice to every active, reachable volunteer in the area."""
+    audience = await advisory_audience(
+        conn, lat=incident.lat, lon=incident.lon, districts=incident.target_districts,
+        radius_m=incident.radius_m, limit=settings.dispatch_advisory_max,
+    )
+    made = await repo.insert_callouts(
+        conn, incident_id=incident.id, picks=audience, round_no=1, first_rank=1
+    )
+    await outbound.issue(conn, incident=incident, callouts=made, expires_at=None)
+    return len(made)
+
+
+async def evaluate(
+    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident: Incident,
+    clock: Clock,
+) -> Incident:
+    """After any change: staffed if the need is covered, else call replacements."""
+    if incident.status not in (IncidentStatus.mobilising, IncidentStatus.unmet):
+        return incident
+    existing = await repo.callouts_of(conn, incident_id=incident.id)
+    accepted = [c.profile for c in existing if c.state in COMMITTED]
+    if is_covered(incident.need, accepted):
+        incident = await repo.update_incident(
+            conn, incident.id, status=IncidentStatus.staffed.value, staffed_at=clock.now,
+            next_round_at=None,
+        )
+        await _stand_down(conn, incident=incident, callouts=existing,
+                          states=STAND_DOWN_ON_STAFFED, reason="staffed", clock=clock)
+        await outbound.notify(conn, [outbound.incident_notice(incident)])
+        return incident
+    if incident.status == IncidentStatus.mobilising:
+        await replenish(conn, settings=settings, incident=incident, clock=clock)
+    return incident
+
+
+async def _stand_down(
+    conn: asyncpg.Connection[Any], *, incident: Incident, callouts: Sequence[Callout],
+    states: frozenset[CalloutState], reason: outbound.StandDownReason, clock: Clock,
+) -> list[Callout]:
+    chosen = [c for c in callouts if c.state in states]
+    if not chosen:
+        return []
+    await repo.set_state(conn, [c.id for c in chosen], CalloutState.stood_down, at=clock.now)
+    await outbound.stand_down(conn, incident=incident, callouts=chosen, reason=reason)
+    await outbound.notify(
+        conn, [outbound.callout_notice(incident, c, CalloutState.stood_down) for c in chosen]
+    )
+    return chosen
+
+
+async def advance_round(
+    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident_id: Any,
+    expected_round: int, clock: Clock,
+) -> Incident | None:
+    """The wait is over: silence becomes no_answer, then widen and call again, or give up.
+
+    Guarded by `expected_round` so a stale or duplicate tick changes nothing.
+    """
+    incident = await repo.get_incident(conn, incident_id, lock=True)
+    if (incident is None or incident.status != IncidentStatus.mobilising
+            or incident.round != expected_round
+            or (incident.next_round_at is not None and incident.next_round_at > clock.now)):
+        return None
+    silent = await repo.callouts_of(conn, incident_id=incident.id, states=list(OUTSTANDING))
+    await repo.set_state(conn, [c.id for c in silent], CalloutState.no_answer, at=clock.now)
+    notices = [outbound.callout_notice(incident, c, CalloutState.no_answer) for c in silent]
+    if incident.policy.has_round_after(incident.round):
+        new_round = incident.round + 1
+        incident = await repo.update_incident(
+            conn, incident.id, round=new_round,
+            radius_m=incident.policy.radius(incident.base_radius_m, new_round,
+                                            cap_m=settings.dispatch_max_radius_m),
+            next_round_at=clock.now + timedelta(seconds=incident.policy.wait_s),
+        )
+        await replenish(conn, settings=settings, incident=incident, clock=clock)
+    else:
+        incident = await repo.update_incident(
+            conn, incident.id, status=IncidentStatus.unmet.value, unmet_at=clock.now,
+            next_round_at=None,
+        )
+    await outbound.notify(conn, [*notices, outbound.incident_notice(incident)])
+    log.info("round over", incident_id=str(incident.id), round=incident.round,
+             status=incident.status.value, radius_m=incident.radius_m)
+    return incident
+
+
+async def due_rounds(conn: asyncpg.Connection[Any], *, now: datetime) -> list[tuple[Any, int]]:
+    """Incidents whose round wait has run out: (id, round)."""
+    rows = await conn.fetch(
+        "SELECT id, round FROM incidents WHERE status = 'mobilising' AND next_round_at <= $1"
+        " ORDER BY next_round_at LIMIT 100", now,
+    )
+    return [(r["id"], r["round"]) for r in rows]
+
+
+async def end(
+    conn: asyncpg.Connection[Any], *, incident: Incident, status: IncidentStatus, clock: Clock,
+) -> Incident:
+    """Cancel or close: everyone still called or on the way is stood down."""
+    incident = await repo.update_incident(
+        conn, incident.id, status=status.value, ended_at=clock.now, next_round_at=None
+    )
+    existing = await repo.callouts_of(conn, incident_id=incident.id)
+    reason: outbound.StandDownReason = (
+        "cancelled" if status == IncidentStatus.cancelled else "closed"
+    )
+    states = STAND_DOWN_ON_END if incident.kind == "callout" else frozenset()
+    await _stand_down(conn, incident=incident, callouts=existing, states=states,
+                      reason=reason, clock=clock)
+    await outbound.notify(conn, [outbound.incident_notice(incident)])
+    return incident
+
+
+def clock_for(settings: DispatcherSettings, now: datetime) -> Clock:
+    return Clock.at(now, settings.dispatch_timezone)

@@ -1,0 +1,112 @@
+"""What leaves the dispatcher: call-out events (via the outbox) and stream notices (via NOTIFY).
+
+Both are written inside the caller's transaction, so neither exists unless the change commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+
+from baiying_dispatcher.repo import Callout, Incident
+from baiying_shared.db import outbox
+from baiying_shared.events import callouts as topic
+from baiying_shared.events.common import Channel
+from baiying_shared.events.envelope import Envelope, wrap
+
+PRODUCER = "dispatcher"
+CHANGES_CHANNEL = "dispatcher_changes"
+
+StandDownReason = Literal["staffed", "cancelled", "closed", "expired"]
+
+
+def _addressed(c: Callout) -> dict[str, Any]:
+    return {
+        "callout_id": c.id, "incident_id": c.incident_id, "volunteer_id": c.volunteer_id,
+        "phone": c.phone, "channels": tuple(Channel(ch) for ch in c.channels),
+        "language": c.language if c.language in ("zh", "en") else "zh",
+    }
+
+
+def _row(incident: Incident, payload: topic._Addressed) -> tuple[str, str, Envelope[Any] | None]:
+    # Keyed by volunteer: a big call spreads over partitions, one person's messages stay in order.
+    envelope = wrap(payload, producer=PRODUCER, trace_id=incident.trace_id)
+    return (topic.TOPIC, str(payload.volunteer_id), envelope)
+
+
+async def issue(
+    conn: asyncpg.Connection[Any],
+    *,
+    incident: Incident,
+    callouts: Sequence[Callout],
+    expires_at: datetime | None,
+) -> None:
+    """First alerts, nearest first: what, roughly where and how far — no exact address."""
+    rows = [
+        _row(incident, topic.CalloutIssued(
+            **_addressed(c), kind=incident.kind,  # type: ignore[arg-type]
+            title=incident.title, category=incident.category, area=incident.area,
+            district=incident.district, distance_m=c.distance_m, rank=c.rank, round=c.round,
+            advice=incident.advice, expires_at=expires_at,
+        ))
+        for c in sorted(callouts, key=lambda c: c.rank)
+    ]
+    if rows:
+        await outbox.add_many(conn, rows)
+
+
+async def confirm(
+    conn: asyncpg.Connection[Any], *, incident: Incident, callout: Callout, contact: str
+) -> None:
+    """Only for those who accepted: the exact address, the point and whom to call."""
+    payload = topic.CalloutConfirmed(
+        **_addressed(callout), title=incident.title, address=incident.address,
+        lat=incident.lat, lon=incident.lon, contact=contact,
+    )
+    await outbox.add_many(conn, [_row(incident, payload)])
+
+
+async def stand_down(
+    conn: asyncpg.Connection[Any],
+    *,
+    incident: Incident,
+    callouts: Sequence[Callout],
+    reason: StandDownReason,
+) -> None:
+    rows = [
+        _row(incident, topic.CalloutStoodDown(**_addressed(c), reason=reason, title=incident.title))
+        for c in callouts
+    ]
+    if rows:
+        await outbox.add_many(conn, rows)
+
+
+def incident_notice(incident: Incident) -> dict[str, Any]:
+    return {
+        "type": "incident", "incident_id": str(incident.id), "district": incident.district,
+        "kind": incident.kind, "title": incident.title, "status": incident.status.value,
+        "round": incident.round, "radius_m": incident.radius_m,
+    }
+
+
+def callout_notice(incident: Incident, c: Callout, state: str) -> dict[str, Any]:
+    # Scoped by the incident's district; no phone number ever enters the stream.
+    return {
+        "type": "callout", "incident_id": str(incident.id), "district": incident.district,
+        "callout_id": str(c.id), "state": state, "rank": c.rank, "round": c.round,
+        "distance_m": c.distance_m, "team_type": c.team_type, "name": c.name,
+        "lat": c.lat, "lon": c.lon,
+    }
+
+
+async def notify(conn: asyncpg.Connection[Any], notices: Sequence[dict[str, Any]]) -> None:
+    """Queue stream notices; PostgreSQL delivers them to listeners only after commit."""
+    if notices:
+        await conn.executemany(
+            f"SELECT pg_notify('{CHANGES_CHANNEL}', $1)",
+            [(json.dumps(n, ensure_ascii=False, default=str),) for n in notices],
+        )

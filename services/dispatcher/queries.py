@@ -1,0 +1,111 @@
+"""The supervisor read side: incident lists and details, call-outs, stats. District-scoped."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from baiying_dispatcher import repo
+from baiying_dispatcher.domain import COMMITTED, CalloutState, acceptance_rate, shortfall
+from baiying_dispatcher.repo import Incident
+from baiying_dispatcher.schemas import CalloutOut, IncidentOut, StatRow, StatsOut
+from baiying_shared.events.common import GeoPoint
+from baiying_shared.privacy import mask_phone
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    return None if start is None or end is None else round((end - start).total_seconds(), 3)
+
+
+async def incident_out(conn: asyncpg.Connection[Any], incident: Incident) -> IncidentOut:
+    """An incident with its call-out counts, progress and timings."""
+    rows = await conn.fetch(
+        "SELECT state, delivery_status, team_type, skills FROM callouts WHERE incident_id = $1",
+        incident.id,
+    )
+    counts: dict[str, int] = {}
+    deliveries: dict[str, int] = {}
+    accepted = []
+    for r in rows:
+        counts[r["state"]] = counts.get(r["state"], 0) + 1
+        if r["delivery_status"]:
+            deliveries[r["delivery_status"]] = deliveries.get(r["delivery_status"], 0) + 1
+        if CalloutState(r["state"]) in COMMITTED:
+            accepted.append(repo.Profile(r["team_type"], frozenset(r["skills"])))
+    return IncidentOut(
+        id=incident.id, kind=incident.kind, title=incident.title,
+        description=incident.description, category=incident.category,
+        district=incident.district, area=incident.area, address=incident.address,
+        location=GeoPoint(lat=incident.lat, lon=incident.lon), status=incident.status.value,
+        round=incident.round, rounds=incident.policy.rounds, radius_m=incident.radius_m,
+        need=repo.need_json(incident.need), escalation=repo.policy_json(incident.policy),
+        advice=incident.advice, created_by=incident.created_by, created_at=incident.created_at,
+        next_round_at=incident.next_round_at, first_accept_at=incident.first_accept_at,
+        staffed_at=incident.staffed_at,
+        time_to_first_accept_s=_seconds(incident.created_at, incident.first_accept_at),
+        time_to_staffed_s=_seconds(incident.created_at, incident.staffed_at),
+        counts=counts, deliveries=deliveries, accepted=len(accepted), called=len(rows),
+        missing=shortfall(incident.need, accepted) if incident.kind == "callout" else {},
+    )
+
+
+async def list_incidents(
+    conn: asyncpg.Connection[Any], *, districts: list[str] | None, status: str | None,
+    limit: int,
+) -> list[Incident]:
+    """Newest first, only in `districts` (None = all)."""
+    ids = await conn.fetch(
+        "SELECT id FROM incidents WHERE ($1::text[] IS NULL OR district = ANY($1::text[]))"
+        " AND ($2::text IS NULL OR status = $2) ORDER BY created_at DESC LIMIT $3",
+        districts, status, limit,
+    )
+    found = [await repo.get_incident(conn, r["id"]) for r in ids]
+    return [i for i in found if i is not None]
+
+
+async def callouts_out(conn: asyncpg.Connection[Any], incident_id: uuid.UUID) -> list[CalloutOut]:
+    """Every call-out of the incident by rank, phones masked."""
+    rows = await conn.fetch(
+        "SELECT id, volunteer_id, name, phone, team_type, skills, distance_m, rank, round, state,"
+        " delivery_status, lat, lon, created_at, accepted_at FROM callouts"
+        " WHERE incident_id = $1 ORDER BY rank", incident_id,
+    )
+    return [
+        CalloutOut(**{**dict(r), "phone": mask_phone(r["phone"]), "skills": list(r["skills"])})
+        for r in rows
+    ]
+
+
+_STATS = """
+SELECT {key} AS key, count(*) AS called,
+       count(*) FILTER (WHERE c.accepted_at IS NOT NULL) AS accepted,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.accepted_at - c.created_at))
+           FILTER (WHERE c.accepted_at IS NOT NULL) AS median_accept_s
+FROM callouts c JOIN incidents i ON i.id = c.incident_id
+WHERE i.kind = 'callout' AND ($1::text[] IS NULL OR i.district = ANY($1::text[]))
+  AND ($2::timestamptz IS NULL OR c.created_at >= $2)
+GROUP BY {group} ORDER BY 1
+"""
+
+
+def _stat(r: asyncpg.Record) -> StatRow:
+    median = r["median_accept_s"]
+    return StatRow(key=str(r["key"]), called=r["called"], accepted=r["accepted"],
+                   acceptance_rate=acceptance_rate(r["called"], r["accepted"]),
+                   median_accept_s=None if median is None else round(float(median), 3))
+
+
+async def stats(
+    conn: asyncpg.Connection[Any], *, districts: list[str] | None, since: datetime | None
+) -> StatsOut:
+    """Acceptance rate and median time to accept, by team type and by district."""
+    by_team = await conn.fetch(_STATS.format(key="c.team_type", group="c.team_type"),
+                               districts, since)
+    by_district = await conn.fetch(_STATS.format(key="i.district", group="i.district"),
+                                   districts, since)
+    overall = await conn.fetch(_STATS.format(key="'all'", group="()"), districts, since)
+    return StatsOut(overall=_stat(overall[0]), by_team_type=[_stat(r) for r in by_team],
+                    by_district=[_stat(r) for r in by_district])
