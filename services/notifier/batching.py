@@ -1,0 +1,52 @@
+"""Coalesce many small database writes into one round trip, without delaying a lone write much."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Batcher(Generic[T, R]):
+    """`await submit(item)` returns that item's result from `flush(items) -> results`."""
+
+    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]], *,
+                 max_items: int = 200, max_wait_s: float = 0.005) -> None:
+        self._flush, self._max, self._wait = flush, max_items, max_wait_s
+        self._items: list[tuple[T, asyncio.Future[R]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._running: set[asyncio.Task[None]] = set()  # strong refs until each flush ends
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._items.append((item, future))
+        if len(self._items) >= self._max:
+            self._drain()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._wait, self._drain)
+        return await future
+
+    def _drain(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._items = self._items, []
+        if batch:
+            task = asyncio.get_running_loop().create_task(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._flush([item for item, _ in batch])
+        except Exception as exc:  # every waiter learns the batch failed
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)

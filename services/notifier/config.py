@@ -1,0 +1,42 @@
+"""Notifier settings (env BAIYING_…)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+
+from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, DEV_SENDERS
+from baiying_shared.settings import CommonSettings
+
+
+class NotifierSettings(CommonSettings):
+    # With no real credentials the local SMS sandbox's fixed account is used.
+    twilio_account_sid: str = DEV_ACCOUNT_SID
+    twilio_auth_token: SecretStr = SecretStr(DEV_AUTH_TOKEN)
+    twilio_api_base_url: str = "http://127.0.0.1:8010"
+    twilio_timeout_s: float = 10.0
+    sms_senders: tuple[str, ...] = DEV_SENDERS
+    messaging_service_sid: str | None = None  # used when sms_senders is empty
+    public_url: str = "http://127.0.0.1:8003"  # what Twilio calls back
+    sender_mps: float = 10.0  # per sender number (or for the messaging service)
+    sms_max_in_flight: int = 32
+    retry_max_attempts: int = 6
+    retry_base_s: float = 0.5
+    retry_cap_s: float = 30.0
+    # A claimed message with no provider id is looked up only after this long: it must
+    # exceed the request timeout, so no request of ours is still in flight by then.
+    claim_lease_s: float = 30.0
+    reconcile_interval_s: float = 5.0
+    default_language: Literal["zh", "en"] = "zh"
+    status_callbacks: bool = True
+
+    @model_validator(mode="after")
+    def _check_twilio(self) -> NotifierSettings:
+        if self.claim_lease_s <= self.twilio_timeout_s:
+            raise ValueError("claim_lease_s must exceed twilio_timeout_s (see docs/notifier.md)")
+        if not self.sms_senders and not self.messaging_service_sid:
+            raise ValueError("set sms_senders or messaging_service_sid")
+        if self.profile == "prod" and self.twilio_auth_token.get_secret_value() == DEV_AUTH_TOKEN:
+            raise ValueError("BAIYING_TWILIO_AUTH_TOKEN is the sandbox's dev token in prod")
+        return self

@@ -1,0 +1,1 @@
+"""Pure notifier logic: templates, segment counting, reply keywords, pacing. No I/O."""

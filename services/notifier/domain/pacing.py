@@ -1,0 +1,69 @@
+"""Per-sender token buckets, retry backoff, and the order messages leave in."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Clock = Callable[[], float]
+
+# Lower sorts first: confirmations and stand-downs concern people already moving,
+# then call-out alerts (nearest first), then advisories, which never block a call-out.
+PRIORITY = {"confirmation": 0, "stand_down": 1, "alert": 2, "advisory": 3}
+
+
+def order_key(*, kind: str, rank: int, seq: int) -> tuple[int, int, int]:
+    """Sort key of a queued message: class, then rank (nearest first), then arrival."""
+    return PRIORITY.get(kind, 3), rank, seq
+
+
+class TokenBucket:
+    """`rate` tokens per second, at most `burst` saved up; time comes from `clock`."""
+
+    def __init__(self, *, rate: float, burst: float = 1.0, clock: Clock) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self._tokens, self._stamp = burst, clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def wait_time(self) -> float:
+        """Seconds until a token is available (0 if one is now)."""
+        self._refill()
+        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+
+    def try_take(self) -> bool:
+        self._refill()
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_s: float = 0.5
+    cap_s: float = 30.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Full-jitter exponential backoff for the `attempt`-th failure (1-based)."""
+        return rng.uniform(0, min(self.cap_s, self.base_s * 2 ** (attempt - 1)))
+
+
+# Error classification, outside the adapter: the policy is ours, not Twilio's.
+RETRYABLE_CODES = frozenset({20429, 20500, 20503, 30001})
+PERMANENT_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 30003, 30004, 30005, 30006})
+OPT_OUT_CODES = frozenset({21610})
+
+
+def is_retryable(*, status: int | None, code: int | None) -> bool:
+    """429 and 5xx are transient; a 4xx with a known permanent code is not."""
+    if code in PERMANENT_CODES:
+        return False
+    return code in RETRYABLE_CODES or status == 429 or (status is not None and status >= 500)

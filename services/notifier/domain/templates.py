@@ -1,0 +1,97 @@
+"""Message texts in Simplified Chinese (default) and English, kept within their segment budget.
+
+A call-out alert must fit two segments (134 UCS-2 characters) so it arrives as one
+message quickly everywhere; the free-text parts (title, area) are shortened to fit,
+never the reply instructions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from baiying_notifier.domain.segments import count
+
+Language = Literal["zh", "en"]
+Kind = Literal["alert", "advisory", "confirmation", "stand_down", "help", "ack"]
+
+ALERT_MAX_SEGMENTS = 2
+OTHER_MAX_SEGMENTS = 4
+
+_T: dict[Language, dict[str, str]] = {
+    "zh": {
+        "alert": "【一呼百应】紧急召集：{title}（{category}），{area}附近，距您约{distance}。"
+                 "回复1接受，2拒绝。编号{code}",
+        "advisory": "【一呼百应】以案说防：{title}。{advice}",
+        "confirmation": "【一呼百应】感谢接受！{title}，地址：{address}，联系人：{contact}。"
+                        "到达后回复3。编号{code}",
+        "stand_down": "【一呼百应】{title}：{reason}，无需前往，感谢您的支持！编号{code}",
+        "help": "【一呼百应】回复1接受，2拒绝，3已到达；退订回复TD。有多条召集时请加编号，如：1 {code}",
+        "accept": "已收到：您接受了召集{code}，地址稍后发送。",
+        "decline": "已收到：您拒绝了召集{code}，感谢告知。",
+        "arrived": "已收到：您已到达{code}，谢谢！",
+        "opt_out": "您已退订一呼百应短信，回复START可恢复。",
+        "opt_in": "您已恢复接收一呼百应短信。",
+        "none": "【一呼百应】您当前没有待回复的召集。",
+        "staffed": "人员已满足", "cancelled": "召集已取消", "closed": "事件已结束",
+        "expired": "召集已过期", "m": "{m}米", "km": "{km}公里",
+    },
+    "en": {
+        "alert": "[Baiying] Call-out: {title} ({category}) near {area}, about {distance} from you. "
+                 "Reply 1 to accept, 2 to decline. Ref {code}",
+        "advisory": "[Baiying] Safety notice: {title}. {advice}",
+        "confirmation": "[Baiying] Thank you! {title} at {address}. Contact: {contact}. "
+                        "Reply 3 on arrival. Ref {code}",
+        "stand_down": "[Baiying] {title}: {reason}, no need to come. Thank you! Ref {code}",
+        "help": "[Baiying] Reply 1 accept, 2 decline, 3 arrived; STOP to opt out. "
+                "With several call-outs add the ref, e.g. 1 {code}",
+        "accept": "Got it: you accepted {code}. The address follows.",
+        "decline": "Got it: you declined {code}. Thank you for telling us.",
+        "arrived": "Got it: you arrived at {code}. Thank you!",
+        "opt_out": "You will no longer get Baiying SMS. Reply START to resume.",
+        "opt_in": "You will get Baiying SMS again.",
+        "none": "[Baiying] You have no call-out waiting for an answer.",
+        "staffed": "enough people are on the way", "cancelled": "the call-out was cancelled",
+        "closed": "the incident is closed", "expired": "the call-out expired",
+        "m": "{m} m", "km": "{km} km",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    segments: int
+    encoding: str
+
+
+def phrase(lang: Language, key: str, **values: object) -> str:
+    """A short fixed phrase (reply acknowledgements, reasons)."""
+    return _T[lang][key].format(**values)
+
+
+def distance(lang: Language, metres: int) -> str:
+    if metres < 1000:
+        return phrase(lang, "m", m=max(10, round(metres, -1)))
+    return phrase(lang, "km", km=f"{metres / 1000:.1f}")
+
+
+def _shorten(value: str, keep: int) -> str:
+    return value if len(value) <= keep else value[: max(1, keep - 1)] + "…"
+
+
+def render(kind: str, lang: Language, **values: str) -> Rendered:
+    """Fill the template; shorten free text (title, area, advice) until it fits its budget."""
+    budget = ALERT_MAX_SEGMENTS if kind == "alert" else OTHER_MAX_SEGMENTS
+    template = _T[lang][kind]
+    free = [k for k in ("advice", "title", "area", "address") if k in values]
+    vals = dict(values)
+    text = template.format(**vals)
+    while count(text).segments > budget:
+        longest = max(free, key=lambda k: len(vals[k]), default=None)
+        if longest is None or len(vals[longest]) <= 2:
+            break  # nothing left to shorten; the fixed text alone is over budget
+        vals[longest] = _shorten(vals[longest], len(vals[longest]) - 4)
+        text = template.format(**vals)
+    info = count(text)
+    return Rendered(text, info.segments, info.encoding)

@@ -1,0 +1,65 @@
+"""The SMS provider port. Domain code sees only this; Twilio lives in gateway/twilio.py.
+
+Opt-outs, rate limits, retries and audit are the notifier's business and stay outside
+the adapter; an adapter only sends, looks up, and says what it can do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    supports_status_callback: bool  # the provider calls us back with delivery progress
+    supports_lookup: bool  # we can list recent messages to a number (reconciliation)
+    max_segments: int  # the longest body it accepts
+
+
+@dataclass(frozen=True)
+class OutboundSms:
+    to: str
+    body: str
+    sender: str | None  # a From number; None uses the messaging service
+    status_callback: str | None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    sid: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    sid: str
+    to: str
+    body: str
+    status: str
+    created: datetime | None
+    error_code: int | None
+
+
+class GatewayError(Exception):
+    """The provider refused or failed. `ambiguous`: it may have accepted the message anyway."""
+
+    def __init__(self, *, status: int | None, code: int | None, message: str,
+                 ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.ambiguous = status, code, message, ambiguous
+
+
+class SmsGateway(Protocol):
+    capabilities: Capabilities
+
+    async def send(self, sms: OutboundSms) -> Submitted:
+        """Hand one message to the provider; raise GatewayError if it was not taken."""
+        ...
+
+    async def recent_to(self, *, to: str, since: datetime) -> list[SentMessage]:
+        """Messages to `to` created at or after `since`, newest first."""
+        ...
+
+    async def close(self) -> None: ...

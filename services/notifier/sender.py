@@ -1,0 +1,169 @@
+"""The SMS pump: pending rows in, paced and capped sends out, each claimed just before it goes.
+
+Order: a heap keyed by (class, rank, arrival) — confirmations, then call-out alerts nearest
+first, then advisories — popped only once a sender token and an in-flight slot are held,
+so a call-out that arrives behind a 10,000-person advisory leaves next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import random
+import time
+import uuid
+from collections import Counter
+from functools import partial
+from typing import Any
+
+import asyncpg
+
+from baiying_notifier import store
+from baiying_notifier.batching import Batcher
+from baiying_notifier.config import NotifierSettings
+from baiying_notifier.domain.pacing import RetryPolicy, TokenBucket, is_retryable
+from baiying_notifier.gateway import GatewayError, OutboundSms, SmsGateway
+from baiying_notifier.store import Queued
+from baiying_shared.logging import get_logger
+
+log = get_logger(__name__)
+LOAD_BATCH = 2000
+
+
+class Sender:
+    def __init__(self, *, pool: asyncpg.Pool[Any], gateway: SmsGateway,
+                 settings: NotifierSettings, rng: random.Random | None = None) -> None:
+        self._pool, self._gateway, self._settings = pool, gateway, settings
+        self._rng = rng or random.Random()
+        self._heap: list[tuple[int, int, int, int, Queued]] = []
+        self._tie = itertools.count()
+        self._known: set[uuid.UUID] = set()
+        self._ready = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._watermark = 0
+        self._senders: list[str | None] = list(settings.sms_senders) or [None]
+        self._buckets = [TokenBucket(rate=settings.sender_mps, burst=1.0, clock=time.monotonic)
+                         for _ in self._senders]
+        self._inflight = asyncio.Semaphore(settings.sms_max_in_flight)
+        self._policy = RetryPolicy(settings.retry_max_attempts, settings.retry_base_s,
+                                   settings.retry_cap_s)
+        self._claims: Batcher[uuid.UUID, int | None] = Batcher(
+            partial(store.claim, pool), max_items=100, max_wait_s=0.002)
+        self._submits: Batcher[tuple[Queued, str | None, str, str], None] = Batcher(
+            partial(store.submitted, pool), max_items=200, max_wait_s=0.01)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.stats: Counter[str] = Counter()
+
+    def push(self, item: Queued) -> None:
+        """Queue an item unless it is already queued or in flight here."""
+        if item.id in self._known:
+            return
+        self._known.add(item.id)
+        row = item.row
+        heapq.heappush(self._heap, (row["priority"], row["rank"], row["seq"], next(self._tie), item))
+        self._ready.set()
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Load and send until cancelled."""
+        loader = asyncio.create_task(self._load_forever(), name="sms-loader")
+        try:
+            await self._dispatch_forever()
+        finally:
+            loader.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(loader, *self._tasks, return_exceptions=True)
+
+    async def _load_forever(self) -> None:
+        lease = self._settings.claim_lease_s
+        last_sweep = time.monotonic()
+        while True:
+            try:
+                while len(batch := await store.load_pending(
+                        self._pool, after_seq=self._watermark, limit=LOAD_BATCH)) == LOAD_BATCH:
+                    self._take(batch)
+                self._take(batch)
+                if time.monotonic() - last_sweep > lease:
+                    last_sweep = time.monotonic()
+                    for item in await store.load_stale(self._pool, older_than_s=lease, limit=5000):
+                        self.push(item)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("loading pending messages failed", error=str(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+            self._wake.clear()
+
+    def _take(self, batch: list[Queued]) -> None:
+        for item in batch:
+            self._watermark = max(self._watermark, item.row["seq"])
+            self.push(item)
+
+    async def _dispatch_forever(self) -> None:
+        while True:
+            while not self._heap:
+                self._ready.clear()
+                await self._ready.wait()
+            await self._inflight.acquire()
+            sender = await self._pace()
+            if not self._heap:  # cannot shrink meanwhile, but stay defensive
+                self._inflight.release()
+                continue
+            item = heapq.heappop(self._heap)[-1]
+            task = asyncio.create_task(self._send(item, sender))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _pace(self) -> str | None:
+        """Wait for the sender whose bucket frees first; take its token."""
+        while True:
+            waits = [b.wait_time() for b in self._buckets]
+            i = min(range(len(waits)), key=waits.__getitem__)
+            if waits[i] == 0 and self._buckets[i].try_take():
+                return self._senders[i]
+            await asyncio.sleep(max(waits[i], 0.0005))
+
+    def _callback_url(self, item: Queued) -> str | None:
+        if not (self._settings.status_callbacks and self._gateway.capabilities.supports_status_callback):
+            return None
+        return f"{self._settings.public_url.rstrip('/')}/v1/webhooks/twilio/status?d={item.id}"
+
+    async def _send(self, item: Queued, sender: str | None) -> None:
+        try:
+            attempt = await self._claims.submit(item.id)
+            if attempt is None:
+                self.stats["skipped"] += 1  # cancelled, or another instance claimed it
+                return
+            item.attempts = attempt
+            sms = OutboundSms(to=item.row["phone"], body=item.row["body"], sender=sender,
+                              status_callback=self._callback_url(item))
+            try:
+                result = await self._gateway.send(sms)
+            except GatewayError as exc:
+                await self._after_error(item, exc)
+                return
+            self.stats["submitted"] += 1
+            await self._submits.submit((item, sender, result.sid, result.status))
+        except Exception as exc:  # the row stays claimed; reconciliation settles it
+            log.exception("send bookkeeping failed", delivery=str(item.id), error=str(exc))
+        finally:
+            self._known.discard(item.id)
+            self._inflight.release()
+
+    async def _after_error(self, item: Queued, exc: GatewayError) -> None:
+        if exc.ambiguous:  # maybe sent: leave it claimed for the reconciler, never resend blind
+            self.stats["ambiguous"] += 1
+            log.warning("ambiguous send; will reconcile", delivery=str(item.id), error=exc.message)
+            return
+        if is_retryable(status=exc.status, code=exc.code) and item.attempts < self._policy.max_attempts:
+            self.stats[f"retry_{exc.code or exc.status}"] += 1
+            delay = self._policy.delay(item.attempts, self._rng)
+            await store.retry_later(self._pool, item=item, delay_s=delay, code=exc.code)
+            asyncio.get_running_loop().call_later(delay, self.push, item)
+            return
+        self.stats[f"failed_{exc.code}"] += 1
+        await store.failed(self._pool, item=item, code=exc.code, reason=exc.message)

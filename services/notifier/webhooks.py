@@ -1,0 +1,108 @@
+"""Twilio webhooks: delivery status callbacks and inbound replies, signed and deduplicated."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from starlette.datastructures import FormData
+from twilio.request_validator import RequestValidator
+
+from baiying_notifier import events, replies, store
+from baiying_notifier.config import NotifierSettings
+from baiying_notifier.domain import keywords
+from baiying_notifier.domain.templates import Language, phrase
+from baiying_shared.events.deliveries import STATUS_RANK
+from baiying_shared.logging import get_logger
+
+log = get_logger(__name__)
+router = APIRouter(prefix="/v1/webhooks/twilio", tags=["webhooks"])
+
+
+async def signed_form(request: Request) -> FormData:
+    """The form, if X-Twilio-Signature matches public_url + path (+ query); else 403."""
+    settings: NotifierSettings = request.app.state.settings
+    form = await request.form()
+    url = settings.public_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    signature = request.headers.get("x-twilio-signature", "")
+    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    if not signature or not validator.validate(url, form, signature):
+        log.warning("webhook signature rejected", path=request.url.path)
+        raise HTTPException(403, "invalid Twilio signature")
+    return form
+
+
+SignedForm = Annotated[FormData, Depends(signed_form)]
+
+
+def twiml(*messages: str) -> Response:
+    body = "".join(f"<Message>{escape(m)}</Message>" for m in messages)
+    return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>',
+                    media_type="application/xml")
+
+
+@router.post("/status")
+async def status_callback(request: Request, form: SignedForm) -> Response:
+    """Provider progress for one message -> DeliveryStatusChanged (each status once)."""
+    sid, status = str(form.get("MessageSid", "")), str(form.get("MessageStatus", ""))
+    code = int(str(form["ErrorCode"])) if str(form.get("ErrorCode") or "").isdigit() else None
+    if status not in STATUS_RANK:
+        return Response(status_code=204)  # accepted/sending/scheduled: nothing to report
+    pool = request.app.state.runtime.pool
+    async with pool.acquire() as conn, conn.transaction():
+        if not await events.first_time(conn, f"status:{sid}:{status}"):
+            return Response(status_code=204)  # a replay
+        row = await _delivery(conn, delivery_id=request.query_params.get("d"), sid=sid)
+        if row is None:
+            return Response(status_code=204)
+        # A callback proves the provider took it: settles a claim our crash left open.
+        await conn.execute(
+            "UPDATE deliveries SET provider_sid = coalesce(provider_sid, $2),"
+            " state = CASE WHEN state = 'claimed' THEN 'submitted' ELSE state END,"
+            " status = CASE WHEN coalesce($4, -1) > coalesce($5, -1) THEN $3 ELSE status END,"
+            " error_code = coalesce($6, error_code), updated_at = now() WHERE id = $1",
+            row["id"], sid, status, STATUS_RANK[status], STATUS_RANK.get(row["status"] or ""), code)
+        if status in ("failed", "undelivered"):
+            await store.flag(conn, row=row, code=code, reason=f"delivery {status}", status=status)
+        else:
+            await events.delivery_status(conn, row=row, status=status, sid=sid)
+    return Response(status_code=204)
+
+
+async def _delivery(conn: Any, *, delivery_id: str | None, sid: str) -> Any:
+    if delivery_id:
+        try:
+            return await conn.fetchrow("SELECT * FROM deliveries WHERE id = $1::uuid", delivery_id)
+        except ValueError:
+            return None
+    return await conn.fetchrow("SELECT * FROM deliveries WHERE provider_sid = $1", sid)
+
+
+@router.post("/inbound")
+async def inbound(request: Request, form: SignedForm) -> Response:
+    """A volunteer's SMS: keyword -> reply / opt-out event, answered with TwiML."""
+    sid, phone = str(form.get("MessageSid", "")), str(form.get("From", ""))
+    body = str(form.get("Body", ""))
+    settings: NotifierSettings = request.app.state.settings
+    parsed = keywords.parse(body)
+    async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
+        if not await events.first_time(conn, f"inbound:{sid}"):
+            return twiml()  # a replay: already acted on and answered
+        latest = await replies.latest_for_phone(conn, phone)
+        lang: Language = latest["language"] if latest else settings.default_language
+        vid = latest["volunteer_id"] if latest else None
+        if parsed.intent in ("opt_out", "opt_in"):
+            await events.opt_changed(conn, phone=phone, volunteer_id=vid,
+                                     opted_out=parsed.intent == "opt_out", keyword=body.strip()[:20])
+            return twiml(phrase(lang, parsed.intent))
+        if parsed.intent == "help":
+            return twiml(phrase(lang, "help", code=latest["code"] if latest else "K7Q2"))
+        target = await replies.target_for_phone(conn, phone=phone, action=parsed.intent,
+                                                code=parsed.code)
+        if target is None:
+            return twiml(phrase(lang, "none"))
+        await replies.record(conn, callout=target, action=parsed.intent, channel="sms", text=body)
+        return twiml(phrase(target["language"], parsed.intent, code=target["code"]))
