@@ -70,7 +70,8 @@ async def callouts_out(conn: asyncpg.Connection[Any], incident_id: uuid.UUID) ->
     """Every call-out of the incident by rank, phones masked."""
     rows = await conn.fetch(
         "SELECT id, volunteer_id, name, phone, team_type, skills, distance_m, rank, round, state,"
-        " delivery_status, lat, lon, created_at, accepted_at FROM callouts"
+        " delivery_status, lat, lon, created_at, delivered_at, answered_at, accepted_at,"
+        " arrived_at, stood_down_at FROM callouts"
         " WHERE incident_id = $1 ORDER BY rank", incident_id,
     )
     return [

@@ -136,7 +136,11 @@ class CalloutOut(BaseModel):
     lat: float
     lon: float
     created_at: datetime
+    delivered_at: datetime | None
+    answered_at: datetime | None
     accepted_at: datetime | None
+    arrived_at: datetime | None
+    stood_down_at: datetime | None
 
 
 class StatRow(BaseModel):
