@@ -1,0 +1,104 @@
+"""Sending through the real twilio library to the sandbox over HTTP, with the real broker and DB."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from baiying_notifier.config import NotifierSettings
+from baiying_sandbox.config import SandboxSettings
+from baiying_shared.events.contacts import ContactFlagged, SmsOptChanged
+from baiying_shared.events.deliveries import DeliveryStatusChanged
+from tests.notifier.harness import issued, system
+from tests.support import eventually
+
+Factory = Callable[..., NotifierSettings]
+
+
+def phones(n: int, base: int) -> list[str]:
+    return [f"+86139{base:04d}{i:04d}" for i in range(n)]
+
+
+async def test_alert_reaches_phone_and_statuses_flow_back(notifier_settings: Factory) -> None:
+    async with system(notifier_settings) as s:
+        p = issued(phone="+8613900000001")
+        await s.dispatcher.publish(p)
+        await s.wait_received([p.phone])
+        [body] = s.received(p.phone)
+        assert "走失老人寻找" in body and "回复1接受" in body and "850米" in body
+
+        async def statuses() -> Any:
+            got = {e.status for e in s.tap.of(DeliveryStatusChanged, callout_id=p.callout_id)}
+            return got >= {"queued", "sent", "delivered"} and got
+        await eventually(statuses, what="queued, sent, delivered published")
+
+
+async def test_pacing_holds_mps_without_20429(notifier_settings: Factory) -> None:
+    mps, n = 8.0, 40
+    sandbox = SandboxSettings(mps=mps, callback_statuses=())
+    async with system(notifier_settings, sandbox=sandbox, sender_mps=mps) as s:
+        targets = phones(n, 1)
+        started = time.monotonic()
+        await s.dispatcher.publish(*(issued(phone=ph, rank=i) for i, ph in enumerate(targets)))
+        await s.wait_received(targets, timeout=60)
+        elapsed = time.monotonic() - started
+        assert s.sandbox.counters["rejected_429"] == 0
+        senders = s.settings.sms_senders
+        for sender in senders:  # any one-second window holds at most rate + burst
+            stamps = sorted(s.sandbox.accepted_at[sender])
+            worst = max(sum(1 for t in stamps if a <= t < a + 1.0) for a in stamps)
+            assert worst <= mps + 1, f"{sender}: {worst} messages within one second"
+        # two senders at 8/s: 40 messages need at least (40 - 2) / 16 seconds
+        assert elapsed >= (n - len(senders)) / (mps * len(senders))
+
+
+async def test_5xx_is_retried_until_sent(notifier_settings: Factory) -> None:
+    async with system(notifier_settings, sandbox=SandboxSettings(mps=0, error_rate=0.5, seed=7,
+                                                                 callback_statuses=())) as s:
+        targets = phones(20, 2)
+        await s.dispatcher.publish(*(issued(phone=ph) for ph in targets))
+        await s.wait_received(targets)
+        assert s.sandbox.counters["errors_5xx"] > 0
+        assert all(len(s.received(ph)) == 1 for ph in targets)
+
+
+async def test_429_from_an_overloaded_sender_is_retried(notifier_settings: Factory) -> None:
+    sandbox = SandboxSettings(mps=3, callback_statuses=())
+    async with system(notifier_settings, sandbox=sandbox, sender_mps=50.0,  # we overrun it
+                      retry_max_attempts=30, retry_base_s=0.2, retry_cap_s=1.0) as s:
+        targets = phones(15, 3)
+        await s.dispatcher.publish(*(issued(phone=ph) for ph in targets))
+        await s.wait_received(targets, timeout=60)
+        assert s.sandbox.counters["rejected_429"] > 0
+        assert all(len(s.received(ph)) == 1 for ph in targets)
+
+
+async def test_permanent_errors_fail_flag_and_opt_out(notifier_settings: Factory) -> None:
+    bad, unsub, ok = "+8613900000211", "+8613900000610", "+8613900000999"
+    sandbox = SandboxSettings(mps=0, failing_numbers={bad: 21211, unsub: 21610})
+    async with system(notifier_settings, sandbox=sandbox) as s:
+        events = [issued(phone=ph) for ph in (bad, unsub, ok)]
+        await s.dispatcher.publish(*events)
+        await s.wait_received([ok])
+
+        async def reported() -> bool:
+            failed = s.tap.of(DeliveryStatusChanged, status="failed")
+            flagged = {f.phone: f.error_code for f in s.tap.of(ContactFlagged)}
+            return len(failed) == 2 and flagged == {bad: 21211, unsub: 21610}
+        await eventually(reported, what="failed statuses and flags")
+        codes = {f.callout_id: f.error_code for f in s.tap.of(DeliveryStatusChanged, status="failed")}
+        assert codes == {events[0].callout_id: 21211, events[1].callout_id: 21610}
+        [opt] = s.tap.of(SmsOptChanged)
+        assert opt.phone == unsub and opt.opted_out
+        assert s.sandbox.counters["rejected_permanent"] == 2, "permanent errors are not retried"
+        # and the opted-out number is not tried again
+        again = issued(phone=unsub)
+        await s.dispatcher.publish(again)
+        await eventually(lambda: _async(s.tap.of(DeliveryStatusChanged, callout_id=again.callout_id)),
+                         what="suppressed send reported")
+        assert s.sandbox.counters["rejected_permanent"] == 2
+
+
+async def _async(value: Any) -> Any:
+    return value
