@@ -25,6 +25,7 @@ class Desk {
     const allowed = districtsOf(sess.claims);
     this.geo = geo;
     this.mine = (code) => allowed === null || allowed.includes(code);
+    this.canRaise = ['duty_desk', 'admin'].includes(sess.claims.role);
     this.current = null; // id of the incident followed on the right
     this.idemKey = uuid(); // one key per raise attempt: a retried submit cannot raise twice
     this.mapBox = h('div', { class: 'card map-card desk-map' });
@@ -46,15 +47,16 @@ class Desk {
 
   draw() {
     const keep = this.form ? new FormData(this.form) : null;
-    this.form = raiseForm(this.geo, { mine: this.mine });
+    this.form = raiseForm(this.geo, { mine: this.mine, canRaise: this.canRaise });
     if (keep) for (const [k, v] of keep) if (this.form.elements[k] && this.form.elements[k].type !== 'radio') this.form.elements[k].value = v;
     if (keep) for (const name of ['kind', 'need_mode']) this.form.elements[name].value = keep.get(name);
     this.form.addEventListener('change', () => syncNeedMode(this.form));
     this.form.addEventListener('input', (e) => { if (['lat', 'lon'].includes(e.target.name)) this.typed(); });
     this.form.addEventListener('submit', (e) => { e.preventDefault(); this.raise(); });
     syncNeedMode(this.form);
-    this.side.replaceChildren(h('div', { class: 'card' }, h('h1', {}, t('desk_title')), this.form),
-      h('div', { class: 'card', id: 'followed' }), h('div', { class: 'card', id: 'recent' }));
+    // The incident being followed sits above the form: after raising, it is what matters.
+    this.side.replaceChildren(h('div', { class: 'card followed', id: 'followed' }),
+      h('div', { class: 'card' }, h('h1', {}, t('desk_title')), this.form), h('div', { class: 'card', id: 'recent' }));
     this.map.relabel();
     this.load();
   }
@@ -84,6 +86,7 @@ class Desk {
       this.form.elements.title.value = '';
       this.form.elements.description.value = '';
       await this.load();
+      this.side.scrollTop = 0;
     } catch (e) {
       err.textContent = e.message;
     } finally {

@@ -28,7 +28,7 @@ function needFields() {
 }
 
 /** The form element; `geo` fills the district list. */
-export function raiseForm(geo, { mine }) {
+export function raiseForm(geo, { mine, canRaise }) {
   const districts = [...geo.divisions].sort((a, b) => Number(!mine(a.code)) - Number(!mine(b.code)));
   return h('form', { class: 'raise', id: 'raise', novalidate: true },
     h('fieldset', {}, h('legend', {}, t('desk_where')), h('p', { class: 'hint' }, t('map_click_hint')),
@@ -46,10 +46,11 @@ export function raiseForm(geo, { mine }) {
       field('description', h('textarea', { name: 'description', rows: 2, placeholder: t('description_ph') })),
       h('div', { class: 'grid-2' },
         field('category', h('select', { name: 'category' }, CATEGORIES.map((c) => h('option', { value: c }, t(`cat_${c}`))))),
-        h('div', { class: 'field' }, h('span', {}, t('kind')),
+        h('div', { class: 'field field-wide' }, h('span', {}, t('kind')),
           segmented('kind', [['callout', 'kind_callout'], ['advisory', 'kind_advisory']], 'callout')))),
     needFields(),
     h('div', { class: 'advice' }, field('advice', h('textarea', { name: 'advice', rows: 3, placeholder: t('advice_ph'), maxlength: 1000 }))),
+    canRaise ? null : h('p', { class: 'role-note', id: 'role-note' }, t('desk_role_note')),
     h('p', { class: 'form-error', id: 'raise-error', role: 'alert' }),
     h('button', { type: 'submit', class: 'btn-primary btn-big', id: 'raise-submit' }, t('submit_raise')));
 }

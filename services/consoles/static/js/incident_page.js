@@ -6,7 +6,7 @@ import { api } from './api.js';
 import { debounce } from './stream.js';
 import { GeoMap } from './map.js';
 import { incident as toIncident, callout as toCallout, countStates, NOTABLE } from './model.js';
-import { statusPill, progressBar, figures, stateCounts, needText, missingText, respondersTable, timelineList } from './incident_view.js';
+import { statusPill, progressBar, figures, stateCounts, needText, missingText, respondersTable, timelineList, details } from './incident_view.js';
 
 /** Cancel / close buttons for a live incident; `after` runs once the dispatcher agreed. */
 export function incidentActions(inc, after) {
@@ -43,7 +43,7 @@ export function markersOf(callouts) {
 export function showOnMap(map, inc, callouts, first) {
   map.setIncident(inc.lat, inc.lon, inc.radius_m);
   map.setMarkers(markersOf(callouts));
-  if (first && inc.lat !== null) map.focus(inc.lat, inc.lon, Math.max(4, ((inc.radius_m || 3000) / 1000) * 2.8));
+  if (first && inc.lat !== null) map.focus(inc.lat, inc.lon, Math.max(12, ((inc.radius_m || 3000) / 1000) * 3.2));
 }
 
 function header(inc, geo, reload) {
@@ -66,7 +66,7 @@ export async function renderIncident(main, geo, id) {
     draw.done = true;
     main.replaceChildren(h('section', { class: 'page page-incident', 'data-status': inc.status }, header(inc, geo, load),
       h('div', { class: 'incident-grid' }, mapBox,
-        h('div', { class: 'card side' }, summaryBlock(inc, callouts))),
+        h('div', { class: 'card side' }, summaryBlock(inc, callouts), details(inc))),
       h('div', { class: 'incident-grid lower' },
         h('div', { class: 'card' }, h('h2', {}, t('responders')), respondersTable(callouts)),
         h('div', { class: 'card' }, h('h2', {}, t('timeline')), timelineList(inc, callouts, audit, seen)))));

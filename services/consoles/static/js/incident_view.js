@@ -1,6 +1,6 @@
 // Pieces of an incident shared by the desk and the dashboard: status pill, progress bar,
 // key figures, call-out counts, responders table and timeline.
-import { h, duration, distance, clock } from './dom.js';
+import { h, duration, distance, clock, dateTime } from './dom.js';
 import { t } from './i18n.js';
 import { STATE_COLOURS } from './map.js';
 import { CALLOUT_STATES, timeline } from './model.js';
@@ -39,7 +39,7 @@ export function stateCounts(counts) {
 export function needText(need) {
   const parts = [];
   for (const [team, n] of Object.entries(need.teams || {})) if (n) parts.push(`${t(`team_${team}`)} ×${n}`);
-  if (!parts.length && need.total) parts.push(`${need.total}`);
+  if (need.total) parts.unshift(t('need_people', { n: need.total }));
   for (const [skill, n] of Object.entries(need.skills || {})) if (n) parts.push(`${t(`skill_${skill}`)} ≥${n}`);
   return parts.join(' · ');
 }
@@ -52,6 +52,13 @@ export function missingText(missing) {
     return `${label} ×${n}`;
   });
   return parts.length ? `${t('missing')}：${parts.join(' · ')}` : '';
+}
+
+/** What the responders are told, and who raised it when. */
+export function details(inc) {
+  const rows = [['description_l', inc.description], ['address_l', inc.address], ['area_l', inc.area],
+    ['kind_advisory', inc.advice], ['created_by', `${inc.raw.created_by || '—'} · ${dateTime(inc.created_at)}`]];
+  return h('dl', { class: 'details' }, rows.filter(([, v]) => v).map(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)]));
 }
 
 export function respondersTable(callouts) {

@@ -10,6 +10,8 @@ export const STATE_COLOURS = {
   declined: '#d64545', no_answer: '#e8912d', stood_down: '#c3c9d0', failed: '#8d2b2b',
 };
 const NICE = [1, 2, 5];
+// Seat labels that would collide at city zoom (赣县区 sits 8 km from 章贡区): [dx, dy, anchor].
+const LABEL_AT = { 360704: [7, 4, 'start'], 360702: [-7, 4, 'end'] };
 
 function niceLength(maxKm) {
   const pow = 10 ** Math.floor(Math.log10(maxKm));
@@ -50,8 +52,9 @@ export class GeoMap {
       const mine = !this.highlight || this.highlight.has(d.code);
       this.layers.cells.append(s('polygon', { points: pts, class: `cell ${mine ? 'cell-mine' : 'cell-other'}`, 'data-code': d.code }));
       const [x, y] = project(d.seat.lon, d.seat.lat);
-      this.layers.seats.append(s('circle', { cx: x, cy: y, class: 'seat', 'data-r': 3 }));
-      this.layers.labels.append(s('text', { x, y, class: 'seat-label', 'data-code': d.code, 'data-dy': -7 }));
+      this.layers.seats.append(s('circle', { cx: x, cy: y, class: 'seat', 'data-code': d.code, 'data-r': 3 }));
+      const [dx, dy, anchor] = LABEL_AT[d.code] || [0, -7, 'middle'];
+      this.layers.labels.append(s('text', { x, y, class: 'seat-label', 'text-anchor': anchor, 'data-code': d.code, 'data-dx': dx, 'data-dy': dy }));
     }
     this.relabel();
   }
@@ -103,6 +106,8 @@ export class GeoMap {
     for (const el of this.svg.querySelectorAll('[data-r]')) el.setAttribute('r', el.dataset.r * k);
     for (const el of this.svg.querySelectorAll('text')) {
       el.setAttribute('font-size', 12 * k);
+      el.setAttribute('stroke-width', 3 * k); // the white halo; user units are km
+      el.setAttribute('dx', (el.dataset.dx || 0) * k);
       el.setAttribute('dy', (el.dataset.dy || 0) * k);
     }
     const km = niceLength(k * 120);

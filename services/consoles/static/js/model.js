@@ -63,8 +63,8 @@ export function countStates(callouts) {
   return counts;
 }
 
-// Call-out states worth a line of their own in the timeline when the stream reports them;
-// acceptances come from the API (accepted_at), deliveries and stand-downs would drown the rest.
+// Call-out states worth a line in the timeline. The API dates answers and arrivals; a failed
+// delivery is dated only by the stream notice. Deliveries and stand-downs would drown the rest.
 export const NOTABLE = new Set(['declined', 'no_answer', 'failed', 'arrived']);
 
 /**
@@ -80,11 +80,15 @@ export function timeline(inc, callouts, audit = [], seen = []) {
     const r = rounds.get(c.round) || { at: c.created_at, count: 0 };
     if (c.created_at && c.created_at < r.at) r.at = c.created_at;
     rounds.set(c.round, { ...r, count: r.count + 1 });
-    add(c.accepted_at, 'callout', { who: c.name || (c.volunteer_id || '').slice(0, 8), state: 'accepted' });
+    const who = c.name || (c.volunteer_id || '').slice(0, 8);
+    add(c.accepted_at, 'callout', { who, state: 'accepted' });
+    if (['declined', 'no_answer'].includes(c.state)) add(c.answered_at, 'callout', { who, state: c.state });
+    add(c.arrived_at, 'callout', { who, state: 'arrived' });
   }
   for (const [n, r] of rounds) add(r.at, 'round', { n, count: r.count });
   for (const a of audit) if (a.action !== 'raise') add(a.at, 'audit', { action: a.action, actor: a.actor, detail: a.detail || {} });
-  for (const s of seen) add(s.at, 'callout', { who: s.who, state: s.state });
+  const known = new Set(ev.map((e) => `${e.who}|${e.state}`));
+  for (const s of seen) if (!known.has(`${s.who}|${s.state}`)) add(s.at, 'callout', { who: s.who, state: s.state });
   add(inc.staffed_at, 'status', { status: 'staffed' });
   return ev.sort((a, b) => new Date(a.at) - new Date(b.at));
 }
