@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,7 +38,9 @@ def seed(
 def import_csv(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     show: Annotated[int, typer.Option(help="rejected lines to print (all go to --rejects)")] = 50,
-    rejects: Annotated[Path | None, typer.Option(help="write every rejected line to this CSV")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="write every rejected line to this CSV")
+    ] = None,
 ) -> None:
     """Upsert volunteers from a CSV file by phone (same rules as POST /v1/volunteers/import)."""
     from baiying_registry.config import RegistrySettings
@@ -50,10 +51,11 @@ def import_csv(
         _say(f"{file} is larger than BAIYING_IMPORT_MAX_BYTES ({settings.import_max_bytes:,})")
         raise typer.Exit(2)
     try:
-        report = asyncio.run(_run_import(settings, file))
+        parsed = _parse(settings, file)
     except MalformedCsv as exc:
         _say(f"malformed CSV: {exc}")
         raise typer.Exit(2) from exc
+    report = asyncio.run(_write(settings, parsed))
     typer.echo(
         f"{report.received:,} rows: {report.imported:,} imported ({report.created:,} created,"
         f" {report.updated:,} updated), {report.unchanged:,} unchanged,"
@@ -67,13 +69,9 @@ def import_csv(
         ), encoding="utf-8")
 
 
-async def _run_import(settings: Any, file: Path) -> Any:
-    """Parse with progress lines, then write in one transaction on a direct connection."""
-    import asyncpg
-
+def _parse(settings: Any, file: Path) -> Any:
+    """Read and check every line, with a progress line every 100,000 rows."""
     from baiying_registry.csvrows import decode_upload, iter_lines, parse_csv
-    from baiying_registry.importer import import_parsed
-    from baiying_shared.db.migrate import migrate
 
     start = time.monotonic()
     text = decode_upload(file.read_bytes())
@@ -81,12 +79,24 @@ async def _run_import(settings: Any, file: Path) -> Any:
                        progress=lambda n: _say(f"parsed {n:,} rows"))
     _say(f"parsed {parsed.received:,} rows ({len(parsed.rejected):,} problems)"
          f" in {time.monotonic() - start:.1f}s")
+    return parsed
+
+
+async def _write(settings: Any, parsed: Any) -> Any:
+    """Write in one transaction on a direct connection (no pool timeout for big files)."""
+    import asyncpg
+
+    from baiying_registry.importer import import_parsed
+    from baiying_shared.db.migrate import migrate
+
+    start = time.monotonic()
     dsn = settings.database_url.get_secret_value()
     await migrate(dsn, schema=settings.db_schema, package="baiying_registry")
-    conn = await asyncpg.connect(dsn, server_settings={"search_path": f"{settings.db_schema},public"})
+    conn = await asyncpg.connect(
+        dsn, server_settings={"search_path": f"{settings.db_schema},public"}
+    )
     try:
         return await import_parsed(conn, parsed=parsed, progress=_say)
     finally:
         await conn.close()
-        _say(f"done in {time.monotonic() - start:.1f}s")
-        sys.stderr.flush()
+        _say(f"written in {time.monotonic() - start:.1f}s")

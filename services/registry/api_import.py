@@ -18,8 +18,9 @@ router = APIRouter(prefix="/v1/volunteers", tags=["import"])
 _BODY = {
     "requestBody": {
         "required": True,
-        "content": {"text/csv": {"schema": {"type": "string"}, "example":
-            "name,phone,team_id,lat,lon,skills\n刘海燕,+8613812345678,<team uuid>,25.81,114.93,first_aid\n"}},
+        "content": {"text/csv": {"schema": {"type": "string"}, "example": (
+            "name,phone,team_id,lat,lon,skills\n"
+            "刘海燕,+8613812345678,<team uuid>,25.81,114.93,first_aid\n")}},
     }
 }
 _RESPONSES: dict[int | str, dict[str, str]] = {

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from baiying_registry import repo, service
 from baiying_registry.deps import Db, Settings, cursor_id, volunteer_out
 from baiying_registry.domain import MAX_RADIUS_M, FieldError, encode_cursor, parse_near
-from baiying_registry.schemas import AvailabilityIn, VolunteerIn, VolunteerOut, VolunteerPage, VolunteerPatch
+from baiying_registry.schemas import (
+    AvailabilityIn,
+    VolunteerIn,
+    VolunteerOut,
+    VolunteerPage,
+    VolunteerPatch,
+)
 from baiying_shared.auth import AdminPrincipal, CurrentPrincipal, StaffPrincipal
 from baiying_shared.events.common import TeamType
 
 router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"])
-_CONFLICT = {409: {"description": "a volunteer with this phone already exists"}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "a volunteer with this phone already exists"}
+}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=VolunteerOut,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any, NamedTuple
 
-from baiying_registry.domain import SKILL, PhoneNormalizer, area_error, normalize_phone
+from baiying_registry.domain import SKILL, PhoneNormalizer, normalize_phone
 from baiying_registry.reference import BBox
 
 REQUIRED = ("name", "phone", "team_id", "lat", "lon")
@@ -83,7 +83,8 @@ def read_header(header: list[str]) -> tuple[str, ...]:
     cols = tuple(c.strip().lower().lstrip("\ufeff") for c in header)
     unknown = [c for c in cols if c not in REQUIRED and c not in OPTIONAL]
     if unknown:
-        raise MalformedCsv(f"unknown column {unknown[0]!r}; columns are {', '.join(REQUIRED + OPTIONAL)}")
+        known = ", ".join(REQUIRED + OPTIONAL)
+        raise MalformedCsv(f"unknown column {unknown[0]!r}; columns are {known}")
     dupes = sorted({c for c in cols if cols.count(c) > 1})
     if dupes:
         raise MalformedCsv(f"column {dupes[0]!r} appears twice")
@@ -151,10 +152,11 @@ def _row_parser(columns: tuple[str, ...], area: BBox, phones: PhoneNormalizer) -
     """A function turning one line's values into a Row or a list of (field, reason)."""
     present = [(i, c, phones if c == "phone" else _PARSERS[c]) for i, c in enumerate(columns)]
     # Columns absent from the header take their defaults once, not per row.
-    base = {c: _DEFAULTS.get(c) for c in (*REQUIRED, *OPTIONAL) if c not in columns}
+    base: dict[str, Any] = {c: _DEFAULTS.get(c) for c in (*REQUIRED, *OPTIONAL) if c not in columns}
+    order = {c: i for i, c in enumerate(columns)}
 
     def parse(line: int, values: list[str]) -> tuple[Row | None, list[tuple[str, str]]]:
-        out = dict(base)
+        out: dict[str, Any] = dict(base)
         errors: list[tuple[str, str]] = []
         for i, name, fn in present:
             raw = values[i].strip()
@@ -169,6 +171,7 @@ def _row_parser(columns: tuple[str, ...], area: BBox, phones: PhoneNormalizer) -
                 errors.append((name, str(exc)))
         _cross_checks(out, errors, area)
         if errors:
+            errors.sort(key=lambda e: order[e[0]])  # report in the file's column order
             return None, errors
         return Row(line, **out), errors
 
@@ -177,10 +180,10 @@ def _row_parser(columns: tuple[str, ...], area: BBox, phones: PhoneNormalizer) -
 
 def _cross_checks(out: dict[str, Any], errors: list[tuple[str, str]], area: BBox) -> None:
     lat, lon = out.get("lat"), out.get("lon")
-    if isinstance(lat, float) and isinstance(lon, float):
-        why = area_error(lat, lon, area)
-        if why:
-            errors.append(("lat" if not area.min_lat <= lat <= area.max_lat else "lon", why))
+    if isinstance(lat, float) and not area.min_lat <= lat <= area.max_lat:
+        errors.append(("lat", f"{lat} is outside the service area ({area.min_lat}–{area.max_lat})"))
+    if isinstance(lon, float) and not area.min_lon <= lon <= area.max_lon:
+        errors.append(("lon", f"{lon} is outside the service area ({area.min_lon}–{area.max_lon})"))
     if (out.get("quiet_start") is None) != (out.get("quiet_end") is None):
         errors.append(("quiet_start", "quiet_start and quiet_end come together"))
 

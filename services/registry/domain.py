@@ -46,7 +46,7 @@ class PhoneNormalizer:
             prefix = national[:7]
             ok = self._verdicts.get(prefix)
             if ok is None:
-                ok = self._verdicts[prefix] = _valid(national, "CN")
+                ok = self._verdicts[prefix] = _valid("+86" + national)
             if not ok:
                 raise InvalidPhone(f"not a valid mainland number: {_hint(text)}")
             return "+86" + national
@@ -62,8 +62,12 @@ class PhoneNormalizer:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _valid(national: str, region: str) -> bool:
-    return bool(phonenumbers.is_valid_number(phonenumbers.parse(national, region)))
+def _valid(e164: str) -> bool:
+    # In international form phonenumbers strips no carrier/IP-dial prefix (17951, 12593 …).
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(e164)))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _hint(text: str) -> str:

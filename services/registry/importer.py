@@ -62,13 +62,16 @@ async def import_parsed(
     say = progress or (lambda _: None)
     async with conn.transaction():
         await conn.execute(_STAGING)
-        await conn.execute("CREATE TEMP TABLE import_done (id uuid, inserted boolean) ON COMMIT DROP")
+        await conn.execute(
+            "CREATE TEMP TABLE import_done (id uuid, inserted boolean) ON COMMIT DROP"
+        )
         await conn.copy_records_to_table(
             "import_rows", records=parsed.rows, columns=list(Row._fields), timeout=TIMEOUT_S
         )
         say(f"staged {len(parsed.rows):,} rows")
         unknown = await conn.fetch(
-            "DELETE FROM import_rows s WHERE NOT EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id)"
+            "DELETE FROM import_rows s"
+            " WHERE NOT EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id)"
             " RETURNING line, team_id", timeout=TIMEOUT_S,
         )
         await conn.execute(

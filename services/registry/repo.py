@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
@@ -16,10 +16,10 @@ from baiying_shared.events.common import GeoPoint, QuietHours
 from baiying_shared.events.envelope import wrap
 
 if TYPE_CHECKING:
-    Conn = asyncpg.Connection[Any]
+    Conn: TypeAlias = asyncpg.Connection[Any]
 else:  # asyncpg's classes are generic only to type checkers
     Conn = asyncpg.Connection
-Row = asyncpg.Record
+Row: TypeAlias = asyncpg.Record
 PRODUCER = "registry"
 V_COLUMNS = (
     "id, revision, name, phone, team_id, team_type, district, lat, lon, skills, channels,"
@@ -120,7 +120,8 @@ async def list_volunteers(conn: Conn, q: VolunteerQuery) -> list[Row]:
         f"SELECT {V_COLUMNS}, {distance} AS distance_m FROM volunteer_rows"
         f" WHERE {' AND '.join(where)} ORDER BY id LIMIT {arg(q.limit + 1)}"
     )
-    return await conn.fetch(sql, *args)
+    rows: list[Row] = await conn.fetch(sql, *args)
+    return rows
 
 
 async def list_teams(
@@ -128,9 +129,10 @@ async def list_teams(
     limit: int,
 ) -> list[Row]:
     """One page of teams in id order, limit + 1 rows."""
-    return await conn.fetch(
+    rows: list[Row] = await conn.fetch(
         f"SELECT {T_COLUMNS} FROM teams"
         " WHERE ($1::text[] IS NULL OR district = ANY($1)) AND ($2::text IS NULL OR type = $2)"
         " AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $4",
         districts, type_, after, limit + 1,
     )
+    return rows

@@ -31,7 +31,9 @@ def _channels(values: list[Channel]) -> list[Channel]:
 
 Phone = Annotated[str, Field(examples=["+8613812345678"]), AfterValidator(_phone)]
 Name = Annotated[str, Field(min_length=1, max_length=64, examples=["刘海燕"])]
-Skills = Annotated[list[str], Field(max_length=20, examples=[["first_aid"]]), AfterValidator(_skills)]
+Skills = Annotated[
+    list[str], Field(max_length=20, examples=[["first_aid"]]), AfterValidator(_skills)
+]
 Channels = Annotated[list[Channel], AfterValidator(_channels)]
 AlertCap = Annotated[int, Field(ge=0, le=200)]
 Status = Literal["active", "suspended"]

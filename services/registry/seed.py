@@ -92,7 +92,8 @@ async def _seed(
     if not claimed:
         row = await conn.fetchrow("SELECT * FROM seed_runs WHERE dataset = $1", DATASET)
         message = (f"already seeded: {row['teams']:,} teams, {row['volunteers']:,} volunteers"
-                   f" (seed {row['seed']}, scale {row['scale']}, {row['seeded_at']:%Y-%m-%d %H:%M}); skipped")
+                   f" (seed {row['seed']}, scale {row['scale']},"
+                   f" {row['seeded_at']:%Y-%m-%d %H:%M}); skipped")
         say(message)
         return SeedReport(DATASET, row["seed"], row["scale"], row["teams"], row["volunteers"],
                           True, 0.0, message)

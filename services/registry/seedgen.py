@@ -23,7 +23,8 @@ TEAM_SPREAD_DEG = 0.06  # teams sit within a few km of their division's seat
 MEMBER_SPREAD_DEG = 0.008  # members live within about a kilometre of their team
 _SURNAMES = ("刘" * 6 + "陈" * 5 + "李" * 5 + "黄" * 4 + "钟" * 4 + "曾" * 3 + "谢" * 3
              + "赖" * 3 + "邱温廖肖王张杨罗郭胡朱吴周徐孙何林邓彭蓝叶袁卢宋")
-_GIVEN = "海燕建华明芳伟丽军红强秀英平玲志勇敏静俊春兰桂林文辉金荣晓国小美德福生永东萍霞婷斌峰涛鹏琴凤梅亮超"
+_GIVEN = ("海燕建华明芳伟丽军红强秀英平玲志勇敏静俊春兰桂林"
+          "文辉金荣晓国小美德福生永东萍霞婷斌峰涛鹏琴凤梅亮超")
 _PLACES = ("红旗", "解放", "和平", "东门", "西津", "水东", "沙石", "黄金", "赣江", "章江", "八一",
            "文清", "南外", "东外", "厚德", "长征", "建设", "光明", "东升", "新华", "胜利", "红星",
            "龙岭", "石角", "梅林", "花园", "文化", "滨江", "五龙", "虔城")
@@ -74,7 +75,9 @@ def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-def _near(rng: random.Random, lat: float, lon: float, spread: float, area: BBox) -> tuple[float, float]:
+def _near(
+    rng: random.Random, lat: float, lon: float, spread: float, area: BBox
+) -> tuple[float, float]:
     margin = 0.001
     la = min(max(rng.gauss(lat, spread), area.min_lat + margin), area.max_lat - margin)
     lo = min(max(rng.gauss(lon, spread), area.min_lon + margin), area.max_lon - margin)
@@ -112,9 +115,11 @@ def _split(rng: random.Random, members: int, teams: int) -> list[int]:
 def _team(rng: random.Random, ref: Reference, index: int, type_name: str, type_: str,
           div: Division, ordinal: int, size: int) -> SeedTeam:
     place = rng.choice(_PLACES)
-    community = place + ("社区" if div.code in ("360702", "360703", "360704") else rng.choice(("社区", "村")))
+    urban = div.code in ("360702", "360703", "360704")  # the three city districts
+    community = place + ("社区" if urban else rng.choice(("社区", "村")))
     lat, lon = _near(rng, div.seat_lat, div.seat_lon, TEAM_SPREAD_DEG, ref.bbox)
-    return SeedTeam(index=index, id=_uuid(rng), name=f"{div.name}{community}{type_name}第{ordinal}分队",
+    name = f"{div.name}{community}{type_name}第{ordinal}分队"
+    return SeedTeam(index=index, id=_uuid(rng), name=name,
                     type=type_, district=div.code, community=community, leader_id=_uuid(rng),
                     lat=lat, lon=lon, size=size)
 
@@ -129,7 +134,9 @@ def volunteers(ref: Reference, teams: list[SeedTeam], *, seed: int) -> Iterator[
             i += 1
 
 
-def _person(rng: random.Random, ref: Reference, team: SeedTeam, k: int, phone: str) -> SeedVolunteer:
+def _person(
+    rng: random.Random, ref: Reference, team: SeedTeam, k: int, phone: str
+) -> SeedVolunteer:
     name = rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2, 2))))
     lat, lon = _near(rng, team.lat, team.lon, MEMBER_SPREAD_DEG, ref.bbox)
     skills = [s for s, p in _SKILLS if rng.random() < p]

@@ -17,10 +17,8 @@ from baiying_shared.events import volunteers as volunteer_events
 from baiying_shared.events.common import GeoPoint
 from baiying_shared.ids import new_id
 
-Conn = repo.Conn
 
-
-async def create_team(conn: Conn, *, data: TeamIn) -> repo.Row:
+async def create_team(conn: repo.Conn, *, data: TeamIn) -> repo.Row:
     """Create a team and queue its snapshot."""
     async with conn.transaction():
         if data.leader_volunteer_id:
@@ -35,7 +33,7 @@ async def create_team(conn: Conn, *, data: TeamIn) -> repo.Row:
         return await repo.publish_team(conn, team_id)
 
 
-async def create_volunteer(conn: Conn, *, data: VolunteerIn, area: BBox) -> repo.Row:
+async def create_volunteer(conn: repo.Conn, *, data: VolunteerIn, area: BBox) -> repo.Row:
     """Register a person; FieldError for an unknown team or a home outside the area."""
     _check_home(data.home, area, "home")
     async with conn.transaction():
@@ -61,7 +59,7 @@ async def create_volunteer(conn: Conn, *, data: VolunteerIn, area: BBox) -> repo
 
 
 async def patch_volunteer(
-    conn: Conn, *, volunteer_id: uuid.UUID, patch: VolunteerPatch, area: BBox
+    conn: repo.Conn, *, volunteer_id: uuid.UUID, patch: VolunteerPatch, area: BBox
 ) -> repo.Row:
     """Change the given fields, bump the revision and queue the snapshot."""
     changes = patch.model_dump(exclude_unset=True)
@@ -88,7 +86,7 @@ _PLAIN = ("name", "phone", "district", "skills", "language", "daily_alert_cap", 
 
 
 async def _patch_sets(
-    conn: Conn, changes: dict[str, Any], patch: VolunteerPatch
+    conn: repo.Conn, changes: dict[str, Any], patch: VolunteerPatch
 ) -> tuple[list[str], list[Any]]:
     """SET clauses and their arguments for the fields present in the patch."""
     sets: list[str] = []
@@ -121,7 +119,7 @@ async def _patch_sets(
 
 
 async def set_availability(
-    conn: Conn, *, volunteer_id: uuid.UUID, on_duty: bool, until: datetime | None
+    conn: repo.Conn, *, volunteer_id: uuid.UUID, on_duty: bool, until: datetime | None
 ) -> repo.Row:
     """Put the volunteer on or off duty (until a time, or open-ended)."""
     async with conn.transaction():
@@ -134,7 +132,7 @@ async def set_availability(
         return await repo.publish_volunteer(conn, volunteer_id)
 
 
-async def delete_volunteer(conn: Conn, *, volunteer_id: uuid.UUID) -> None:
+async def delete_volunteer(conn: repo.Conn, *, volunteer_id: uuid.UUID) -> None:
     """Remove the person, publish a tombstone, and unset them as leader anywhere."""
     async with conn.transaction():
         await repo.get_volunteer(conn, volunteer_id)
@@ -150,7 +148,7 @@ async def delete_volunteer(conn: Conn, *, volunteer_id: uuid.UUID) -> None:
 
 
 async def set_contact_state(
-    conn: Conn, *, phone: str, sms_opt_out: bool | None = None, phone_flag: str | None = None
+    conn: repo.Conn, *, phone: str, sms_opt_out: bool | None = None, phone_flag: str | None = None
 ) -> uuid.UUID | None:
     """Apply an opt-out/opt-in or a gateway flag to the volunteer with this phone.
 
@@ -175,13 +173,13 @@ def _check_home(home: GeoPoint, area: BBox, field: str) -> None:
         raise FieldError(field, why)
 
 
-async def _existing_team(conn: Conn, team_id: uuid.UUID) -> repo.Row:
+async def _existing_team(conn: repo.Conn, team_id: uuid.UUID) -> repo.Row:
     team = await repo.get_team(conn, team_id)
     if team is None:
         raise FieldError("team_id", f"no team {team_id}")
     return team
 
 
-async def _existing_volunteer(conn: Conn, volunteer_id: uuid.UUID, field: str) -> None:
+async def _existing_volunteer(conn: repo.Conn, volunteer_id: uuid.UUID, field: str) -> None:
     if not await conn.fetchval("SELECT 1 FROM volunteers WHERE id = $1", volunteer_id):
         raise FieldError(field, f"no volunteer {volunteer_id}")

@@ -50,7 +50,8 @@ class Registry:
         return {"Authorization": f"Bearer {token}"}
 
     def client(self, role: Role = "admin", *districts: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=30, headers=self.headers(role, *districts))
+        headers = self.headers(role, *districts)
+        return httpx.AsyncClient(base_url=self.url, timeout=30, headers=headers)
 
     async def team(self, district: str = "360702", type_: str = "patrol") -> dict[str, Any]:
         async with self.client() as c:
