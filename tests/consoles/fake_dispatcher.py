@@ -95,7 +95,7 @@ class FakeDispatcher:
     @staticmethod
     def _needed(inc: dict[str, Any]) -> int:
         need = inc["need"]
-        return max(need.get("total") or 0, sum(need.get("teams", {}).values()))
+        return int(max(need.get("total") or 0, sum(need.get("teams", {}).values())))
 
     def _publish(self, notice: dict[str, Any]) -> None:
         for districts, queue in self.subscribers:

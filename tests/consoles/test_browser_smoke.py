@@ -7,8 +7,9 @@ over the event stream, stats, English; no console errors and no request beyond 1
 from __future__ import annotations
 
 import pytest
+from playwright.async_api import Page
 
-from baiying_shared.auth import mint_token
+from baiying_shared.auth import Role, mint_token
 from baiying_shared.settings import CommonSettings
 from tests.consoles.browser import Watch, chromium, shoot
 from tests.consoles.fake_dispatcher import FakeDispatcher, app_with, sample
@@ -18,18 +19,18 @@ pytestmark = pytest.mark.browser
 TIMEOUT = 5000  # ms; every live change is expected well within a second
 
 
-def _token(role: str, districts: list[str]) -> str:
-    return mint_token(CommonSettings(), sub=f"test-{role}", role=role, districts=districts)  # type: ignore[arg-type]
+def _token(role: Role, districts: list[str]) -> str:
+    return str(mint_token(CommonSettings(), sub=f"test-{role}", role=role, districts=districts))
 
 
-async def _sign_in(page, base: str, path: str, token: str) -> None:  # type: ignore[no-untyped-def]
+async def _sign_in(page: Page, base: str, path: str, token: str) -> None:
     await page.goto(base + path)
     await page.fill("#token", token)
     await page.click("#signin")
     await page.wait_for_selector("#live[data-state=live]", timeout=TIMEOUT)
 
 
-async def _raise_from_desk(page, base: str, watch: Watch) -> None:  # type: ignore[no-untyped-def]
+async def _raise_from_desk(page: Page, base: str, watch: Watch) -> None:
     await _sign_in(page, base, "/desk", _token("duty_desk", ["360702"]))
     seat = await page.locator('circle.seat[data-code="360702"]').bounding_box()
     assert seat
@@ -65,6 +66,9 @@ async def test_every_console_page_in_chromium() -> None:
 
         await page.goto(f"{base}/dashboard/incidents/{ids['unmet']}")
         await page.wait_for_selector(".flag-unmet")
+        page.once("dialog", lambda dialog: dialog.accept())  # "cancel this incident?"
+        await page.click("#act-cancel")
+        await page.wait_for_selector(".pill-cancelled", timeout=TIMEOUT)
         fresh = next(i for i, inc in fake.incidents.items() if inc["title"].startswith("老旧小区"))
         await page.goto(f"{base}/dashboard/incidents/{fresh}")
         await page.wait_for_selector("#live[data-state=live]", timeout=TIMEOUT)

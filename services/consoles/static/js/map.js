@@ -11,7 +11,7 @@ export const STATE_COLOURS = {
 };
 const NICE = [1, 2, 5];
 // Seat labels that would collide at city zoom (赣县区 sits 8 km from 章贡区): [dx, dy, anchor].
-const LABEL_AT = { 360704: [7, 4, 'start'], 360702: [-7, 4, 'end'] };
+const LABEL_AT = { 360704: [7, 4, 'start'], 360702: [0, 17, 'middle'] };
 
 function niceLength(maxKm) {
   const pow = 10 ** Math.floor(Math.log10(maxKm));
