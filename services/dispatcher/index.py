@@ -64,6 +64,11 @@ async def remove(conn: asyncpg.Connection[Any], *, volunteer_id: uuid.UUID) -> N
 ANYONE = Component()
 
 
+def point(*, lat: float, lon: float) -> str:
+    """EWKT of a WGS 84 point, for a `$n::geography` parameter."""
+    return f"SRID=4326;POINT({lon!r} {lat!r})"
+
+
 @dataclass(frozen=True)
 class Candidate:
     volunteer_id: uuid.UUID
@@ -100,29 +105,28 @@ class Clock:
 _COLUMNS = """r.volunteer_id, r.name, r.phone, r.team_type, r.skills, r.district, r.reachable,
     r.language, ST_Y(r.location::geometry) AS lat, ST_X(r.location::geometry) AS lon"""
 
-# Quiet-hours window that may cross midnight, judged at local time $5.
+# Quiet-hours window that may cross midnight, judged at local time $4.
 _NOT_QUIET = """(r.quiet_start IS NULL OR r.quiet_start = r.quiet_end OR NOT CASE
-    WHEN r.quiet_start < r.quiet_end THEN $5 >= r.quiet_start AND $5 < r.quiet_end
-    ELSE $5 >= r.quiet_start OR $5 < r.quiet_end END)"""
+    WHEN r.quiet_start < r.quiet_end THEN $4 >= r.quiet_start AND $4 < r.quiet_end
+    ELSE $4 >= r.quiet_start OR $4 < r.quiet_end END)"""
 
 _NEAREST = f"""
-WITH here AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography AS g)
-SELECT {_COLUMNS}, ST_Distance(r.location, here.g) AS distance
-FROM responders r, here
+SELECT {_COLUMNS}, ST_Distance(r.location, $1::geography, false) AS distance
+FROM responders r
 WHERE r.callable
-  AND ST_DWithin(r.location, here.g, $3)
-  AND (r.available_until IS NULL OR r.available_until > $4)
+  AND ST_DWithin(r.location, $1::geography, $2, false)
+  AND (r.available_until IS NULL OR r.available_until > $3)
   AND {_NOT_QUIET}
-  AND (r.alerts_day IS DISTINCT FROM $6 OR r.alerts_today < r.daily_alert_cap)
-  AND r.volunteer_id <> ALL($7::uuid[])
-  AND NOT EXISTS (SELECT 1 FROM callouts c WHERE c.incident_id = $8
+  AND (r.alerts_day IS DISTINCT FROM $5 OR r.alerts_today < r.daily_alert_cap)
+  AND r.volunteer_id <> ALL($6::uuid[])
+  AND NOT EXISTS (SELECT 1 FROM callouts c WHERE c.incident_id = $7
                   AND c.volunteer_id = r.volunteer_id)
   AND NOT EXISTS (SELECT 1 FROM callouts c JOIN incidents i ON i.id = c.incident_id
                   WHERE c.volunteer_id = r.volunteer_id AND c.state IN ('accepted', 'arrived')
                     AND i.status IN ('mobilising', 'staffed', 'unmet'))
   {{extra}}
-ORDER BY r.location <-> here.g
-LIMIT $9
+ORDER BY r.location <-> $1::geography
+LIMIT $8
 """
 
 
@@ -143,8 +147,9 @@ async def nearest(
     The KNN walk over the partial GiST index returns rows in distance order and stops at
     `limit`, so the cost depends on how many it skips, not on how many volunteers exist.
     """
-    extra, args = "", [lon, lat, float(radius_m), clock.now, clock.local, clock.day,
-                       list(exclude), incident_id, limit]
+    # The point travels as one geography literal, so it is not rebuilt for every row walked.
+    extra, args = "", [point(lat=lat, lon=lon), float(radius_m), clock.now, clock.local,
+                       clock.day, list(exclude), incident_id, limit]
     # Filters are spliced as fixed text (values stay parameters) so each shape gets its own plan.
     if want.team_type is not None:
         args.append(want.team_type)
@@ -152,10 +157,24 @@ async def nearest(
     if want.skill is not None:
         args.append(want.skill)
         extra += f" AND ${len(args)} = ANY(r.skills)"
-    rows = await conn.fetch(_NEAREST.format(extra=extra), *args)
+    sql = _NEAREST.format(extra=extra)
+    if conn.is_in_transaction():
+        rows = await _knn_walk(conn, sql, args)
+    else:
+        async with conn.transaction():
+            rows = await _knn_walk(conn, sql, args)
     found = [_candidate(r) for r in rows]
     # KNN orders by spherical distance; rank by the exact spheroid distance.
     return sorted(found, key=lambda c: c.distance_m)
+
+
+async def _knn_walk(conn: asyncpg.Connection[Any], sql: str, args: list[Any]) -> list[Any]:
+    # Left alone, the planner often reads every row inside the radius (bitmap scan) and sorts
+    # them; the GiST KNN walk, bounded by the same box, stops after `limit` matches instead.
+    await conn.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off")
+    rows = await conn.fetch(sql, *args)
+    await conn.execute("RESET enable_bitmapscan; RESET enable_sort")
+    return list(rows)
 
 
 def _candidate(r: asyncpg.Record) -> Candidate:

@@ -1,0 +1,103 @@
+"""Selection latency: nearest 100 with every dispatch filter, beside the bare KNN query.
+
+    python3 bench/dispatch_select.py --volunteers 1000000 --queries 300
+
+Prints one JSON object. Runs in a throwaway database (BAIYING_DATABASE_URL's server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dispatch_common import LAT, LON, load_volunteers, percentiles, temp_database
+
+from baiying_dispatcher.domain import Component
+from baiying_dispatcher.index import Clock, nearest, point
+from baiying_shared.db.migrate import migrate
+from baiying_shared.logging import configure_logging
+
+BARE = """SELECT volunteer_id FROM responders WHERE callable
+ORDER BY location <-> $1::geography LIMIT $2"""
+
+SHAPES: dict[str, Component] = {
+    "any": Component(), "team_patrol": Component(team_type="patrol"),
+    "skill_first_aid": Component(skill="first_aid"),
+    "information_officer": Component(team_type="information_officer"),
+}
+
+
+def _points(n: int, seed: int) -> list[tuple[float, float]]:
+    rnd = random.Random(seed)
+    return [(rnd.uniform(*LAT), rnd.uniform(*LON)) for _ in range(n)]
+
+
+async def _time(points: list[tuple[float, float]], run: Any) -> dict[str, float]:
+    samples = []
+    for lat, lon in points:
+        t0 = time.perf_counter()
+        await run(lat, lon)
+        samples.append((time.perf_counter() - t0) * 1000)
+    return percentiles(samples)
+
+
+async def measure(conn: asyncpg.Connection[Any], *, queries: int, limit: int, radius_m: int
+                  ) -> dict[str, Any]:
+    clock = Clock.at(datetime.now(UTC), "Asia/Shanghai")
+    points = _points(queries, seed=7)
+    out: dict[str, Any] = {}
+    def bare(la: float, lo: float) -> Any:
+        return conn.fetch(BARE, point(lat=la, lon=lo), limit)
+
+    await _time(points[:20], bare)  # warm the cache
+    out["bare_knn"] = await _time(points, bare)
+    for name, want in SHAPES.items():
+        async def run(lat: float, lon: float, want: Component = want) -> Any:
+            return await nearest(conn, lat=lat, lon=lon, radius_m=radius_m, clock=clock,
+                                 limit=limit, want=want)
+        out[f"filtered_{name}"] = await _time(points, run)
+    lat, lon = points[0]
+    plan = await conn.fetchval("EXPLAIN (FORMAT JSON) " + BARE, point(lat=lat, lon=lon), limit)
+    out["bare_plan_uses_index"] = "responders_callable_knn" in json.dumps(plan)
+    return out
+
+
+async def main(args: argparse.Namespace) -> None:
+    configure_logging(service="bench", level="WARNING", json=False)  # stdout is the JSON result
+    async with temp_database() as url:
+        await migrate(url, schema="dispatcher", package="baiying_dispatcher")
+        conn = await asyncpg.connect(url, server_settings={"search_path": "dispatcher,public"})
+        try:
+            t0 = time.perf_counter()
+            await load_volunteers(conn, args.volunteers)
+            load_s = time.perf_counter() - t0
+            callable_n = await conn.fetchval("SELECT count(*) FROM responders WHERE callable")
+            result = await measure(conn, queries=args.queries, limit=args.limit,
+                                   radius_m=args.radius_m)
+        finally:
+            await conn.close()
+    print(json.dumps({
+        "benchmark": "dispatch_select", "volunteers": args.volunteers, "callable": callable_n,
+        "limit": args.limit, "radius_m": args.radius_m, "queries": args.queries,
+        "load_s": round(load_s, 1), **result,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--volunteers", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--radius-m", type=int, default=20_000)
+    asyncio.run(main(parser.parse_args()))
