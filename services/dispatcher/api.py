@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import asyncpg
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
@@ -26,7 +26,7 @@ from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal
 from baiying_shared.events.common import DistrictCode
 
 if TYPE_CHECKING:
-    PgPool = asyncpg.Pool[Any]
+    PgPool: TypeAlias = asyncpg.Pool[Any]
 else:  # FastAPI evaluates annotations at runtime, where asyncpg.Pool is not generic
     PgPool = asyncpg.Pool
 
@@ -34,7 +34,7 @@ router = APIRouter(prefix="/v1", tags=["dispatcher"])
 
 
 def _pool(request: Request) -> PgPool:
-    return request.app.state.runtime.pool  # type: ignore[no-any-return]
+    return request.app.state.runtime.pool
 
 
 def _settings(request: Request) -> DispatcherSettings:

@@ -48,7 +48,7 @@ async def issue(
     """First alerts, nearest first: what, roughly where and how far — no exact address."""
     rows = [
         _row(incident, topic.CalloutIssued(
-            **_addressed(c), kind=incident.kind,  # type: ignore[arg-type]
+            **_addressed(c), kind=incident.kind,
             title=incident.title, category=incident.category, area=incident.area,
             district=incident.district, distance_m=c.distance_m, rank=c.rank, round=c.round,
             advice=incident.advice, expires_at=expires_at,

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from baiying_dispatcher import repo
-from baiying_dispatcher.domain import COMMITTED, CalloutState, acceptance_rate, shortfall
+from baiying_dispatcher.domain import COMMITTED, CalloutState, Profile, acceptance_rate, shortfall
 from baiying_dispatcher.repo import Incident
 from baiying_dispatcher.schemas import CalloutOut, IncidentOut, StatRow, StatsOut
 from baiying_shared.events.common import GeoPoint
@@ -34,7 +34,7 @@ async def incident_out(conn: asyncpg.Connection[Any], incident: Incident) -> Inc
         if r["delivery_status"]:
             deliveries[r["delivery_status"]] = deliveries.get(r["delivery_status"], 0) + 1
         if CalloutState(r["state"]) in COMMITTED:
-            accepted.append(repo.Profile(r["team_type"], frozenset(r["skills"])))
+            accepted.append(Profile(r["team_type"], frozenset(r["skills"])))
     return IncidentOut(
         id=incident.id, kind=incident.kind, title=incident.title,
         description=incident.description, category=incident.category,

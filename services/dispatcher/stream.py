@@ -87,8 +87,13 @@ class ChangeHub:
 
     async def _listen(self) -> None:
         conn: asyncpg.Connection[Any] = await asyncpg.connect(self._dsn)
-        lost = asyncio.get_running_loop().create_future()
-        conn.add_termination_listener(lambda _c: lost.done() or lost.set_result(None))
+        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_lost(_c: object) -> None:
+            if not lost.done():
+                lost.set_result(None)
+
+        conn.add_termination_listener(on_lost)
         try:
             await conn.add_listener(CHANGES_CHANNEL, self._on_notify)
             self.listening.set()

@@ -224,3 +224,23 @@ async def _gone(system: System, volunteer_id: uuid.UUID) -> bool:
     n = await system.pool.fetchval(
         "SELECT count(*) FROM responders WHERE volunteer_id = $1", volunteer_id)
     return bool(n == 0)
+
+
+async def test_a_reply_taken_by_phone_is_applied_and_audited(system: System) -> None:
+    area = fresh_area()
+    await system.add_volunteers([volunteer(area, d) for d in (100, 200)])
+    inc = await raise_incident(system, incident_body(area, need={"total": 1}))
+    first, _ = await issued_n(system, inc["id"], 2)
+    url = f"/v1/incidents/{inc['id']}/callouts/{first.callout_id}/reply"
+    async with system.client() as desk:
+        r = await desk.post(url, json={"action": "accept", "note": "电话确认"})
+        assert r.status_code == 200 and r.json() == {"state": "accepted"}
+        again = await desk.post(url, json={"action": "accept"})
+        assert again.status_code == 409
+        audit = (await desk.get(f"/v1/incidents/{inc['id']}/audit")).json()
+    assert audit[-1]["action"] == "manual_change"
+    assert audit[-1]["detail"]["to"] == "accepted" and audit[-1]["detail"]["note"] == "电话确认"
+    assert (await detail(system, inc["id"]))["status"] == "staffed"
+    confirmed = await eventually(lambda: _n(system.tap.of(CalloutConfirmed, inc["id"]), 1),
+                                 what="confirmation")
+    assert confirmed[0].volunteer_id == first.volunteer_id
