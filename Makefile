@@ -57,7 +57,7 @@ run: install
 # so it checks a tree of symlinks with the import names.
 TYPECHECK_PACKAGES := baiying_shared=shared baiying_registry=services/registry \
   baiying_dispatcher=services/dispatcher baiying_notifier=services/notifier \
-  baiying_sandbox=services/sandbox baiying_cli=services/cli
+  baiying_sandbox=services/sandbox baiying_cli=services/cli baiying_consoles=services/consoles
 
 lint:
 	$(PYTHON) -m ruff check .

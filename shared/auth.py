@@ -7,10 +7,11 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import jwt
-from baiying_shared.settings import CommonSettings
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from baiying_shared.settings import CommonSettings
 
 Role = Literal["duty_desk", "supervisor", "admin", "volunteer"]
 ALL_DISTRICTS = "*"

@@ -8,6 +8,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+
 from baiying_shared.privacy import mask_phones_in_text
 
 _PHONE_KEYS = frozenset({"phone", "to", "from_", "from", "To", "From", "number"})
@@ -61,3 +62,9 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
 def get_logger(name: str | None = None) -> Any:
     """A bound structlog logger."""
     return structlog.get_logger(name)
+
+
+def current_trace_id() -> str | None:
+    """The trace id bound to this request or consumed event, to carry into new events."""
+    value = structlog.contextvars.get_contextvars().get("trace_id")
+    return value if isinstance(value, str) else None

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+
 from baiying_shared.db.migrate import migrate
 from baiying_shared.db.outbox import OutboxRelay
 from baiying_shared.db.pool import create_pool

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from baiying_shared.logging import get_logger
-from baiying_shared.metrics import HTTP_LATENCY
+import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from baiying_shared.logging import get_logger
+from baiying_shared.metrics import HTTP_LATENCY
 
 log = get_logger(__name__)
 
@@ -65,7 +68,10 @@ def install_common(app: FastAPI, *, service: str) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         start = time.perf_counter()
-        response = await call_next(request)
+        trace_id = request.headers.get("x-trace-id") or uuid.uuid4().hex
+        with structlog.contextvars.bound_contextvars(trace_id=trace_id):
+            response = await call_next(request)
+        response.headers["X-Trace-Id"] = trace_id
         elapsed = time.perf_counter() - start
         route = getattr(request.scope.get("route"), "path", "unmatched")
         HTTP_LATENCY.labels(service, request.method, route, str(response.status_code)).observe(

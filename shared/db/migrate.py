@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 import asyncpg
+
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+
 from baiying_shared.events.envelope import Envelope, encode
 from baiying_shared.logging import get_logger
 from baiying_shared.metrics import OUTBOX_PUBLISHED

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import asyncpg
+
 from baiying_shared.settings import CommonSettings
 
 

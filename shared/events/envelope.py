@@ -7,8 +7,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from baiying_shared.ids import new_id
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
+
+from baiying_shared.ids import new_id
+from baiying_shared.logging import current_trace_id
 
 
 class Payload(BaseModel):
@@ -58,12 +60,12 @@ class UndecodableEvent(Exception):
 
 
 def wrap(payload: P, *, producer: str, trace_id: str | None = None) -> Envelope[P]:
-    """Put a payload in a fresh envelope."""
+    """Put a payload in a fresh envelope, carrying the current request's or event's trace id."""
     return Envelope[P](
         type=payload.event_type,
         schema_version=payload.schema_version,
         producer=producer,
-        trace_id=trace_id or uuid.uuid4().hex,
+        trace_id=trace_id or current_trace_id() or uuid.uuid4().hex,
         payload=payload,
     )
 

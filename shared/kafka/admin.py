@@ -6,6 +6,7 @@ import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+
 from baiying_shared.events.catalogue import TOPICS, TopicSpec
 from baiying_shared.logging import get_logger
 from baiying_shared.settings import CommonSettings

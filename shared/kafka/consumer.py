@@ -12,8 +12,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
+
 from baiying_shared.events.catalogue import DEAD_LETTER
 from baiying_shared.events.envelope import Envelope, Payload, UndecodableEvent, decode
 from baiying_shared.logging import get_logger
@@ -125,7 +127,8 @@ class EventConsumer:
             await self._dead_letter(record, str(exc))
             return True
         try:
-            await self._handle(Message(topic, record.partition, record.offset, key, envelope))
+            with structlog.contextvars.bound_contextvars(**_log_context(envelope)):
+                await self._handle(Message(topic, record.partition, record.offset, key, envelope))
         except Exception as exc:  # a failing handler must not kill the loop
             HANDLER_ERRORS.labels(topic=topic).inc()
             log.exception(
@@ -155,3 +158,15 @@ class EventConsumer:
             await self._consumer.commit(offsets)
         except KafkaError as exc:  # rebalanced away: the new owner re-reads, handlers dedupe
             log.warning("commit failed", group=self._group_id, error=str(exc))
+
+
+def _log_context(envelope: Envelope[Payload] | None) -> dict[str, str]:
+    """Ids a person grepping the logs will look for: trace, incident, call-out."""
+    if envelope is None:
+        return {}
+    context = {"trace_id": envelope.trace_id, "event_type": envelope.type}
+    for name in ("incident_id", "callout_id"):
+        value = getattr(envelope.payload, name, None)
+        if value is not None:
+            context[name] = str(value)
+    return context

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
+
 from baiying_shared.settings import CommonSettings
 
 

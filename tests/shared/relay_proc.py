@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+
 from baiying_shared.db.outbox import OutboxRelay
 from baiying_shared.db.pool import create_pool
 from baiying_shared.kafka.producer import make_producer

@@ -5,10 +5,11 @@ from __future__ import annotations
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
+
 from baiying_shared.auth import CurrentPrincipal, DutyDeskPrincipal, mint_token
 from baiying_shared.settings import CommonSettings
 from baiying_shared.web import install_common
-from fastapi import FastAPI
 
 SETTINGS = CommonSettings(profile="test", jwt_secret="test-secret-for-auth-tests-0123456789")
 

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+
 from baiying_shared.events.catalogue import DEAD_LETTER
 from baiying_shared.events.envelope import Envelope, encode, wrap
 from baiying_shared.events.teams import TOPIC, TeamSnapshot
@@ -15,7 +16,6 @@ from baiying_shared.kafka.admin import ensure_topics
 from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.kafka.producer import make_producer
 from baiying_shared.settings import CommonSettings
-
 from tests.support import eventually
 
 

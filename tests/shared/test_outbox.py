@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
+
 from baiying_shared.db import inbox, outbox
 from baiying_shared.db.migrate import migrate
 from baiying_shared.db.pool import create_pool
@@ -22,7 +23,6 @@ from baiying_shared.kafka.admin import ensure_topics
 from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.kafka.producer import make_producer
 from baiying_shared.settings import CommonSettings
-
 from tests.support import eventually
 
 TOPIC = "registry.teams.v1"  # any catalogue topic works; the prefix isolates this test
