@@ -102,3 +102,20 @@ async def test_permanent_errors_fail_flag_and_opt_out(notifier_settings: Factory
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def test_a_big_advisory_does_not_starve_a_later_callout(notifier_settings: Factory) -> None:
+    async with system(notifier_settings, sandbox=SandboxSettings(mps=0, callback_statuses=()),
+                      sender_mps=10.0) as s:
+        crowd = phones(80, 4)
+        await s.dispatcher.publish(*(issued(phone=ph, kind="advisory", rank=i)
+                                     for i, ph in enumerate(crowd)))
+        await eventually(lambda: _async(len(s.sandbox.messages) >= 5), what="advisory under way")
+        urgent = issued(phone="+8613900009999", rank=1)
+        await s.dispatcher.publish(urgent)
+        await s.wait_received([urgent.phone])
+        order = [m.to for m in s.sandbox.messages.values()]
+        position = order.index(urgent.phone)
+        assert position < 40, f"call-out left as message {position} of {len(crowd) + 1}"
+        first = next(m for m in s.sandbox.messages.values() if m.to in crowd)
+        assert "以案说防" in first.body and "验证码" in first.body
