@@ -10,8 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Profile = Literal["dev", "test", "prod"]
 
 # Values that ship in the repo for local use; a production deployment must replace them.
-PLACEHOLDER_SECRETS = frozenset({"", "change-me", "dev-secret", "baiying-dev-secret-do-not-use"})
-DEV_JWT_SECRET = "baiying-dev-secret-do-not-use"
+DEV_JWT_SECRET = "baiying-dev-secret-do-not-use-in-production"
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "dev-secret", DEV_JWT_SECRET})
 
 
 class CommonSettings(BaseSettings):

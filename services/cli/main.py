@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from baiying_cli.catalog import SERVICES
 from baiying_shared.settings import CommonSettings
 
@@ -117,3 +118,7 @@ _register_service_commands()
 
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())
+
+
+if __name__ == "__main__":  # `python -m baiying_cli.main`, used by the system tests
+    main()

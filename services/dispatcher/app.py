@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from baiying_consoles import router as console_router
 from baiying_dispatcher.api import router
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.consumers import make_consumers
@@ -47,4 +48,5 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     app.state.hub = hub
     install_common(app, service="dispatcher")
     app.include_router(router)
+    app.include_router(console_router())  # duty desk and supervisor dashboard pages
     return app
