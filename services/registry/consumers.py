@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from baiying_registry import service
 from baiying_registry.domain import InvalidPhone, normalize_phone
 from baiying_shared.db import inbox
@@ -42,10 +44,12 @@ def make_consumers(rt: Runtime) -> list[EventConsumer]:
         await _apply(env, phone=p.phone, phone_flag=flag_text(p.error_code, p.reason))
 
     async def _apply(env: Envelope[Any], *, phone: str, **change: Any) -> None:
-        async with rt.pool.acquire() as conn, conn.transaction():
-            if not await inbox.claim(conn, event_id=env.event_id, consumer=GROUP):
-                return
-            changed = await service.set_contact_state(conn, phone=_phone(phone), **change)
+        # The snapshot we publish carries the notifier's trace id: one reply, one trace.
+        with structlog.contextvars.bound_contextvars(trace_id=env.trace_id):
+            async with rt.pool.acquire() as conn, conn.transaction():
+                if not await inbox.claim(conn, event_id=env.event_id, consumer=GROUP):
+                    return
+                changed = await service.set_contact_state(conn, phone=_phone(phone), **change)
             log.info("contact event applied", type=env.type, volunteer_id=str(changed))
 
     handle = route({contacts.SmsOptChanged: on_opt, contacts.ContactFlagged: on_flag})

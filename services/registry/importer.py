@@ -1,13 +1,15 @@
 """CSV import into the database: staged by COPY, upserted by phone in one set-based statement.
 
-The whole file is one transaction, so a crash leaves nothing half-written.
+The whole file is one transaction, so a crash leaves nothing half-written. The upsert and
+the outbox rows of its snapshots are one statement (RETURNING feeds the envelopes).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
-from baiying_registry import repo
+from baiying_registry import bulk_sql, repo
 from baiying_registry.csvrows import Parsed, Rejected, Row
 from baiying_registry.schemas import ImportReport, Rejection
 from baiying_shared.events import volunteers as volunteer_events
@@ -25,23 +27,23 @@ _UPDATES = {
     "language": ("language",), "on_duty": ("on_duty",), "daily_alert_cap": ("daily_alert_cap",),
     "quiet_start": ("quiet_start", "quiet_end"), "status": ("status",),
 }
-_INSERT = """
+_UPSERT = """
 WITH up AS (
     INSERT INTO volunteers AS v (id, name, phone, team_id, district, home, skills, channels,
         language, on_duty, daily_alert_cap, quiet_start, quiet_end, status)
-    SELECT uuid_v7(), name, phone, team_id, district,
-        ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, skills, channels, language,
-        on_duty, daily_alert_cap, quiet_start, quiet_end, status
-    FROM import_rows
+    SELECT uuid_v7(), s.name, s.phone, s.team_id, coalesce(s.district, tm.district),
+        ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)::geography, s.skills, s.channels,
+        s.language, s.on_duty, s.daily_alert_cap, s.quiet_start, s.quiet_end, s.status
+    FROM import_rows s JOIN teams tm ON tm.id = s.team_id  -- unknown teams are reported
     ON CONFLICT (phone) DO UPDATE SET {sets}, revision = v.revision + 1, updated_at = now()
     WHERE ({old}) IS DISTINCT FROM ({new})
-    RETURNING v.id, (v.xmax = 0) AS inserted)
-INSERT INTO import_done SELECT id, inserted FROM up"""
-_EVENTS = """
-INSERT INTO outbox (topic, key, value, event_id)
-SELECT $1, r.id::text, volunteer_envelope(r, e.event_id), e.event_id
-FROM import_done d JOIN volunteer_rows r ON r.id = d.id
-CROSS JOIN LATERAL (SELECT gen_random_uuid() AS event_id) e"""
+    RETURNING {returning}, (v.xmax = 0) AS inserted),
+events AS (
+    INSERT INTO outbox (topic, key, value, event_id)
+    SELECT $1, r.id::text, {envelope}, r.event_id
+    FROM (SELECT up.*, gen_random_uuid() AS event_id FROM up) r JOIN teams t ON t.id = r.team_id)
+SELECT count(*) FILTER (WHERE inserted) AS created,
+       count(*) FILTER (WHERE NOT inserted) AS updated FROM up"""
 
 
 def _upsert_sql(columns: tuple[str, ...]) -> str:
@@ -49,44 +51,37 @@ def _upsert_sql(columns: tuple[str, ...]) -> str:
     stored = sorted({c for col in columns for c in _UPDATES.get(col, ())})
     compare = [("ST_AsBinary(v.home)", "ST_AsBinary(EXCLUDED.home)") if c == "home"
                else (f"v.{c}", f"EXCLUDED.{c}") for c in stored]
-    return _INSERT.format(
+    return _UPSERT.format(
         sets=", ".join(f"{c} = EXCLUDED.{c}" for c in stored),
         old=", ".join(o for o, _ in compare), new=", ".join(n for _, n in compare),
+        returning=bulk_sql.RETURNING,
+        envelope=bulk_sql.volunteer_envelope(
+            "r", team_type="t.type", event_id="r.event_id", trace_id="$2"),
     )
 
 
 async def import_parsed(
-    conn: repo.Conn, *, parsed: Parsed, progress: Progress | None = None
+    conn: repo.Conn, *, parsed: Parsed, progress: Progress | None = None,
+    trace_id: str | None = None,
 ) -> ImportReport:
     """Write the parsed file's valid rows and their snapshots; report rejections too."""
     say = progress or (lambda _: None)
+    trace = trace_id or repo.current_trace_id() or uuid.uuid4().hex  # one import, one trace
     async with conn.transaction():
         await conn.execute(_STAGING)
-        await conn.execute(
-            "CREATE TEMP TABLE import_done (id uuid, inserted boolean) ON COMMIT DROP"
-        )
         await conn.copy_records_to_table(
             "import_rows", records=parsed.rows, columns=list(Row._fields), timeout=TIMEOUT_S
         )
         say(f"staged {len(parsed.rows):,} rows")
         unknown = await conn.fetch(
-            "DELETE FROM import_rows s"
-            " WHERE NOT EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id)"
-            " RETURNING line, team_id", timeout=TIMEOUT_S,
+            "SELECT line, team_id FROM import_rows s"
+            " WHERE NOT EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id)", timeout=TIMEOUT_S,
         )
-        await conn.execute(
-            "UPDATE import_rows s SET district = t.district FROM teams t"
-            " WHERE s.district IS NULL AND t.id = s.team_id", timeout=TIMEOUT_S,
-        )
-        await conn.execute(_upsert_sql(parsed.columns), timeout=TIMEOUT_S)
         counts = await conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE inserted) AS created,"
-            " count(*) FILTER (WHERE NOT inserted) AS updated FROM import_done"
+            _upsert_sql(parsed.columns), volunteer_events.TOPIC, trace, timeout=TIMEOUT_S
         )
-        say(f"upserted: {counts['created']:,} created, {counts['updated']:,} updated")
-        await conn.execute(_EVENTS, volunteer_events.TOPIC, timeout=TIMEOUT_S)
         await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
-        say("snapshots queued")
+        say(f"upserted: {counts['created']:,} created, {counts['updated']:,} updated")
     rejected = [*parsed.rejected,
                 *(Rejected(r["line"], "team_id", f"no team {r['team_id']}") for r in unknown)]
     return _report(parsed, counts["created"], counts["updated"], len(unknown), rejected)

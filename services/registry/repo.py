@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
+import structlog
 
 from baiying_registry.domain import NotFound
 from baiying_shared.db import outbox
@@ -28,6 +29,12 @@ V_COLUMNS = (
 )
 T_COLUMNS = "id, name, type, district, community, leader_volunteer_id, created_at"
 POINT = "ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)::geography"
+
+
+def current_trace_id() -> str | None:
+    """The request's trace id (bound by the shared access log), so events follow the call."""
+    trace = structlog.contextvars.get_contextvars().get("trace_id")
+    return str(trace) if trace else None
 
 
 def volunteer_snapshot(row: Row) -> volunteer_events.VolunteerSnapshot:
@@ -67,7 +74,7 @@ async def get_team(conn: Conn, team_id: uuid.UUID) -> Row | None:
 async def publish_volunteer(conn: Conn, volunteer_id: uuid.UUID) -> Row:
     """Queue the volunteer's current snapshot (inside the caller's transaction); return the row."""
     row = await get_volunteer(conn, volunteer_id)
-    envelope = wrap(volunteer_snapshot(row), producer=PRODUCER)
+    envelope = wrap(volunteer_snapshot(row), producer=PRODUCER, trace_id=current_trace_id())
     await outbox.add(conn, topic=volunteer_events.TOPIC, key=str(volunteer_id), envelope=envelope)
     return row
 
@@ -77,7 +84,7 @@ async def publish_team(conn: Conn, team_id: uuid.UUID) -> Row:
     row = await get_team(conn, team_id)
     if row is None:
         raise NotFound(f"no team {team_id}")
-    envelope = wrap(team_snapshot(row), producer=PRODUCER)
+    envelope = wrap(team_snapshot(row), producer=PRODUCER, trace_id=current_trace_id())
     await outbox.add(conn, topic=team_events.TOPIC, key=str(team_id), envelope=envelope)
     return row
 

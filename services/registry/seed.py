@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from baiying_registry import seedgen
+from baiying_registry import bulk_sql, seedgen
 from baiying_registry.config import RegistrySettings
 from baiying_registry.reference import ganzhou
 from baiying_shared.db.migrate import migrate
@@ -24,22 +25,24 @@ _STAGING = """CREATE TEMP TABLE seed_people (
     id uuid, name text, phone text, team_id uuid, district text, lat float8, lon float8,
     skills text[], channels text[], on_duty boolean, daily_alert_cap int,
     quiet_start time, quiet_end time) ON COMMIT DROP"""
-_PEOPLE = """
-INSERT INTO volunteers (id, name, phone, team_id, district, home, skills, channels, on_duty,
-    daily_alert_cap, quiet_start, quiet_end)
-SELECT id, name, phone, team_id, district, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,
-    skills, channels, on_duty, daily_alert_cap, quiet_start, quiet_end
-FROM seed_people"""
-_TEAM_EVENTS = """
+_PEOPLE = f"""
+WITH v AS (
+    INSERT INTO volunteers AS v (id, name, phone, team_id, district, home, skills, channels,
+        on_duty, daily_alert_cap, quiet_start, quiet_end)
+    SELECT id, name, phone, team_id, district,
+        ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, skills, channels, on_duty,
+        daily_alert_cap, quiet_start, quiet_end
+    FROM seed_people
+    RETURNING {bulk_sql.RETURNING})
 INSERT INTO outbox (topic, key, value, event_id)
-SELECT $1, t.id::text, team_envelope(t, e.event_id), e.event_id
-FROM teams t CROSS JOIN LATERAL (SELECT gen_random_uuid() AS event_id) e
-WHERE t.id = ANY($2::uuid[])"""
-_PEOPLE_EVENTS = """
+SELECT $1, r.id::text, {bulk_sql.volunteer_envelope(
+    "r", team_type="t.type", event_id="r.event_id", trace_id="$2")}, r.event_id
+FROM (SELECT v.*, gen_random_uuid() AS event_id FROM v) r JOIN teams t ON t.id = r.team_id"""
+_TEAM_EVENTS = f"""
 INSERT INTO outbox (topic, key, value, event_id)
-SELECT $1, r.id::text, volunteer_envelope(r, e.event_id), e.event_id
-FROM seed_people s JOIN volunteer_rows r ON r.id = s.id
-CROSS JOIN LATERAL (SELECT gen_random_uuid() AS event_id) e"""
+SELECT $1, t.id::text, {bulk_sql.team_envelope("t", event_id="t.event_id", trace_id="$2")},
+    t.event_id
+FROM (SELECT *, gen_random_uuid() AS event_id FROM teams WHERE id = ANY($3::uuid[])) t"""
 
 
 @dataclass(frozen=True)
@@ -103,16 +106,19 @@ async def _seed(
         timeout=TIMEOUT_S,
     )
     say(f"teams: {len(teams):,}")
-    await _load_people(conn, ref, teams, seed=seed, total=people, say=say)
-    await _queue_events(conn, [t.id for t in teams], say=say)
+    trace = uuid.uuid4().hex  # one seed, one trace
+    await _queue_team_events(conn, [t.id for t in teams], trace, say=say)
+    await _load_people(conn, ref, teams, seed=seed, total=people, trace=trace, say=say)
+    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
     message = f"seeded {len(teams):,} teams and {people:,} volunteers (seed {seed}, scale {scale})"
     say(message)
     return SeedReport(DATASET, seed, scale, len(teams), people, False, 0.0, message)
 
 
 async def _load_people(conn: asyncpg.Connection[Any], ref: Any, teams: list[seedgen.SeedTeam],
-                       *, seed: int, total: int, say: Callable[[str], None]) -> None:
-    """COPY the generated people into staging in chunks, then insert them set-based."""
+                       *, seed: int, total: int, trace: str, say: Callable[[str], None]) -> None:
+    """COPY the generated people into staging in chunks, then insert them and their
+    snapshots in one set-based statement."""
     await conn.execute(_STAGING)
     people = seedgen.volunteers(ref, teams, seed=seed)
     done = 0
@@ -123,17 +129,15 @@ async def _load_people(conn: asyncpg.Connection[Any], ref: Any, teams: list[seed
         )
         done += len(chunk)
         say(f"volunteers staged: {done:,} / {total:,}")
-    await conn.execute(_PEOPLE, timeout=TIMEOUT_S)
-    say(f"volunteers inserted: {total:,}")
+    await conn.execute(_PEOPLE, volunteer_events.TOPIC, trace, timeout=TIMEOUT_S)
+    say(f"volunteers inserted, snapshots queued: {total:,}")
 
 
-async def _queue_events(conn: asyncpg.Connection[Any], team_ids: list[Any],
-                        *, say: Callable[[str], None]) -> None:
-    """Snapshots of every seeded team and person, built in SQL, into the outbox."""
-    await conn.execute(_TEAM_EVENTS, team_events.TOPIC, team_ids, timeout=TIMEOUT_S)
-    await conn.execute(_PEOPLE_EVENTS, volunteer_events.TOPIC, timeout=TIMEOUT_S)
-    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
-    say("snapshots queued in the outbox")
+async def _queue_team_events(conn: asyncpg.Connection[Any], team_ids: list[Any], trace: str,
+                             *, say: Callable[[str], None]) -> None:
+    """Snapshots of every seeded team, built in SQL, into the outbox."""
+    await conn.execute(_TEAM_EVENTS, team_events.TOPIC, trace, team_ids, timeout=TIMEOUT_S)
+    say(f"team snapshots queued: {len(team_ids):,}")
 
 
 def _with_time(report: SeedReport, seconds: float) -> SeedReport:

@@ -67,36 +67,3 @@ SELECT v.id, v.revision, v.name, v.phone, v.team_id, t.type AS team_type, v.dist
        v.quiet_start, v.quiet_end, v.daily_alert_cap, v.sms_opt_out, v.phone_flag,
        v.status, v.created_at, v.updated_at, v.home
 FROM volunteers v JOIN teams t ON t.id = v.team_id;
-
--- Bulk paths (seed, CSV import) build outbox rows in SQL; this is the same JSON the
--- Python path gets from wrap(VolunteerSnapshot(...)), checked by tests/registry.
-CREATE FUNCTION volunteer_envelope(r volunteer_rows, event_id uuid) RETURNS bytea
-LANGUAGE sql STABLE AS $$
-SELECT convert_to(jsonb_build_object(
-    'event_id', event_id, 'type', 'volunteer.snapshot', 'schema_version', 1,
-    'occurred_at', now(), 'producer', 'registry',
-    'trace_id', replace(gen_random_uuid()::text, '-', ''),
-    'payload', jsonb_build_object(
-        'volunteer_id', r.id, 'revision', r.revision, 'name', r.name, 'phone', r.phone,
-        'team_id', r.team_id, 'team_type', r.team_type, 'district', r.district,
-        'home', jsonb_build_object('lat', r.lat, 'lon', r.lon),
-        'skills', to_jsonb(r.skills), 'channels', to_jsonb(r.channels),
-        'language', r.language, 'on_duty', r.on_duty, 'available_until', r.available_until,
-        'quiet_hours', CASE WHEN r.quiet_start IS NULL THEN NULL
-                       ELSE jsonb_build_object('start', r.quiet_start, 'end', r.quiet_end) END,
-        'daily_alert_cap', r.daily_alert_cap, 'sms_opt_out', r.sms_opt_out,
-        'phone_flag', r.phone_flag, 'status', r.status, 'updated_at', r.updated_at)
-)::text, 'UTF8')
-$$;
-
-CREATE FUNCTION team_envelope(t teams, event_id uuid) RETURNS bytea
-LANGUAGE sql STABLE AS $$
-SELECT convert_to(jsonb_build_object(
-    'event_id', event_id, 'type', 'team.snapshot', 'schema_version', 1,
-    'occurred_at', now(), 'producer', 'registry',
-    'trace_id', replace(gen_random_uuid()::text, '-', ''),
-    'payload', jsonb_build_object(
-        'team_id', t.id, 'name', t.name, 'type', t.type, 'district', t.district,
-        'community', t.community, 'leader_volunteer_id', t.leader_volunteer_id)
-)::text, 'UTF8')
-$$;
