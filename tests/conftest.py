@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+
 from baiying_shared.settings import CommonSettings
 
 START_HINT = (
@@ -108,3 +109,18 @@ def common_settings(infra: Infra, database_url: str, unique: str) -> CommonSetti
     return settings_for(
         CommonSettings, infra=infra, database_url=database_url, prefix=f"t{unique}."
     )  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+async def system(infra: Infra) -> AsyncIterator[Any]:
+    """All four services as real processes on a database and topic prefix of their own."""
+    from tests.system.harness import System, create_database, drop_database
+
+    url = await create_database(infra.admin_database_url)
+    running = System(database_url=url, kafka_bootstrap=infra.kafka_bootstrap)
+    try:
+        await running.start()
+        yield running
+    finally:
+        await running.stop()
+        await drop_database(infra.admin_database_url, url)

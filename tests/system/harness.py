@@ -1,0 +1,174 @@
+"""The whole system as real processes: registry, dispatcher, notifier and SMS sandbox.
+
+Each service runs as `python -m baiying_cli.main serve NAME --port P` in its own process,
+on a database and topic prefix of its own, so a test can SIGKILL and restart any of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from baiying_shared.auth import Role, mint_token
+from baiying_shared.settings import CommonSettings
+from tests.support import eventually, free_port
+
+NAMES = ("sandbox", "registry", "dispatcher", "notifier")
+LOG_DIR = Path(__file__).resolve().parents[2] / "test-artifacts" / "logs"
+
+
+async def create_database(admin_url: str) -> str:
+    """A fresh database (PostGIS comes from template1); return its URL."""
+    name = f"baiying_sys_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{admin_url.rpartition('/')[0]}/{name}"
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@dataclass
+class System:
+    """Four service processes wired to each other on free ports of 127.0.0.1."""
+
+    database_url: str
+    kafka_bootstrap: str
+    env_extra: dict[str, str] = field(default_factory=dict)
+    prefix: str = field(default_factory=lambda: f"s{uuid.uuid4().hex[:8]}.")
+    ports: dict[str, int] = field(default_factory=lambda: {n: free_port() for n in NAMES})
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def registry_url(self) -> str:
+        return self.url("registry")
+
+    @property
+    def dispatcher_url(self) -> str:
+        return self.url("dispatcher")
+
+    @property
+    def notifier_url(self) -> str:
+        return self.url("notifier")
+
+    @property
+    def sandbox_url(self) -> str:
+        return self.url("sandbox")
+
+    @property
+    def settings(self) -> CommonSettings:
+        return CommonSettings(
+            profile="test",
+            database_url=self.database_url,
+            kafka_bootstrap=self.kafka_bootstrap,
+            topic_prefix=self.prefix,
+        )
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "BAIYING_PROFILE": "test",
+            "BAIYING_DATABASE_URL": self.database_url,
+            "BAIYING_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "BAIYING_TOPIC_PREFIX": self.prefix,
+            "BAIYING_KAFKA_MAX_PARTITIONS": "3",
+            "BAIYING_LOG_JSON": "true",
+            "BAIYING_TWILIO_API_BASE_URL": self.sandbox_url,
+            "BAIYING_PUBLIC_URL": self.notifier_url,
+            "BAIYING_SANDBOX_INBOUND_URL": f"{self.notifier_url}/v1/webhooks/twilio/inbound",
+            "BAIYING_SANDBOX_MPS": "0",
+            "BAIYING_DISPATCH_ROUND_WAIT_S": "3",
+            **self.env_extra,
+        }
+
+    def token(
+        self, role: Role, districts: list[str] | None = None, volunteer_id: uuid.UUID | None = None
+    ) -> str:
+        """A token the running services accept."""
+        return mint_token(
+            self.settings,
+            sub=f"test-{role}",
+            role=role,
+            districts=districts if districts is not None else ["*"],
+            volunteer_id=volunteer_id,
+        )
+
+    def spawn(self, name: str) -> None:
+        """Start one service process (logs to test-artifacts/logs/)."""
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log = (LOG_DIR / f"{self.prefix}{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "baiying_cli.main",
+                "serve",
+                name,
+                "--port",
+                str(self.ports[name]),
+            ],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def wait_ready(self, name: str, *, timeout: float = 60) -> None:
+        """Until /readyz answers 200 (database and broker reachable)."""
+        async with httpx.AsyncClient(timeout=2) as client:
+
+            async def ready() -> bool:
+                proc = self.procs[name]
+                if proc.poll() is not None:
+                    raise AssertionError(f"{name} exited with {proc.returncode}; see {LOG_DIR}")
+                try:
+                    return (await client.get(f"{self.url(name)}/readyz")).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            await eventually(ready, timeout=timeout, interval=0.2, what=f"{name} ready")
+
+    async def start(self, *names: str) -> None:
+        for name in names or NAMES:
+            self.spawn(name)
+        await asyncio.gather(*(self.wait_ready(n) for n in names or NAMES))
+
+    async def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name)
+        proc.send_signal(sig)
+        await asyncio.to_thread(proc.wait, 30)
+
+    async def restart(self, name: str) -> None:
+        self.spawn(name)
+        await self.wait_ready(name)
+
+    async def stop(self) -> None:
+        for name in list(self.procs):
+            await self.kill(name, signal.SIGTERM)
+
+    async def sandbox(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the sandbox's admin / phones API."""
+        async with httpx.AsyncClient(base_url=self.sandbox_url, timeout=10) as client:
+            response = await client.request(method, path, **kwargs)
+            response.raise_for_status()
+            return response.json() if response.content else None
