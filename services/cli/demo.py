@@ -7,6 +7,7 @@ import contextlib
 
 import httpx
 import typer
+
 from baiying_cli.catalog import SERVICES
 from baiying_cli.serving import serve_many
 from baiying_shared.auth import Role, mint_token

@@ -6,6 +6,7 @@ import asyncio
 import importlib
 
 import uvicorn
+
 from baiying_cli.catalog import ServiceSpec
 from baiying_shared.logging import configure_logging
 from baiying_shared.settings import CommonSettings

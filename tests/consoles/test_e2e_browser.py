@@ -3,7 +3,6 @@
 Needs the `system` fixture (the lead's conftest): a running registry + dispatcher (with the
 consoles mounted) + notifier + sandbox on one seeded database and broker, exposing
 `dispatcher_url`, `notifier_url`, `sandbox_url` and `token(role, districts, volunteer_id=None)`.
-Without it this test is skipped, never failed.
 """
 
 from __future__ import annotations
@@ -15,20 +14,13 @@ import httpx
 import pytest
 
 from tests.consoles.browser import Watch, chromium, shoot
+from tests.support import eventually
+from tests.system.harness import System
 
 pytestmark = pytest.mark.browser
 LIVE_MS = 10_000  # generous on a shared 2-core box; the pages update within a second normally
 HOME, OTHER = "360702", "360703"  # 章贡区 and 南康区
 PLACE = (25.8290, 114.9330)  # central 章贡区, where the Ganzhou seed has people
-
-
-def _system(request: pytest.FixtureRequest) -> Any:
-    """The lead's `system` fixture, looked up by name so that its absence skips, not errors."""
-    try:
-        return request.getfixturevalue("system")
-    except pytest.FixtureLookupError:
-        pytest.skip("needs the `system` fixture (registry+dispatcher+notifier+sandbox running on "
-                    "a seeded database, consoles mounted in the dispatcher) in tests/conftest.py")
 
 
 async def _page(browser: Any, watch: Watch, url: str, token: str) -> Any:
@@ -64,10 +56,9 @@ async def _first_called(system: Any, incident_id: str) -> str:
         return str(r.json()[0]["volunteer_id"])
 
 
-async def test_desk_to_staffed_seen_live_and_only_in_its_district(
-    request: pytest.FixtureRequest,
-) -> None:
-    system = _system(request)
+async def test_desk_to_staffed_seen_live_and_only_in_its_district(system: System) -> None:
+    people = await system.add_people(3, near=PLACE, channels=("sms", "app"))
+    await eventually(lambda: system.indexed(len(people)), timeout=30, what="people indexed")
     base, title = system.dispatcher_url, f"e2e 持械滋事 {uuid.uuid4().hex[:6]}"
     async with chromium() as browser:
         watch = Watch()

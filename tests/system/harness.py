@@ -133,7 +133,7 @@ class System:
             stderr=subprocess.STDOUT,
         )
 
-    async def wait_ready(self, name: str, *, timeout: float = 60) -> None:
+    async def wait_ready(self, name: str, *, within: float = 60) -> None:
         """Until /readyz answers 200 (database and broker reachable)."""
         async with httpx.AsyncClient(timeout=2) as client:
 
@@ -146,7 +146,7 @@ class System:
                 except httpx.HTTPError:
                     return False
 
-            await eventually(ready, timeout=timeout, interval=0.2, what=f"{name} ready")
+            await eventually(ready, timeout=within, interval=0.2, what=f"{name} ready")
 
     async def start(self, *names: str) -> None:
         for name in names or NAMES:
@@ -165,6 +165,53 @@ class System:
     async def stop(self) -> None:
         for name in list(self.procs):
             await self.kill(name, signal.SIGTERM)
+
+    async def add_people(
+        self,
+        count: int,
+        *,
+        near: tuple[float, float],
+        district: str = "360702",
+        channels: tuple[str, ...] = ("sms",),
+        step_deg: float = 0.00135,
+    ) -> list[str]:
+        """A patrol team and `count` volunteers north of `near`, ~150 m apart; return phones."""
+        admin = {"Authorization": f"Bearer {self.token('admin')}"}
+        async with httpx.AsyncClient(base_url=self.registry_url, headers=admin) as client:
+            team = await client.post(
+                "/v1/teams",
+                json={
+                    "name": f"测试巡防队{uuid.uuid4().hex[:4]}",
+                    "type": "patrol",
+                    "district": district,
+                },
+            )
+            assert team.status_code == 201, team.text
+            phones = []
+            for i in range(count):
+                phone = f"+86170{uuid.uuid4().int % 10**8:08d}"
+                r = await client.post(
+                    "/v1/volunteers",
+                    json={
+                        "name": f"测试队员{i}",
+                        "phone": phone,
+                        "team_id": team.json()["id"],
+                        "channels": list(channels),
+                        "home": {"lat": near[0] + step_deg * (i + 1), "lon": near[1]},
+                    },
+                )
+                assert r.status_code == 201, r.text
+                phones.append(phone)
+        return phones
+
+    async def indexed(self, count: int) -> bool:
+        """Whether the dispatcher's responder index holds at least `count` people."""
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            query = "SELECT count(*) >= $1 FROM dispatcher.responders"
+            return bool(await conn.fetchval(query, count))
+        finally:
+            await conn.close()
 
     async def sandbox(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the sandbox's admin / phones API."""

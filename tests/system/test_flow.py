@@ -5,52 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
 import httpx
 
 from tests.support import eventually
 from tests.system.harness import System
 
-SCENE = (25.8290, 114.9330)  # 章贡区, central Ganzhou
+# Tests share one running system, so each works at a place of its own, kilometres apart.
+SCENE = (25.7800, 114.9300)  # 章贡区, south of the centre
+QUIET_PLACE = (25.7200, 114.9300)  # nobody lives here in these tests
 ADDRESS = "章贡区文清路88号南门"
 
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-async def _people(system: System, count: int) -> list[str]:
-    """A patrol team and `count` volunteers ~150 m apart, nearest first; return their phones."""
-    admin = _bearer(system.token("admin"))
-    async with httpx.AsyncClient(base_url=system.registry_url, headers=admin) as client:
-        team = await client.post(
-            "/v1/teams",
-            json={"name": "章贡区治安巡防队测试队", "type": "patrol", "district": "360702"},
-        )
-        assert team.status_code == 201, team.text
-        phones = []
-        for i in range(count):
-            phone = f"+86170{uuid.uuid4().int % 10**8:08d}"
-            r = await client.post(
-                "/v1/volunteers",
-                json={
-                    "name": f"测试队员{i}",
-                    "phone": phone,
-                    "team_id": team.json()["id"],
-                    "home": {"lat": SCENE[0] + 0.00135 * (i + 1), "lon": SCENE[1]},
-                },
-            )
-            assert r.status_code == 201, r.text
-            phones.append(phone)
-    return phones
-
-
-async def _indexed(system: System, count: int) -> bool:
-    conn = await asyncpg.connect(system.database_url)
-    try:
-        return bool(await conn.fetchval("SELECT count(*) >= $1 FROM dispatcher.responders", count))
-    finally:
-        await conn.close()
 
 
 async def _inbox(system: System, phone: str) -> list[dict[str, Any]]:
@@ -62,8 +29,8 @@ async def _reply(system: System, phone: str, body: str) -> None:
 
 
 async def test_incident_is_staffed_through_sms_replies(system: System) -> None:
-    phones = await _people(system, 8)
-    await eventually(lambda: _indexed(system, 8), timeout=30, what="volunteers in the index")
+    phones = await system.add_people(8, near=SCENE)
+    await eventually(lambda: system.indexed(8), timeout=30, what="volunteers in the index")
 
     desk = _bearer(system.token("duty_desk", ["360702"]))
     async with httpx.AsyncClient(base_url=system.dispatcher_url, headers=desk) as client:
