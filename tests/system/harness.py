@@ -174,15 +174,16 @@ class System:
         district: str = "360702",
         channels: tuple[str, ...] = ("sms",),
         step_deg: float = 0.00135,
+        team_type: str = "patrol",
     ) -> list[str]:
-        """A patrol team and `count` volunteers north of `near`, ~150 m apart; return phones."""
+        """A team and `count` volunteers north of `near`, ~150 m apart; return their phones."""
         admin = {"Authorization": f"Bearer {self.token('admin')}"}
         async with httpx.AsyncClient(base_url=self.registry_url, headers=admin) as client:
             team = await client.post(
                 "/v1/teams",
                 json={
-                    "name": f"测试巡防队{uuid.uuid4().hex[:4]}",
-                    "type": "patrol",
+                    "name": f"测试队{uuid.uuid4().hex[:4]}",
+                    "type": team_type,
                     "district": district,
                 },
             )
