@@ -46,17 +46,24 @@ async def listening(pool: asyncpg.Pool[Any], channel: str, callback: Any) -> Asy
             await conn.remove_listener(channel, callback)
 
 
-def create_app(settings: NotifierSettings | None = None, *,
-               gateway_factory: GatewayFactory = twilio_gateway) -> FastAPI:
+def create_app(
+    settings: NotifierSettings | None = None, *, gateway_factory: GatewayFactory = twilio_gateway
+) -> FastAPI:
     """Build the notifier; `gateway_factory` lets tests wrap or replace the SMS provider."""
     settings = settings or NotifierSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            rt = await stack.enter_async_context(running(
-                settings, service="notifier", schema="notifier",
-                migrations_package="baiying_notifier", consumers=make_consumers))
+            rt = await stack.enter_async_context(
+                running(
+                    settings,
+                    service="notifier",
+                    schema="notifier",
+                    migrations_package="baiying_notifier",
+                    consumers=make_consumers,
+                )
+            )
             gateway = gateway_factory(settings)
             stack.push_async_callback(gateway.close)
             sender = Sender(pool=rt.pool, gateway=gateway, settings=settings)
@@ -65,9 +72,16 @@ def create_app(settings: NotifierSettings | None = None, *,
             await stack.enter_async_context(listening(rt.pool, "notifier_app", hub.on_notify))
             rt.background += [
                 asyncio.create_task(sender.run(), name="sms-sender"),
-                asyncio.create_task(reconcile_forever(
-                    pool=rt.pool, gateway=gateway, sender=sender, lease_s=settings.claim_lease_s,
-                    interval_s=settings.reconcile_interval_s), name="sms-reconciler"),
+                asyncio.create_task(
+                    reconcile_forever(
+                        pool=rt.pool,
+                        gateway=gateway,
+                        sender=sender,
+                        lease_s=settings.claim_lease_s,
+                        interval_s=settings.reconcile_interval_s,
+                    ),
+                    name="sms-reconciler",
+                ),
             ]
             app.state.runtime, app.state.sender, app.state.hub = rt, sender, hub
             app.state.readiness = rt.checks()

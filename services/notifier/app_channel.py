@@ -11,7 +11,7 @@ import json
 import uuid
 from collections import defaultdict
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import asyncpg
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
@@ -58,34 +58,50 @@ class AppHub:
             pass  # the socket closed meanwhile; the app re-syncs from its snapshot
 
 
-async def alerts_for(conn: asyncpg.Connection[Any], volunteer_id: uuid.UUID) -> list[dict[str, Any]]:
+async def alerts_for(
+    conn: asyncpg.Connection[Any], volunteer_id: uuid.UUID
+) -> list[dict[str, Any]]:
     """The volunteer's current call-outs; the address only where they accepted."""
     rows = await conn.fetch(
         "SELECT alert, confirmed, state, issued_at FROM callouts WHERE volunteer_id = $1"
         " AND state <> 'stood_down' AND issued_at > now() - interval '1 day'"
-        " ORDER BY issued_at DESC LIMIT 20", volunteer_id)
-    return [{**r["alert"], "state": r["state"], "issued_at": r["issued_at"].isoformat(),
-             **({"confirmed": r["confirmed"]} if r["confirmed"] else {})} for r in rows]
+        " ORDER BY issued_at DESC LIMIT 20",
+        volunteer_id,
+    )
+    return [
+        {
+            **r["alert"],
+            "state": r["state"],
+            "issued_at": r["issued_at"].isoformat(),
+            **({"confirmed": r["confirmed"]} if r["confirmed"] else {}),
+        }
+        for r in rows
+    ]
 
 
 async def answer(pool: asyncpg.Pool[Any], *, volunteer_id: uuid.UUID, reply: AppReply) -> bool:
     """Record an app answer as VolunteerReplied(channel app); False if not answerable."""
     async with pool.acquire() as conn, conn.transaction():
         target = await replies.target_for_volunteer(
-            conn, volunteer_id=volunteer_id, callout_id=reply.callout_id, action=reply.action)
+            conn, volunteer_id=volunteer_id, callout_id=reply.callout_id, action=reply.action
+        )
         if target is None:
             return False
         await replies.record(conn, callout=target, action=reply.action, channel="app", text=None)
         return True
 
 
-async def acknowledge(pool: asyncpg.Pool[Any], *, volunteer_id: uuid.UUID, callout_id: uuid.UUID) -> None:
+async def acknowledge(
+    pool: asyncpg.Pool[Any], *, volunteer_id: uuid.UUID, callout_id: uuid.UUID
+) -> None:
     """The app displayed the alert: its app deliveries become 'delivered' (once)."""
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
             "UPDATE deliveries SET status = 'delivered', updated_at = now() WHERE callout_id = $1"
             " AND volunteer_id = $2 AND channel = 'app' AND status = 'sent' RETURNING *",
-            callout_id, volunteer_id)
+            callout_id,
+            volunteer_id,
+        )
         for row in rows:
             await events.delivery_status(conn, row=row, status="delivered")
 
@@ -103,8 +119,12 @@ async def list_alerts(request: Request, principal: VolunteerPrincipal) -> list[d
 
 
 @router.post("/v1/app/replies", status_code=202)
-async def post_reply(request: Request, reply: AppReply, principal: VolunteerPrincipal) -> dict[str, str]:
-    if not await answer(request.app.state.runtime.pool, volunteer_id=_volunteer(principal), reply=reply):
+async def post_reply(
+    request: Request, reply: AppReply, principal: VolunteerPrincipal
+) -> dict[str, str]:
+    if not await answer(
+        request.app.state.runtime.pool, volunteer_id=_volunteer(principal), reply=reply
+    ):
         raise HTTPException(409, "this call-out cannot take that answer now")
     return {"status": "recorded"}
 
@@ -112,7 +132,7 @@ async def post_reply(request: Request, reply: AppReply, principal: VolunteerPrin
 def _volunteer(principal: Principal) -> uuid.UUID:
     if principal.volunteer_id is None:
         raise HTTPException(403, "a volunteer token with volunteer_id is required")
-    return principal.volunteer_id
+    return cast(uuid.UUID, principal.volunteer_id)
 
 
 @router.websocket("/v1/app/ws")
@@ -144,8 +164,13 @@ async def _handle(ws: WebSocket, pool: asyncpg.Pool[Any], vid: uuid.UUID, msg: A
         if kind == "reply":
             reply = AppReply.model_validate(msg)
             ok = await answer(pool, volunteer_id=vid, reply=reply)
-            await ws.send_json({"type": "reply_ok" if ok else "reply_rejected",
-                                "callout_id": str(reply.callout_id), "action": reply.action})
+            await ws.send_json(
+                {
+                    "type": "reply_ok" if ok else "reply_rejected",
+                    "callout_id": str(reply.callout_id),
+                    "action": reply.action,
+                }
+            )
         elif kind == "ack":
             await acknowledge(pool, volunteer_id=vid, callout_id=uuid.UUID(str(msg["callout_id"])))
     except (ValidationError, ValueError, KeyError):

@@ -13,8 +13,13 @@ R = TypeVar("R")
 class Batcher(Generic[T, R]):
     """`await submit(item)` returns that item's result from `flush(items) -> results`."""
 
-    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]], *,
-                 max_items: int = 200, max_wait_s: float = 0.005) -> None:
+    def __init__(
+        self,
+        flush: Callable[[list[T]], Awaitable[list[R]]],
+        *,
+        max_items: int = 200,
+        max_wait_s: float = 0.005,
+    ) -> None:
         self._flush, self._max, self._wait = flush, max_items, max_wait_s
         self._items: list[tuple[T, asyncio.Future[R]]] = []
         self._timer: asyncio.TimerHandle | None = None

@@ -14,10 +14,19 @@ GROUP = "notifier"
 
 
 def make_consumers(rt: Runtime) -> list[EventConsumer]:
-    handle = route({
-        callouts.CalloutIssued: partial(intake.on_issued, rt.pool),
-        callouts.CalloutConfirmed: partial(intake.on_confirmed, rt.pool),
-        callouts.CalloutStoodDown: partial(intake.on_stood_down, rt.pool),
-    })
-    return [EventConsumer(settings=rt.settings, group_id=GROUP, topics=[callouts.TOPIC],
-                          handle=handle, dead_letters=rt.producer)]
+    handle = route(
+        {
+            callouts.CalloutIssued: partial(intake.on_issued, rt.pool),
+            callouts.CalloutConfirmed: partial(intake.on_confirmed, rt.pool),
+            callouts.CalloutStoodDown: partial(intake.on_stood_down, rt.pool),
+        }
+    )
+    return [
+        EventConsumer(
+            settings=rt.settings,
+            group_id=GROUP,
+            topics=[callouts.TOPIC],
+            handle=handle,
+            dead_letters=rt.producer,
+        )
+    ]

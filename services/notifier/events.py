@@ -20,50 +20,82 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def delivery_status(conn: Conn, *, row: Any, status: str, error_code: int | None = None,
-                          sid: str | None = None) -> None:
+async def delivery_status(
+    conn: Conn, *, row: Any, status: str, error_code: int | None = None, sid: str | None = None
+) -> None:
     """DeliveryStatusChanged for a deliveries row (a Record or dict with its columns)."""
     payload = deliveries.DeliveryStatusChanged(
-        callout_id=row["callout_id"], incident_id=row["incident_id"],
-        volunteer_id=row["volunteer_id"], channel=row["channel"], message=row["message"],
-        status=status, error_code=error_code, provider_sid=sid, at=now(),  # type: ignore[arg-type]
+        callout_id=row["callout_id"],
+        incident_id=row["incident_id"],
+        volunteer_id=row["volunteer_id"],
+        channel=row["channel"],
+        message=row["message"],
+        status=status,
+        error_code=error_code,
+        provider_sid=sid,
+        at=now(),  # type: ignore[arg-type,unused-ignore]
     )
-    await outbox.add(conn, topic=deliveries.TOPIC, key=str(row["callout_id"]),
-                     envelope=wrap(payload, producer=PRODUCER))
+    await outbox.add(
+        conn,
+        topic=deliveries.TOPIC,
+        key=str(row["callout_id"]),
+        envelope=wrap(payload, producer=PRODUCER),
+    )
 
 
-async def contact_flagged(conn: Conn, *, phone: str, volunteer_id: uuid.UUID | None,
-                          code: int, reason: str) -> None:
-    payload = contacts.ContactFlagged(phone=phone, volunteer_id=volunteer_id, error_code=code,
-                                      reason=reason[:200], at=now())
-    await outbox.add(conn, topic=contacts.TOPIC, key=phone, envelope=wrap(payload, producer=PRODUCER))
+async def contact_flagged(
+    conn: Conn, *, phone: str, volunteer_id: uuid.UUID | None, code: int, reason: str
+) -> None:
+    payload = contacts.ContactFlagged(
+        phone=phone, volunteer_id=volunteer_id, error_code=code, reason=reason[:200], at=now()
+    )
+    await outbox.add(
+        conn, topic=contacts.TOPIC, key=phone, envelope=wrap(payload, producer=PRODUCER)
+    )
 
 
-async def opt_changed(conn: Conn, *, phone: str, volunteer_id: uuid.UUID | None,
-                      opted_out: bool, keyword: str) -> None:
+async def opt_changed(
+    conn: Conn, *, phone: str, volunteer_id: uuid.UUID | None, opted_out: bool, keyword: str
+) -> None:
     """Record the opt-out locally and tell the registry."""
     await conn.execute(
         "INSERT INTO opt_outs (phone, opted_out, keyword) VALUES ($1, $2, $3)"
         " ON CONFLICT (phone) DO UPDATE SET opted_out = $2, keyword = $3, at = now()",
-        phone, opted_out, keyword,
+        phone,
+        opted_out,
+        keyword,
     )
-    payload = contacts.SmsOptChanged(phone=phone, volunteer_id=volunteer_id, opted_out=opted_out,
-                                     keyword=keyword, at=now())
-    await outbox.add(conn, topic=contacts.TOPIC, key=phone, envelope=wrap(payload, producer=PRODUCER))
+    payload = contacts.SmsOptChanged(
+        phone=phone, volunteer_id=volunteer_id, opted_out=opted_out, keyword=keyword, at=now()
+    )
+    await outbox.add(
+        conn, topic=contacts.TOPIC, key=phone, envelope=wrap(payload, producer=PRODUCER)
+    )
 
 
 async def replied(conn: Conn, *, callout: Any, action: str, channel: str, text: str | None) -> None:
     payload = replies.VolunteerReplied(
-        callout_id=callout["callout_id"], incident_id=callout["incident_id"],
-        volunteer_id=callout["volunteer_id"], action=action, channel=channel,  # type: ignore[arg-type]
-        text=text, received_at=now(),
+        callout_id=callout["callout_id"],
+        incident_id=callout["incident_id"],
+        volunteer_id=callout["volunteer_id"],
+        action=action,
+        channel=channel,  # type: ignore[arg-type,unused-ignore]
+        text=text,
+        received_at=now(),
     )
-    await outbox.add(conn, topic=replies.TOPIC, key=str(callout["callout_id"]),
-                     envelope=wrap(payload, producer=PRODUCER))
+    await outbox.add(
+        conn,
+        topic=replies.TOPIC,
+        key=str(callout["callout_id"]),
+        envelope=wrap(payload, producer=PRODUCER),
+    )
 
 
 async def first_time(conn: Conn, key: str) -> bool:
     """Webhook replay guard: True the first time `key` is seen."""
-    return await conn.fetchval(
-        "INSERT INTO webhook_seen (key) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true", key
-    ) is True
+    return (
+        await conn.fetchval(
+            "INSERT INTO webhook_seen (key) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true", key
+        )
+        is True
+    )

@@ -26,8 +26,14 @@ log = get_logger(__name__)
 SKEW = timedelta(minutes=1)  # tolerate clock difference between us and the provider
 
 
-async def reconcile_once(*, pool: asyncpg.Pool[Any], gateway: SmsGateway, sender: Sender,
-                         lease_s: float, limit: int = 200) -> dict[str, int]:
+async def reconcile_once(
+    *,
+    pool: asyncpg.Pool[Any],
+    gateway: SmsGateway,
+    sender: Sender,
+    lease_s: float,
+    limit: int = 200,
+) -> dict[str, int]:
     """Settle one batch of stale claims; return counts by outcome."""
     outcome = {"found": 0, "resend": 0, "unknown": 0}
     requeue: list[Queued] = []
@@ -35,17 +41,23 @@ async def reconcile_once(*, pool: asyncpg.Pool[Any], gateway: SmsGateway, sender
         rows = await conn.fetch(
             "SELECT * FROM deliveries WHERE state = 'claimed' AND provider_sid IS NULL"
             " AND claimed_at < now() - make_interval(secs => $1)"
-            " ORDER BY claimed_at LIMIT $2 FOR UPDATE SKIP LOCKED", lease_s, limit)
+            " ORDER BY claimed_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            lease_s,
+            limit,
+        )
         if not rows:
             return outcome
         if not gateway.capabilities.supports_lookup:  # cannot know: never risk a second SMS
-            await conn.execute("UPDATE deliveries SET state = 'unknown', updated_at = now()"
-                               " WHERE id = ANY($1::uuid[])", [r["id"] for r in rows])
+            await conn.execute(
+                "UPDATE deliveries SET state = 'unknown', updated_at = now()"
+                " WHERE id = ANY($1::uuid[])",
+                [r["id"] for r in rows],
+            )
             outcome["unknown"] = len(rows)
             return outcome
         gate = asyncio.Semaphore(8)
 
-        async def look(row: Any) -> SentMessage | None | GatewayError:
+        async def look(row: Any) -> SentMessage | GatewayError | None:
             async with gate:
                 try:
                     found = await gateway.recent_to(to=row["phone"], since=row["created_at"] - SKEW)
@@ -57,8 +69,10 @@ async def reconcile_once(*, pool: asyncpg.Pool[Any], gateway: SmsGateway, sender
             if isinstance(match, GatewayError):
                 continue  # ask again next round
             if match is None:
-                await conn.execute("UPDATE deliveries SET state = 'pending', updated_at = now()"
-                                   " WHERE id = $1", row["id"])
+                await conn.execute(
+                    "UPDATE deliveries SET state = 'pending', updated_at = now() WHERE id = $1",
+                    row["id"],
+                )
                 requeue.append(Queued(dict(row), row["attempts"]))
                 outcome["resend"] += 1
             else:
@@ -74,17 +88,34 @@ async def reconcile_once(*, pool: asyncpg.Pool[Any], gateway: SmsGateway, sender
 async def _record_found(conn: asyncpg.Connection[Any], *, row: Any, msg: SentMessage) -> None:
     await conn.execute(
         "UPDATE deliveries SET state = 'submitted', provider_sid = $2, status = 'queued',"
-        " updated_at = now() WHERE id = $1", row["id"], msg.sid)
+        " updated_at = now() WHERE id = $1",
+        row["id"],
+        msg.sid,
+    )
     if await events.first_time(conn, f"status:{msg.sid}:queued"):
         await events.delivery_status(conn, row=row, status="queued", sid=msg.sid)
 
 
-async def reconcile_forever(*, pool: asyncpg.Pool[Any], gateway: SmsGateway, sender: Sender,
-                            lease_s: float, interval_s: float) -> None:
+async def reconcile_forever(
+    *,
+    pool: asyncpg.Pool[Any],
+    gateway: SmsGateway,
+    sender: Sender,
+    lease_s: float,
+    interval_s: float,
+) -> None:
     """Run reconciliation every `interval_s` seconds until cancelled."""
     while True:
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            while sum((await reconcile_once(pool=pool, gateway=gateway, sender=sender,
-                                            lease_s=lease_s)).values()) >= 200:
+            while (
+                sum(
+                    (
+                        await reconcile_once(
+                            pool=pool, gateway=gateway, sender=sender, lease_s=lease_s
+                        )
+                    ).values()
+                )
+                >= 200
+            ):
                 pass
         await asyncio.sleep(interval_s)

@@ -33,8 +33,14 @@ LOAD_BATCH = 2000
 
 
 class Sender:
-    def __init__(self, *, pool: asyncpg.Pool[Any], gateway: SmsGateway,
-                 settings: NotifierSettings, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool[Any],
+        gateway: SmsGateway,
+        settings: NotifierSettings,
+        rng: random.Random | None = None,
+    ) -> None:
         self._pool, self._gateway, self._settings = pool, gateway, settings
         self._rng = rng or random.Random()
         self._heap: list[tuple[int, int, int, int, Queued]] = []
@@ -42,17 +48,22 @@ class Sender:
         self._known: set[uuid.UUID] = set()
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
-        self._watermark = 0
+        self._announced: set[int] = set()
         self._senders: list[str | None] = list(settings.sms_senders) or [None]
-        self._buckets = [TokenBucket(rate=settings.sender_mps, burst=1.0, clock=time.monotonic)
-                         for _ in self._senders]
+        self._buckets = [
+            TokenBucket(rate=settings.sender_mps, burst=1.0, clock=time.monotonic)
+            for _ in self._senders
+        ]
         self._inflight = asyncio.Semaphore(settings.sms_max_in_flight)
-        self._policy = RetryPolicy(settings.retry_max_attempts, settings.retry_base_s,
-                                   settings.retry_cap_s)
+        self._policy = RetryPolicy(
+            settings.retry_max_attempts, settings.retry_base_s, settings.retry_cap_s
+        )
         self._claims: Batcher[uuid.UUID, int | None] = Batcher(
-            partial(store.claim, pool), max_items=100, max_wait_s=0.002)
+            partial(store.claim, pool), max_items=100, max_wait_s=0.002
+        )
         self._submits: Batcher[tuple[Queued, str | None, str, str], None] = Batcher(
-            partial(store.submitted, pool), max_items=200, max_wait_s=0.01)
+            partial(store.submitted, pool), max_items=200, max_wait_s=0.01
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats: Counter[str] = Counter()
 
@@ -62,10 +73,15 @@ class Sender:
             return
         self._known.add(item.id)
         row = item.row
-        heapq.heappush(self._heap, (row["priority"], row["rank"], row["seq"], next(self._tie), item))
+        heapq.heappush(
+            self._heap, (row["priority"], row["rank"], row["seq"], next(self._tie), item)
+        )
         self._ready.set()
 
-    def wake(self, *_: object) -> None:
+    def wake(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        """LISTEN callback: a committed pending row's seq (empty payload: just look)."""
+        if payload.isdigit():
+            self._announced.add(int(payload))
         self._wake.set()
 
     async def run(self) -> None:
@@ -80,28 +96,34 @@ class Sender:
             await asyncio.gather(loader, *self._tasks, return_exceptions=True)
 
     async def _load_forever(self) -> None:
+        """Everything pending at start, then what NOTIFY announces, plus a slow safety sweep."""
         lease = self._settings.claim_lease_s
-        last_sweep = time.monotonic()
+        last_sweep, loaded_all = time.monotonic(), False
         while True:
+            seqs, self._announced = list(self._announced), set()
             try:
-                while len(batch := await store.load_pending(
-                        self._pool, after_seq=self._watermark, limit=LOAD_BATCH)) == LOAD_BATCH:
-                    self._take(batch)
-                self._take(batch)
-                if time.monotonic() - last_sweep > lease:
+                if not loaded_all:
+                    await self._load_all()
+                    loaded_all = True
+                for item in await store.load_by_seq(self._pool, seqs) if seqs else []:
+                    self.push(item)
+                if time.monotonic() - last_sweep > lease:  # missed notifications, dead peers
                     last_sweep = time.monotonic()
                     for item in await store.load_stale(self._pool, older_than_s=lease, limit=5000):
                         self.push(item)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self._announced.update(seqs)  # try those again on the next turn
                 log.warning("loading pending messages failed", error=str(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 1.0)
             self._wake.clear()
 
-    def _take(self, batch: list[Queued]) -> None:
-        for item in batch:
-            self._watermark = max(self._watermark, item.row["seq"])
-            self.push(item)
+    async def _load_all(self) -> None:
+        watermark = 0
+        while batch := await store.load_pending(self._pool, after_seq=watermark, limit=LOAD_BATCH):
+            for item in batch:
+                watermark = max(watermark, item.row["seq"])
+                self.push(item)
 
     async def _dispatch_forever(self) -> None:
         while True:
@@ -128,7 +150,9 @@ class Sender:
             await asyncio.sleep(max(waits[i], 0.0005))
 
     def _callback_url(self, item: Queued) -> str | None:
-        if not (self._settings.status_callbacks and self._gateway.capabilities.supports_status_callback):
+        if not (
+            self._settings.status_callbacks and self._gateway.capabilities.supports_status_callback
+        ):
             return None
         return f"{self._settings.public_url.rstrip('/')}/v1/webhooks/twilio/status?d={item.id}"
 
@@ -139,8 +163,12 @@ class Sender:
                 self.stats["skipped"] += 1  # cancelled, or another instance claimed it
                 return
             item.attempts = attempt
-            sms = OutboundSms(to=item.row["phone"], body=item.row["body"], sender=sender,
-                              status_callback=self._callback_url(item))
+            sms = OutboundSms(
+                to=item.row["phone"],
+                body=item.row["body"],
+                sender=sender,
+                status_callback=self._callback_url(item),
+            )
             try:
                 result = await self._gateway.send(sms)
             except GatewayError as exc:
@@ -159,7 +187,10 @@ class Sender:
             self.stats["ambiguous"] += 1
             log.warning("ambiguous send; will reconcile", delivery=str(item.id), error=exc.message)
             return
-        if is_retryable(status=exc.status, code=exc.code) and item.attempts < self._policy.max_attempts:
+        if (
+            is_retryable(status=exc.status, code=exc.code)
+            and item.attempts < self._policy.max_attempts
+        ):
             self.stats[f"retry_{exc.code or exc.status}"] += 1
             delay = self._policy.delay(item.attempts, self._rng)
             await store.retry_later(self._pool, item=item, delay_s=delay, code=exc.code)

@@ -15,8 +15,10 @@ from baiying_shared.events import deliveries
 from baiying_shared.events.envelope import Envelope, wrap
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"
-_COLUMNS = ("id, seq, callout_id, incident_id, volunteer_id, channel, message, priority, rank,"
-            " phone, body, attempts, created_at, claimed_at")
+_COLUMNS = (
+    "id, seq, callout_id, incident_id, volunteer_id, channel, message, priority, rank,"
+    " phone, body, attempts, created_at, claimed_at"
+)
 
 
 @dataclass
@@ -37,17 +39,37 @@ def _queued(records: list[asyncpg.Record]) -> list[Queued]:
 
 async def load_pending(pool: Pool, *, after_seq: int, limit: int) -> list[Queued]:
     """Pending SMS rows newer than the watermark, in arrival order."""
-    return _queued(await pool.fetch(
-        f"SELECT {_COLUMNS} FROM deliveries WHERE state = 'pending' AND channel = 'sms'"
-        " AND seq > $1 ORDER BY seq LIMIT $2", after_seq, limit))
+    return _queued(
+        await pool.fetch(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE state = 'pending' AND channel = 'sms'"
+            " AND seq > $1 ORDER BY seq LIMIT $2",
+            after_seq,
+            limit,
+        )
+    )
+
+
+async def load_by_seq(pool: Pool, seqs: list[int]) -> list[Queued]:
+    """The pending rows a NOTIFY announced."""
+    return _queued(
+        await pool.fetch(
+            f"SELECT {_COLUMNS} FROM deliveries"
+            " WHERE seq = ANY($1::bigint[]) AND state = 'pending'",
+            seqs,
+        )
+    )
 
 
 async def load_stale(pool: Pool, *, older_than_s: float, limit: int) -> list[Queued]:
     """Pending rows nobody touched for a while (their owner died after a retry or reconcile)."""
-    return _queued(await pool.fetch(
-        f"SELECT {_COLUMNS} FROM deliveries WHERE state = 'pending' AND channel = 'sms'"
-        " AND updated_at < now() - make_interval(secs => $1) ORDER BY priority, rank LIMIT $2",
-        older_than_s, limit))
+    return _queued(
+        await pool.fetch(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE state = 'pending' AND channel = 'sms'"
+            " AND updated_at < now() - make_interval(secs => $1) ORDER BY priority, rank LIMIT $2",
+            older_than_s,
+            limit,
+        )
+    )
 
 
 async def claim(pool: Pool, ids: list[uuid.UUID]) -> list[int | None]:
@@ -55,7 +77,9 @@ async def claim(pool: Pool, ids: list[uuid.UUID]) -> list[int | None]:
     rows = await pool.fetch(
         "UPDATE deliveries SET state = 'claimed', claimed_at = now(), updated_at = now(),"
         " attempts = attempts + 1 WHERE id = ANY($1::uuid[]) AND state = 'pending'"
-        " RETURNING id, attempts", ids)
+        " RETURNING id, attempts",
+        ids,
+    )
     got = {r["id"]: r["attempts"] for r in rows}
     return [got.get(i) for i in ids]
 
@@ -63,26 +87,40 @@ async def claim(pool: Pool, ids: list[uuid.UUID]) -> list[int | None]:
 async def submitted(pool: Pool, items: list[tuple[Queued, str | None, str, str]]) -> list[None]:
     """Record (item, sender, sid, status) answers and publish 'queued', in one transaction."""
     async with pool.acquire() as conn, conn.transaction():
-        updated = {r["id"] for r in await conn.fetch(
-            "UPDATE deliveries d SET state = 'submitted', provider_sid = v.sid, sender = v.sender,"
-            " status = coalesce(d.status, 'queued'), updated_at = now()"
-            " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, sid, sender)"
-            " WHERE d.id = v.id AND d.state = 'claimed' RETURNING d.id",
-            [i.id for i, *_ in items], [sid for _, _, sid, _ in items],
-            [sender for _, sender, _, _ in items])}
+        updated = {
+            r["id"]
+            for r in await conn.fetch(
+                "UPDATE deliveries d SET state = 'submitted', provider_sid = v.sid,"
+                " sender = v.sender,"
+                " status = coalesce(d.status, 'queued'), updated_at = now()"
+                " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, sid, sender)"
+                " WHERE d.id = v.id AND d.state = 'claimed' RETURNING d.id",
+                [i.id for i, *_ in items],
+                [sid for _, _, sid, _ in items],
+                [sender for _, sender, _, _ in items],
+            )
+        }
         # Already recorded rows (a callback or the reconciler got there first) publish nothing.
         fresh = [(i, sid) for i, _, sid, _ in items if i.id in updated]
-        await conn.executemany("INSERT INTO webhook_seen (key) VALUES ($1) ON CONFLICT DO NOTHING",
-                               [(f"status:{sid}:queued",) for _, sid in fresh])
+        await conn.executemany(
+            "INSERT INTO webhook_seen (key) VALUES ($1) ON CONFLICT DO NOTHING",
+            [(f"status:{sid}:queued",) for _, sid in fresh],
+        )
         await outbox.add_many(conn, [_queued_event(i.row, sid) for i, sid in fresh])
     return [None] * len(items)
 
 
 def _queued_event(row: dict[str, Any], sid: str) -> tuple[str, str, Envelope[Any] | None]:
     payload = deliveries.DeliveryStatusChanged(
-        callout_id=row["callout_id"], incident_id=row["incident_id"],
-        volunteer_id=row["volunteer_id"], channel="sms", message=row["message"],
-        status="queued", provider_sid=sid, at=events.now())
+        callout_id=row["callout_id"],
+        incident_id=row["incident_id"],
+        volunteer_id=row["volunteer_id"],
+        channel="sms",
+        message=row["message"],
+        status="queued",
+        provider_sid=sid,
+        at=events.now(),
+    )
     return deliveries.TOPIC, str(row["callout_id"]), wrap(payload, producer=events.PRODUCER)
 
 
@@ -91,7 +129,10 @@ async def retry_later(pool: Pool, *, item: Queued, delay_s: float, code: int | N
     await pool.execute(
         "UPDATE deliveries SET state = 'pending', error_code = $3, updated_at = now(),"
         " next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1 AND state = 'claimed'",
-        item.id, delay_s, code)
+        item.id,
+        delay_s,
+        code,
+    )
 
 
 async def failed(pool: Pool, *, item: Queued, code: int | None, reason: str) -> None:
@@ -99,20 +140,32 @@ async def failed(pool: Pool, *, item: Queued, code: int | None, reason: str) -> 
     async with pool.acquire() as conn, conn.transaction():
         done = await conn.fetchval(
             "UPDATE deliveries SET state = 'failed', status = 'failed', error_code = $2,"
-            " updated_at = now() WHERE id = $1 AND state = 'claimed' RETURNING true", item.id, code)
+            " updated_at = now() WHERE id = $1 AND state = 'claimed' RETURNING true",
+            item.id,
+            code,
+        )
         if not done:
             return
         await flag(conn, row=item.row, code=code, reason=reason)
 
 
-async def flag(conn: asyncpg.Connection[Any], *, row: Any, code: int | None, reason: str,
-               status: str = "failed") -> None:
+async def flag(
+    conn: asyncpg.Connection[Any],
+    *,
+    row: Any,
+    code: int | None,
+    reason: str,
+    status: str = "failed",
+) -> None:
     """Failed status, ContactFlagged for a permanent code, opt-out for 21610."""
     await events.delivery_status(conn, row=row, status=status, error_code=code)
     if code not in PERMANENT_CODES:
         return  # e.g. retries exhausted on 20429: the number itself is fine
     vid = row["volunteer_id"]
-    await events.contact_flagged(conn, phone=row["phone"], volunteer_id=vid, code=code, reason=reason)
+    await events.contact_flagged(
+        conn, phone=row["phone"], volunteer_id=vid, code=code, reason=reason
+    )
     if code in OPT_OUT_CODES:
-        await events.opt_changed(conn, phone=row["phone"], volunteer_id=vid, opted_out=True,
-                                 keyword=str(code))
+        await events.opt_changed(
+            conn, phone=row["phone"], volunteer_id=vid, opted_out=True, keyword=str(code)
+        )

@@ -40,8 +40,10 @@ SignedForm = Annotated[FormData, Depends(signed_form)]
 
 def twiml(*messages: str) -> Response:
     body = "".join(f"<Message>{escape(m)}</Message>" for m in messages)
-    return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>',
-                    media_type="application/xml")
+    return Response(
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>',
+        media_type="application/xml",
+    )
 
 
 @router.post("/status")
@@ -53,18 +55,24 @@ async def status_callback(request: Request, form: SignedForm) -> Response:
         return Response(status_code=204)  # accepted/sending/scheduled: nothing to report
     pool = request.app.state.runtime.pool
     async with pool.acquire() as conn, conn.transaction():
+        row = await _delivery(conn, delivery_id=request.query_params.get("d"), sid=sid)
+        if row is None:  # not ours, or not recorded yet: do not burn the replay key
+            return Response(status_code=204)
         if not await events.first_time(conn, f"status:{sid}:{status}"):
             return Response(status_code=204)  # a replay
-        row = await _delivery(conn, delivery_id=request.query_params.get("d"), sid=sid)
-        if row is None:
-            return Response(status_code=204)
         # A callback proves the provider took it: settles a claim our crash left open.
         await conn.execute(
             "UPDATE deliveries SET provider_sid = coalesce(provider_sid, $2),"
             " state = CASE WHEN state = 'claimed' THEN 'submitted' ELSE state END,"
             " status = CASE WHEN coalesce($4, -1) > coalesce($5, -1) THEN $3 ELSE status END,"
             " error_code = coalesce($6, error_code), updated_at = now() WHERE id = $1",
-            row["id"], sid, status, STATUS_RANK[status], STATUS_RANK.get(row["status"] or ""), code)
+            row["id"],
+            sid,
+            status,
+            STATUS_RANK[status],
+            STATUS_RANK.get(row["status"] or ""),
+            code,
+        )
         if status in ("failed", "undelivered"):
             await store.flag(conn, row=row, code=code, reason=f"delivery {status}", status=status)
         else:
@@ -95,13 +103,19 @@ async def inbound(request: Request, form: SignedForm) -> Response:
         lang: Language = latest["language"] if latest else settings.default_language
         vid = latest["volunteer_id"] if latest else None
         if parsed.intent in ("opt_out", "opt_in"):
-            await events.opt_changed(conn, phone=phone, volunteer_id=vid,
-                                     opted_out=parsed.intent == "opt_out", keyword=body.strip()[:20])
+            await events.opt_changed(
+                conn,
+                phone=phone,
+                volunteer_id=vid,
+                opted_out=parsed.intent == "opt_out",
+                keyword=body.strip()[:20],
+            )
             return twiml(phrase(lang, parsed.intent))
         if parsed.intent == "help":
             return twiml(phrase(lang, "help", code=latest["code"] if latest else "K7Q2"))
-        target = await replies.target_for_phone(conn, phone=phone, action=parsed.intent,
-                                                code=parsed.code)
+        target = await replies.target_for_phone(
+            conn, phone=phone, action=parsed.intent, code=parsed.code
+        )
         if target is None:
             return twiml(phrase(lang, "none"))
         await replies.record(conn, callout=target, action=parsed.intent, channel="sms", text=body)

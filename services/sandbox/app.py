@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,9 +25,12 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        carrier = Carrier(store=store, account_sid=settings.account_sid,
-                          auth_token=settings.auth_token.get_secret_value(),
-                          workers=settings.callback_concurrency)
+        carrier = Carrier(
+            store=store,
+            account_sid=settings.account_sid,
+            auth_token=settings.auth_token.get_secret_value(),
+            workers=settings.callback_concurrency,
+        )
         carrier.start()
         app.state.carrier = carrier
         app.state.readiness = {"memory": _always_ready}
@@ -42,7 +46,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     @app.exception_handler(api.TwilioError)
     async def twilio_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, api.TwilioError)
-        return api.twilio_error(exc.status, exc.code, exc.message)
+        return cast(JSONResponse, api.twilio_error(exc.status, exc.code, exc.message))
 
     app.include_router(api.router)
     app.include_router(admin.router)

@@ -75,15 +75,22 @@ class Carrier:
                     msg.sent = msg.updated
                 if status == final and code:
                     msg.error_code = code
-            if status in b.callback_statuses or (status == final and "delivered" in b.callback_statuses):
+            if status in b.callback_statuses or (
+                status == final and "delivered" in b.callback_statuses
+            ):
                 await self._callback(msg)
 
     async def _callback(self, msg: Message) -> None:
         assert msg.status_callback
         params = {
-            "AccountSid": self._account, "ApiVersion": API_VERSION, "From": msg.from_,
-            "MessageSid": msg.sid, "MessageStatus": msg.status, "SmsSid": msg.sid,
-            "SmsStatus": msg.status, "To": msg.to,
+            "AccountSid": self._account,
+            "ApiVersion": API_VERSION,
+            "From": msg.from_,
+            "MessageSid": msg.sid,
+            "MessageStatus": msg.status,
+            "SmsSid": msg.sid,
+            "SmsStatus": msg.status,
+            "To": msg.to,
         }
         if msg.messaging_service_sid:
             params["MessagingServiceSid"] = msg.messaging_service_sid
@@ -95,20 +102,30 @@ class Carrier:
     async def _post(self, url: str, params: dict[str, str]) -> httpx.Response | None:
         signature = self._validator.compute_signature(url, params)
         try:
-            response = await self._http.post(url, data=params, headers={"X-Twilio-Signature": signature})
+            response = await self._http.post(
+                url, data=params, headers={"X-Twilio-Signature": signature}
+            )
         except httpx.HTTPError as exc:
             log.warning("webhook unreachable", url=url, error=str(exc))
             return None
         return response if response.status_code < 400 else None
 
     async def reply(self, *, number: str, body: str, to: str) -> list[str] | None:
-        """Deliver a phone's reply to the inbound webhook; return its TwiML answers (None: refused)."""
+        """Deliver a phone's reply to the inbound webhook; return TwiML answers (None: refused)."""
         sid = "SM" + secrets.token_hex(16)
         self._store.note_reply(number=number, body=body, sid=sid)
         params = {
-            "AccountSid": self._account, "ApiVersion": API_VERSION, "Body": body, "From": number,
-            "MessageSid": sid, "NumMedia": "0", "NumSegments": "1", "SmsMessageSid": sid,
-            "SmsSid": sid, "SmsStatus": "received", "To": to,
+            "AccountSid": self._account,
+            "ApiVersion": API_VERSION,
+            "Body": body,
+            "From": number,
+            "MessageSid": sid,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "To": to,
         }
         response = await self._post(self._store.behaviour.inbound_url, params)
         if response is None:
@@ -116,7 +133,13 @@ class Carrier:
             return None
         answers = [unescape(m).strip() for m in _TWIML_MESSAGE.findall(response.text)]
         for text in answers:  # a TwiML <Message> is a real SMS back to the phone
-            msg = self._store.add(account_sid=self._account, to=number, from_=to, body=text,
-                                  service_sid=None, callback=None)
+            msg = self._store.add(
+                account_sid=self._account,
+                to=number,
+                from_=to,
+                body=text,
+                service_sid=None,
+                callback=None,
+            )
             self._settle(msg)
         return answers

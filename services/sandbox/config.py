@@ -25,7 +25,9 @@ class Behaviour(BaseModel):
 
 
 class SandboxSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BAIYING_SANDBOX_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BAIYING_SANDBOX_", env_file=".env", extra="ignore"
+    )
 
     account_sid: str = DEV_ACCOUNT_SID
     auth_token: SecretStr = SecretStr(DEV_AUTH_TOKEN)
@@ -44,7 +46,11 @@ class SandboxSettings(BaseSettings):
 
     def behaviour(self) -> Behaviour:
         return Behaviour(
-            mps=self.mps, latency_ms=self.latency_ms, error_rate=self.error_rate,
-            failing_numbers=dict(self.failing_numbers), callback_statuses=self.callback_statuses,
-            callback_delay_ms=self.callback_delay_ms, inbound_url=self.inbound_url,
+            mps=self.mps,
+            latency_ms=self.latency_ms,
+            error_rate=self.error_rate,
+            failing_numbers=dict(self.failing_numbers),
+            callback_statuses=self.callback_statuses,
+            callback_delay_ms=self.callback_delay_ms,
+            inbound_url=self.inbound_url,
         )

@@ -58,14 +58,25 @@ class Message:
     def to_json(self) -> dict[str, Any]:
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{self.sid}.json"
         return {
-            "account_sid": self.account_sid, "api_version": API_VERSION, "body": self.body,
-            "date_created": rfc2822(self.created), "date_sent": rfc2822(self.sent),
-            "date_updated": rfc2822(self.updated or self.created), "direction": self.direction,
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": self.body,
+            "date_created": rfc2822(self.created),
+            "date_sent": rfc2822(self.sent),
+            "date_updated": rfc2822(self.updated or self.created),
+            "direction": self.direction,
             "error_code": self.error_code,
             "error_message": None if self.error_code is None else f"error {self.error_code}",
-            "from": self.from_, "messaging_service_sid": self.messaging_service_sid,
-            "num_media": "0", "num_segments": str(segments(self.body)), "price": None,
-            "price_unit": "USD", "sid": self.sid, "status": self.status, "to": self.to, "uri": uri,
+            "from": self.from_,
+            "messaging_service_sid": self.messaging_service_sid,
+            "num_media": "0",
+            "num_segments": str(segments(self.body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": self.sid,
+            "status": self.status,
+            "to": self.to,
+            "uri": uri,
             "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
         }
 
@@ -93,7 +104,9 @@ class Store:
     rng: random.Random = field(default_factory=random.Random)
     messages: dict[str, Message] = field(default_factory=dict)
     by_to: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    conversations: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    conversations: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     accepted_at: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     opted_out: set[str] = field(default_factory=set)
     counters: Counter[str] = field(default_factory=Counter)
@@ -101,7 +114,13 @@ class Store:
 
     def reset(self) -> None:
         """Forget every message and counter (behaviour stays)."""
-        for part in (self.messages, self.by_to, self.conversations, self.accepted_at, self._buckets):
+        for part in (
+            self.messages,
+            self.by_to,
+            self.conversations,
+            self.accepted_at,
+            self._buckets,
+        ):
             part.clear()
         self.opted_out.clear()
         self.counters.clear()
@@ -119,17 +138,27 @@ class Store:
             bucket = self._buckets[sender] = _Bucket(self.behaviour.mps)
         return bucket.take()
 
-    def add(self, *, account_sid: str, to: str, from_: str, body: str,
-            service_sid: str | None, callback: str | None) -> Message:
+    def add(
+        self,
+        *,
+        account_sid: str,
+        to: str,
+        from_: str,
+        body: str,
+        service_sid: str | None,
+        callback: str | None,
+    ) -> Message:
         """Record an accepted outbound message."""
         now = datetime.now(UTC)
-        msg = Message("SM" + secrets.token_hex(16), account_sid, to, from_, body, service_sid,
-                      callback, now)
+        msg = Message(
+            "SM" + secrets.token_hex(16), account_sid, to, from_, body, service_sid, callback, now
+        )
         self.messages[msg.sid] = msg
         self.by_to[to].append(msg.sid)
         self.accepted_at[from_].append(time.monotonic())
-        self.conversations[to].append({"direction": "in", "sid": msg.sid, "from": from_,
-                                       "body": body, "at": now.isoformat()})
+        self.conversations[to].append(
+            {"direction": "in", "sid": msg.sid, "from": from_, "body": body, "at": now.isoformat()}
+        )
         self.counters["created"] += 1
         return msg
 
@@ -144,8 +173,9 @@ class Store:
             self.opted_out.add(number)
         elif word in START_WORDS:
             self.opted_out.discard(number)
-        self.conversations[number].append({"direction": "out", "sid": sid, "body": body,
-                                           "at": datetime.now(UTC).isoformat()})
+        self.conversations[number].append(
+            {"direction": "out", "sid": sid, "body": body, "at": datetime.now(UTC).isoformat()}
+        )
 
     def last_sender_to(self, number: str) -> str | None:
         sids = self.by_to.get(number)

@@ -35,18 +35,25 @@ class Tap:
     events: list[Envelope[Payload]] = field(default_factory=list)
 
     def of(self, kind: type[Payload], **match: Any) -> list[Any]:
-        return [e.payload for e in self.events if isinstance(e.payload, kind)
-                and all(getattr(e.payload, k) == v for k, v in match.items())]
+        return [
+            e.payload
+            for e in self.events
+            if isinstance(e.payload, kind)
+            and all(getattr(e.payload, k) == v for k, v in match.items())
+        ]
 
 
 @asynccontextmanager
 async def tapping(settings: NotifierSettings) -> AsyncIterator[Tap]:
     await ensure_topics(settings)
     tap = Tap()
-    consumer = AIOKafkaConsumer(*(settings.topic(t) for t in NOTIFY_TOPICS),
-                                bootstrap_servers=settings.kafka_bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                group_id=f"tap-{uuid.uuid4().hex[:6]}")
+    consumer = AIOKafkaConsumer(
+        *(settings.topic(t) for t in NOTIFY_TOPICS),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=f"tap-{uuid.uuid4().hex[:6]}",
+    )
     await consumer.start()
 
     async def pump() -> None:
@@ -70,21 +77,45 @@ class Dispatcher:
         self._settings, self._producer = settings, producer
 
     async def publish(self, *payloads: callouts._Addressed) -> None:
-        futures = [await self._producer.send(
-            self._settings.topic(callouts.TOPIC), key=str(p.volunteer_id).encode(),
-            value=encode(wrap(p, producer="dispatcher"))) for p in payloads]
+        futures = [
+            await self._producer.send(
+                self._settings.topic(callouts.TOPIC),
+                key=str(p.volunteer_id).encode(),
+                value=encode(wrap(p, producer="dispatcher")),
+            )
+            for p in payloads
+        ]
         await asyncio.gather(*futures)
 
 
-def issued(*, phone: str, rank: int = 1, kind: str = "callout", channels: tuple[str, ...] = ("sms",),
-           language: str = "zh", incident_id: uuid.UUID | None = None,
-           volunteer_id: uuid.UUID | None = None, title: str = "走失老人寻找") -> callouts.CalloutIssued:
+def issued(
+    *,
+    phone: str,
+    rank: int = 1,
+    kind: str = "callout",
+    channels: tuple[str, ...] = ("sms",),
+    language: str = "zh",
+    incident_id: uuid.UUID | None = None,
+    volunteer_id: uuid.UUID | None = None,
+    title: str = "走失老人寻找",
+) -> callouts.CalloutIssued:
     return callouts.CalloutIssued(
-        callout_id=uuid.uuid4(), incident_id=incident_id or uuid.uuid4(),
-        volunteer_id=volunteer_id or uuid.uuid4(), phone=phone, channels=channels,  # type: ignore[arg-type]
-        language=language, kind=kind, title=title, category="寻人", area="章贡区南门广场",  # type: ignore[arg-type]
-        district="360702", distance_m=850 + rank, rank=rank, round=1,
-        advice="陌生来电索要验证码一律挂断。" if kind == "advisory" else None)
+        callout_id=uuid.uuid4(),
+        incident_id=incident_id or uuid.uuid4(),
+        volunteer_id=volunteer_id or uuid.uuid4(),
+        phone=phone,
+        channels=channels,  # type: ignore[arg-type]
+        language=language,
+        kind=kind,
+        title=title,
+        category="寻人",
+        area="章贡区南门广场",  # type: ignore[arg-type]
+        district="360702",
+        distance_m=850 + rank,
+        rank=rank,
+        round=1,
+        advice="陌生来电索要验证码一律挂断。" if kind == "advisory" else None,
+    )
 
 
 @dataclass
@@ -101,10 +132,11 @@ class System:
     def received(self, phone: str) -> list[str]:
         return [m.body for m in self.sandbox.received(phone)]
 
-    async def wait_received(self, phones: list[str], *, timeout: float = 30) -> None:
+    async def wait_received(self, phones: list[str], *, limit_s: float = 30) -> None:
         async def all_there() -> bool:
             return all(self.sandbox.by_to.get(p) for p in phones)
-        await eventually(all_there, timeout=timeout, what=f"{len(phones)} phones reached")
+
+        await eventually(all_there, timeout=limit_s, what=f"{len(phones)} phones reached")
 
 
 async def reset_schema(database_url: str) -> None:
@@ -117,24 +149,35 @@ async def reset_schema(database_url: str) -> None:
 
 
 @asynccontextmanager
-async def system(settings_factory: Any, *, sandbox: SandboxSettings | None = None,
-                 **notifier_extra: Any) -> AsyncIterator[System]:
+async def system(
+    settings_factory: Any, *, sandbox: SandboxSettings | None = None, **notifier_extra: Any
+) -> AsyncIterator[System]:
     """Sandbox + notifier (+ tap and dispatcher stand-in), all on 127.0.0.1."""
     sandbox_app = create_sandbox(sandbox or SandboxSettings(mps=0, callback_delay_ms=5))
     port = free_port()
     async with serving(sandbox_app) as sandbox_url:
         settings: NotifierSettings = settings_factory(
-            twilio_api_base_url=sandbox_url, public_url=f"http://127.0.0.1:{port}", **notifier_extra)
+            twilio_api_base_url=sandbox_url, public_url=f"http://127.0.0.1:{port}", **notifier_extra
+        )
         await reset_schema(settings.database_url.get_secret_value())
         store: Store = sandbox_app.state.store
         store.behaviour = store.behaviour.model_copy(
-            update={"inbound_url": f"http://127.0.0.1:{port}/v1/webhooks/twilio/inbound"})
+            update={"inbound_url": f"http://127.0.0.1:{port}/v1/webhooks/twilio/inbound"}
+        )
         app = create_notifier(settings)
         producer = make_producer(settings, client_id="test-dispatcher")
         await producer.start()
         try:
             async with tapping(settings) as tap, serving(app, port=port) as url:
-                yield System(settings, url, sandbox_url, store, app, tap,
-                             Dispatcher(settings, producer), app.state.runtime.pool)
+                yield System(
+                    settings,
+                    url,
+                    sandbox_url,
+                    store,
+                    app,
+                    tap,
+                    Dispatcher(settings, producer),
+                    app.state.runtime.pool,
+                )
         finally:
             await producer.stop()

@@ -41,7 +41,9 @@ class DiesAfter:
 def main(port: int, kill_after: int) -> None:
     settings = NotifierSettings()
     app = create_app(settings, gateway_factory=lambda s: DiesAfter(twilio_gateway(s), kill_after))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", log_level="warning")
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", log_level="warning"
+    )
 
 
 if __name__ == "__main__":

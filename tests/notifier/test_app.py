@@ -1,4 +1,4 @@
-"""The volunteer app end to end: page, WebSocket alerts, answers as VolunteerReplied(channel app)."""
+"""The volunteer app end to end: page, WebSocket alerts, answers as app replies."""
 
 from __future__ import annotations
 
@@ -45,32 +45,57 @@ async def test_app_alert_accept_confirm_arrive(notifier_settings: Factory) -> No
             assert card["callout_id"] == str(alert.callout_id) and card["title"] == alert.title
             assert "address" not in json.dumps(card), "no exact address before accepting"
             await ws.send(json.dumps({"type": "ack", "callout_id": card["callout_id"]}))
-            await ws.send(json.dumps({"type": "reply", "callout_id": card["callout_id"],
-                                      "action": "accept"}))
+            await ws.send(
+                json.dumps({"type": "reply", "callout_id": card["callout_id"], "action": "accept"})
+            )
             assert (await next_of(ws, "reply_ok"))["action"] == "accept"
-            await s.dispatcher.publish(CalloutConfirmed(
-                callout_id=alert.callout_id, incident_id=alert.incident_id, volunteer_id=vid,
-                phone=alert.phone, channels=alert.channels, title=alert.title,
-                address="章贡区文清路88号", lat=25.85, lon=114.93, contact="王警官 0797-1234567"))
+            await s.dispatcher.publish(
+                CalloutConfirmed(
+                    callout_id=alert.callout_id,
+                    incident_id=alert.incident_id,
+                    volunteer_id=vid,
+                    phone=alert.phone,
+                    channels=alert.channels,
+                    title=alert.title,
+                    address="章贡区文清路88号",
+                    lat=25.85,
+                    lon=114.93,
+                    contact="王警官 0797-1234567",
+                )
+            )
             confirmed = await next_of(ws, "confirmed")
             assert confirmed["address"] == "章贡区文清路88号"
-            await ws.send(json.dumps({"type": "reply", "callout_id": card["callout_id"],
-                                      "action": "arrived"}))
+            await ws.send(
+                json.dumps({"type": "reply", "callout_id": card["callout_id"], "action": "arrived"})
+            )
             await next_of(ws, "reply_ok")
         async with connect(ws_url, open_timeout=10) as again:  # a reload shows the address
             [snap] = (await next_of(again, "snapshot"))["alerts"]
             assert snap["confirmed"]["address"] == "章贡区文清路88号"
-            await s.dispatcher.publish(CalloutStoodDown(
-                callout_id=alert.callout_id, incident_id=alert.incident_id, volunteer_id=vid,
-                phone=alert.phone, channels=alert.channels, reason="closed", title=alert.title))
+            await s.dispatcher.publish(
+                CalloutStoodDown(
+                    callout_id=alert.callout_id,
+                    incident_id=alert.incident_id,
+                    volunteer_id=vid,
+                    phone=alert.phone,
+                    channels=alert.channels,
+                    reason="closed",
+                    title=alert.title,
+                )
+            )
             assert (await next_of(again, "stood_down"))["reason"] == "closed"
 
         async def replied() -> bool:
             return [(r.action, r.channel) for r in s.tap.of(VolunteerReplied)] == [
-                ("accept", "app"), ("arrived", "app")]
+                ("accept", "app"),
+                ("arrived", "app"),
+            ]
+
         await eventually(replied, what="app replies published")
-        await eventually(lambda: _now(s.tap.of(DeliveryStatusChanged, channel="app",
-                                               status="delivered")), what="app delivered")
+        await eventually(
+            lambda: _now(s.tap.of(DeliveryStatusChanged, channel="app", status="delivered")),
+            what="app delivered",
+        )
         sms = s.received(alert.phone)  # both channels: the SMS side got alert + address + thanks
         await eventually(lambda: _now(len(s.received(alert.phone)) == 3), what="three SMS")
         assert "章贡区文清路88号" in s.received(alert.phone)[1] and "章贡区文清路88号" not in sms[0]
@@ -89,8 +114,11 @@ async def test_app_refuses_bad_tokens_and_foreign_callouts(notifier_settings: Fa
         token = mint_token(s.settings, sub="v2", role="volunteer", volunteer_id=mine)
         async with httpx.AsyncClient(base_url=s.notifier_url) as http:
             await eventually(lambda: _rows(s, theirs.callout_id), what="call-out recorded")
-            r = await http.post("/v1/app/replies", headers={"Authorization": f"Bearer {token}"},
-                                json={"callout_id": str(theirs.callout_id), "action": "accept"})
+            r = await http.post(
+                "/v1/app/replies",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"callout_id": str(theirs.callout_id), "action": "accept"},
+            )
             assert r.status_code == 409
             page = await http.get("/app")
             assert page.status_code == 200 and "WebSocket" in page.text
@@ -99,8 +127,9 @@ async def test_app_refuses_bad_tokens_and_foreign_callouts(notifier_settings: Fa
 
 
 async def _rows(s: Any, callout_id: uuid.UUID) -> bool:
-    return bool(await s.pool.fetchval("SELECT count(*) FROM callouts WHERE callout_id = $1",
-                                      callout_id))
+    return bool(
+        await s.pool.fetchval("SELECT count(*) FROM callouts WHERE callout_id = $1", callout_id)
+    )
 
 
 async def _now(value: Any) -> Any:

@@ -23,39 +23,85 @@ def test_segment_counting_gsm7_and_ucs2() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_alert_fits_two_segments_even_with_long_text(lang: templates.Language) -> None:
-    r = templates.render("alert", lang, title="城区大型商场发生火情需要志愿者协助疏散群众" * 3,
-                         category="消防", area="章贡区红旗大道与文清路交叉口东南角商业综合体" * 2,
-                         distance=templates.distance(lang, 1234), code="K7Q2")
+    r = templates.render(
+        "alert",
+        lang,
+        title="城区大型商场发生火情需要志愿者协助疏散群众" * 3,
+        category="消防",
+        area="章贡区红旗大道与文清路交叉口东南角商业综合体" * 2,
+        distance=templates.distance(lang, 1234),
+        code="K7Q2",
+    )
     assert r.segments <= 2
-    assert r.text.endswith("K7Q2") and ("回复1接受，2拒绝" in r.text or "Reply 1 to accept" in r.text)
+    assert r.text.endswith("K7Q2") and (
+        "回复1接受，2拒绝" in r.text or "Reply 1 to accept" in r.text
+    )
     assert "1.2" in r.text
 
 
 def test_english_alert_is_gsm7_when_text_is_ascii() -> None:
-    r = templates.render("alert", "en", title="Missing child", category="search", area="Nanmen Sq",
-                         distance=templates.distance("en", 640), code="K7Q2")
+    r = templates.render(
+        "alert",
+        "en",
+        title="Missing child",
+        category="search",
+        area="Nanmen Sq",
+        distance=templates.distance("en", 640),
+        code="K7Q2",
+    )
     assert r.encoding == "GSM-7" and r.segments == 1 and "640 m" in r.text
 
 
 def test_confirmation_and_stand_down_texts() -> None:
-    c = templates.render("confirmation", "zh", title="走失老人", address="文清路88号",
-                         contact="王警官 0797-1234567", code="K7Q2")
+    c = templates.render(
+        "confirmation",
+        "zh",
+        title="走失老人",
+        address="文清路88号",
+        contact="王警官 0797-1234567",
+        code="K7Q2",
+    )
     assert "文清路88号" in c.text and "王警官" in c.text and "回复3" in c.text
-    d = templates.render("stand_down", "zh", title="走失老人", reason=templates.phrase("zh", "staffed"),
-                         code="K7Q2")
+    d = templates.render(
+        "stand_down", "zh", title="走失老人", reason=templates.phrase("zh", "staffed"), code="K7Q2"
+    )
     assert "感谢" in d.text and "人员已满足" in d.text
-    assert "Thank you" in templates.render("stand_down", "en", title="x", reason="closed", code="A").text
+    assert (
+        "Thank you"
+        in templates.render("stand_down", "en", title="x", reason="closed", code="A").text
+    )
 
 
-@pytest.mark.parametrize(("text", "intent", "code"), [
-    ("1", "accept", None), (" yes ", "accept", None), ("Ｙ", "accept", None), ("是", "accept", None),
-    ("好", "accept", None), ("收到", "accept", None), ("2", "decline", None), ("No", "decline", None),
-    ("否", "decline", None), ("不", "decline", None), ("3", "arrived", None), ("到", "arrived", None),
-    ("到达", "arrived", None), ("STOP", "opt_out", None), ("退订", "opt_out", None),
-    ("td", "opt_out", None), ("start", "opt_in", None), ("1 K7Q2", "accept", "K7Q2"),
-    ("2 #k7q2", "decline", "K7Q2"), ("K7Q2 好", "accept", "K7Q2"), ("1K7Q2", "accept", "K7Q2"),
-    ("hello", "help", None), ("", "help", None), ("1 2", "help", None), ("K7Q2", "help", None),
-])
+@pytest.mark.parametrize(
+    ("text", "intent", "code"),
+    [
+        ("1", "accept", None),
+        (" yes ", "accept", None),
+        ("Ｙ", "accept", None),
+        ("是", "accept", None),
+        ("好", "accept", None),
+        ("收到", "accept", None),
+        ("2", "decline", None),
+        ("No", "decline", None),
+        ("否", "decline", None),
+        ("不", "decline", None),
+        ("3", "arrived", None),
+        ("到", "arrived", None),
+        ("到达", "arrived", None),
+        ("STOP", "opt_out", None),
+        ("退订", "opt_out", None),
+        ("td", "opt_out", None),
+        ("start", "opt_in", None),
+        ("1 K7Q2", "accept", "K7Q2"),
+        ("2 #k7q2", "decline", "K7Q2"),
+        ("K7Q2 好", "accept", "K7Q2"),
+        ("1K7Q2", "accept", "K7Q2"),
+        ("hello", "help", None),
+        ("", "help", None),
+        ("1 2", "help", None),
+        ("K7Q2", "help", None),
+    ],
+)
 def test_keyword_parsing(text: str, intent: str, code: str | None) -> None:
     assert keywords.parse(text) == keywords.Reply(intent, code)  # type: ignore[arg-type]
 
@@ -105,6 +151,10 @@ def test_error_classification() -> None:
 
 
 def test_callouts_go_before_advisories_and_nearest_first() -> None:
-    queued = [order_key(kind="advisory", rank=1, seq=1), order_key(kind="alert", rank=5, seq=9),
-              order_key(kind="alert", rank=2, seq=10), order_key(kind="confirmation", rank=0, seq=11)]
+    queued = [
+        order_key(kind="advisory", rank=1, seq=1),
+        order_key(kind="alert", rank=5, seq=9),
+        order_key(kind="alert", rank=2, seq=10),
+        order_key(kind="confirmation", rank=0, seq=11),
+    ]
     assert sorted(queued) == [queued[3], queued[2], queued[1], queued[0]]

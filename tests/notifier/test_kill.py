@@ -43,7 +43,8 @@ def _notifier(settings: NotifierSettings, port: int, kill_after: int) -> subproc
         "BAIYING_PROFILE": "test",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.notifier.notifier_proc", str(port), str(kill_after)], env=env)
+        [sys.executable, "-m", "tests.notifier.notifier_proc", str(port), str(kill_after)], env=env
+    )
 
 
 async def _publish(settings: NotifierSettings) -> list[str]:
@@ -52,7 +53,8 @@ async def _publish(settings: NotifierSettings) -> list[str]:
     try:
         phones = [f"+86135{i:08d}" for i in range(RECIPIENTS)]
         await Dispatcher(settings, producer).publish(
-            *(issued(phone=p, rank=i) for i, p in enumerate(phones)))
+            *(issued(phone=p, rank=i) for i, p in enumerate(phones))
+        )
         return phones
     finally:
         await producer.stop()
@@ -66,8 +68,9 @@ async def test_sigkill_mid_call_leaves_exactly_one_sms_each(
     store: Store = sandbox_app.state.store
     port = free_port()
     async with serving(sandbox_app) as sandbox_url:
-        settings = notifier_settings(twilio_api_base_url=sandbox_url,
-                                     public_url=f"http://127.0.0.1:{port}")
+        settings = notifier_settings(
+            twilio_api_base_url=sandbox_url, public_url=f"http://127.0.0.1:{port}"
+        )
         dsn = settings.database_url.get_secret_value()
         await reset_schema(dsn)
         await ensure_topics(settings)
@@ -78,19 +81,25 @@ async def test_sigkill_mid_call_leaves_exactly_one_sms_each(
         conn = await asyncpg.connect(dsn, server_settings={"search_path": "notifier"})
         try:
             open_claims = await conn.fetch(
-                "SELECT phone FROM deliveries WHERE state = 'claimed' AND provider_sid IS NULL")
+                "SELECT phone FROM deliveries WHERE state = 'claimed' AND provider_sid IS NULL"
+            )
             sent_but_unrecorded = [r["phone"] for r in open_claims if store.by_to.get(r["phone"])]
             assert sent_but_unrecorded, "the kill must leave messages sent but not recorded"
-            print(f"at the kill: {len(store.messages)} sent, {len(open_claims)} open claims,"
-                  f" {len(sent_but_unrecorded)} sent but unrecorded")
+            print(
+                f"at the kill: {len(store.messages)} sent, {len(open_claims)} open claims,"
+                f" {len(sent_but_unrecorded)} sent but unrecorded"
+            )
             assert len(store.messages) < RECIPIENTS, "killed mid-call"
 
             second = _notifier(settings, port, 0)
             try:
+
                 async def finished() -> bool:
-                    left = await conn.fetchval("SELECT count(*) FROM deliveries WHERE state IN"
-                                               " ('pending', 'claimed')")
+                    left = await conn.fetchval(
+                        "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'claimed')"
+                    )
                     return left == 0 and len(store.by_to) == RECIPIENTS
+
                 await eventually(finished, timeout=240, interval=0.5, what="every recipient served")
             finally:
                 second.kill()
@@ -98,10 +107,12 @@ async def test_sigkill_mid_call_leaves_exactly_one_sms_each(
             counts = {p: len(store.by_to.get(p, [])) for p in phones}
             assert sorted(set(counts.values())) == [1], {p: c for p, c in counts.items() if c != 1}
             assert len(store.messages) == RECIPIENTS
-            recorded = await conn.fetch("SELECT phone, provider_sid FROM deliveries WHERE"
-                                        " phone = ANY($1::text[])", sent_but_unrecorded)
-            assert all(r["provider_sid"] == store.by_to[r["phone"]][0] for r in recorded), \
+            recorded = await conn.fetch(
+                "SELECT phone, provider_sid FROM deliveries WHERE phone = ANY($1::text[])",
+                sent_but_unrecorded,
+            )
+            assert all(r["provider_sid"] == store.by_to[r["phone"]][0] for r in recorded), (
                 "reconciliation adopted the provider's message instead of resending"
+            )
         finally:
             await conn.close()
-

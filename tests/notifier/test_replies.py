@@ -21,9 +21,21 @@ Factory = Callable[..., NotifierSettings]
 INBOUND = "/v1/webhooks/twilio/inbound"
 
 KEYWORDS = {
-    "1": "accept", "Y": "accept", "yes": "accept", "YES": "accept", "是": "accept", "好": "accept",
-    "收到": "accept", "2": "decline", "N": "decline", "no": "decline", "否": "decline",
-    "不": "decline", "3": "arrived", "到": "arrived", "到达": "arrived",
+    "1": "accept",
+    "Y": "accept",
+    "yes": "accept",
+    "YES": "accept",
+    "是": "accept",
+    "好": "accept",
+    "收到": "accept",
+    "2": "decline",
+    "N": "decline",
+    "no": "decline",
+    "否": "decline",
+    "不": "decline",
+    "3": "arrived",
+    "到": "arrived",
+    "到达": "arrived",
 }
 
 
@@ -34,23 +46,35 @@ async def reply(s: System, phone: str, body: str) -> list[str]:
         return r.json()["answers"]  # type: ignore[no-any-return]
 
 
-def signed(s: System, path: str, params: dict[str, str], *, token: str | None = None,
-           url: str | None = None) -> dict[str, str]:
+def signed(
+    s: System,
+    path: str,
+    params: dict[str, str],
+    *,
+    token: str | None = None,
+    url: str | None = None,
+) -> dict[str, str]:
     secret = token or s.settings.twilio_auth_token.get_secret_value()
-    return {"X-Twilio-Signature": RequestValidator(secret).compute_signature(
-        url or s.settings.public_url + path, params)}
+    return {
+        "X-Twilio-Signature": RequestValidator(secret).compute_signature(
+            url or s.settings.public_url + path, params
+        )
+    }
 
 
 async def test_every_keyword_in_both_languages(notifier_settings: Factory) -> None:
     async with system(notifier_settings) as s:
-        alerts = {word: issued(phone=f"+86137000{i:05d}", language="en" if i % 2 else "zh")
-                  for i, word in enumerate(KEYWORDS)}
+        alerts = {
+            word: issued(phone=f"+86137000{i:05d}", language="en" if i % 2 else "zh")
+            for i, word in enumerate(KEYWORDS)
+        }
         await s.dispatcher.publish(*alerts.values())
         await s.wait_received([a.phone for a in alerts.values()])
         answers = await asyncio.gather(*(reply(s, a.phone, w) for w, a in alerts.items()))
 
         async def all_replied() -> bool:
             return len(s.tap.of(VolunteerReplied)) == len(KEYWORDS)
+
         await eventually(all_replied, what="a reply event per keyword")
         got = {r.callout_id: (r.action, r.channel) for r in s.tap.of(VolunteerReplied)}
         for (word, alert), answer in zip(alerts.items(), answers, strict=True):
@@ -88,8 +112,9 @@ async def test_newest_live_callout_unless_one_is_named(notifier_settings: Factor
 
 
 @pytest.mark.parametrize(("stop", "start"), [("STOP", "START"), ("退订", "START"), ("TD", "start")])
-async def test_stop_and_start_reach_the_contacts_topic(notifier_settings: Factory, stop: str,
-                                                       start: str) -> None:
+async def test_stop_and_start_reach_the_contacts_topic(
+    notifier_settings: Factory, stop: str, start: str
+) -> None:
     async with system(notifier_settings) as s:
         alert = issued(phone="+8613700300001")
         await s.dispatcher.publish(alert)
@@ -99,7 +124,11 @@ async def test_stop_and_start_reach_the_contacts_topic(notifier_settings: Factor
         await eventually(lambda: _now(len(s.tap.of(SmsOptChanged)) == 2), what="opt events")
         out, back = s.tap.of(SmsOptChanged)
         assert (out.phone, out.opted_out, out.keyword, out.volunteer_id) == (
-            alert.phone, True, stop, alert.volunteer_id)
+            alert.phone,
+            True,
+            stop,
+            alert.volunteer_id,
+        )
         assert (back.opted_out, back.keyword) == (False, start)
 
 
@@ -113,7 +142,8 @@ async def test_opted_out_phone_gets_no_alert(notifier_settings: Factory) -> None
         await s.dispatcher.publish(second)
         [status] = await eventually(
             lambda: _now(s.tap.of(DeliveryStatusChanged, callout_id=second.callout_id)),
-            what="suppressed alert reported")
+            what="suppressed alert reported",
+        )
         assert (status.status, status.error_code) == ("failed", 21610)
         assert all("走失" not in b for b in s.received(first.phone)[1:])
 
@@ -123,13 +153,21 @@ async def test_forged_and_replayed_webhooks_are_rejected(notifier_settings: Fact
         alert = issued(phone="+8613700500001")
         await s.dispatcher.publish(alert)
         await s.wait_received([alert.phone])
-        params = {"MessageSid": "SM" + "f" * 32, "From": alert.phone, "To": "+8610655590001",
-                  "Body": "1", "AccountSid": s.settings.twilio_account_sid}
+        params = {
+            "MessageSid": "SM" + "f" * 32,
+            "From": alert.phone,
+            "To": "+8610655590001",
+            "Body": "1",
+            "AccountSid": s.settings.twilio_account_sid,
+        }
         async with httpx.AsyncClient(base_url=s.notifier_url) as http:
-            for headers in ({}, {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
-                            signed(s, INBOUND, params, token="wrong-token"),
-                            signed(s, INBOUND, params, url="http://evil.example" + INBOUND),
-                            signed(s, INBOUND, {**params, "Body": "2"})):
+            for headers in (
+                {},
+                {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+                signed(s, INBOUND, params, token="wrong-token"),
+                signed(s, INBOUND, params, url="http://evil.example" + INBOUND),
+                signed(s, INBOUND, {**params, "Body": "2"}),
+            ):
                 r = await http.post(INBOUND, data=params, headers=headers)
                 assert r.status_code == 403, headers
             good = signed(s, INBOUND, params)
@@ -141,11 +179,14 @@ async def test_forged_and_replayed_webhooks_are_rejected(notifier_settings: Fact
             status = {"MessageSid": sid, "MessageStatus": "delivered", "To": alert.phone}
             path = "/v1/webhooks/twilio/status"
             for _ in range(2):
-                assert (await http.post(path, data=status, headers=signed(s, path, status))).status_code == 204
+                assert (
+                    await http.post(path, data=status, headers=signed(s, path, status))
+                ).status_code == 204
             assert (await http.post(path, data=status, headers={})).status_code == 403
         await eventually(lambda: _now(s.tap.of(VolunteerReplied)), what="the one reply")
-        await eventually(lambda: _now(s.tap.of(DeliveryStatusChanged, status="delivered")),
-                         what="delivered")
+        await eventually(
+            lambda: _now(s.tap.of(DeliveryStatusChanged, status="delivered")), what="delivered"
+        )
         assert len(s.tap.of(VolunteerReplied)) == 1
         assert len(s.tap.of(DeliveryStatusChanged, status="delivered")) == 1
 

@@ -31,6 +31,7 @@ async def test_alert_reaches_phone_and_statuses_flow_back(notifier_settings: Fac
         async def statuses() -> Any:
             got = {e.status for e in s.tap.of(DeliveryStatusChanged, callout_id=p.callout_id)}
             return got >= {"queued", "sent", "delivered"} and got
+
         await eventually(statuses, what="queued, sent, delivered published")
 
 
@@ -41,7 +42,7 @@ async def test_pacing_holds_mps_without_20429(notifier_settings: Factory) -> Non
         targets = phones(n, 1)
         started = time.monotonic()
         await s.dispatcher.publish(*(issued(phone=ph, rank=i) for i, ph in enumerate(targets)))
-        await s.wait_received(targets, timeout=60)
+        await s.wait_received(targets, limit_s=60)
         elapsed = time.monotonic() - started
         assert s.sandbox.counters["rejected_429"] == 0
         senders = s.settings.sms_senders
@@ -54,8 +55,10 @@ async def test_pacing_holds_mps_without_20429(notifier_settings: Factory) -> Non
 
 
 async def test_5xx_is_retried_until_sent(notifier_settings: Factory) -> None:
-    async with system(notifier_settings, sandbox=SandboxSettings(mps=0, error_rate=0.5, seed=7,
-                                                                 callback_statuses=())) as s:
+    async with system(
+        notifier_settings,
+        sandbox=SandboxSettings(mps=0, error_rate=0.5, seed=7, callback_statuses=()),
+    ) as s:
         targets = phones(20, 2)
         await s.dispatcher.publish(*(issued(phone=ph) for ph in targets))
         await s.wait_received(targets)
@@ -65,11 +68,17 @@ async def test_5xx_is_retried_until_sent(notifier_settings: Factory) -> None:
 
 async def test_429_from_an_overloaded_sender_is_retried(notifier_settings: Factory) -> None:
     sandbox = SandboxSettings(mps=3, callback_statuses=())
-    async with system(notifier_settings, sandbox=sandbox, sender_mps=50.0,  # we overrun it
-                      retry_max_attempts=30, retry_base_s=0.2, retry_cap_s=1.0) as s:
+    async with system(
+        notifier_settings,
+        sandbox=sandbox,
+        sender_mps=50.0,  # we overrun it
+        retry_max_attempts=30,
+        retry_base_s=0.2,
+        retry_cap_s=1.0,
+    ) as s:
         targets = phones(15, 3)
         await s.dispatcher.publish(*(issued(phone=ph) for ph in targets))
-        await s.wait_received(targets, timeout=60)
+        await s.wait_received(targets, limit_s=60)
         assert s.sandbox.counters["rejected_429"] > 0
         assert all(len(s.received(ph)) == 1 for ph in targets)
 
@@ -86,8 +95,11 @@ async def test_permanent_errors_fail_flag_and_opt_out(notifier_settings: Factory
             failed = s.tap.of(DeliveryStatusChanged, status="failed")
             flagged = {f.phone: f.error_code for f in s.tap.of(ContactFlagged)}
             return len(failed) == 2 and flagged == {bad: 21211, unsub: 21610}
+
         await eventually(reported, what="failed statuses and flags")
-        codes = {f.callout_id: f.error_code for f in s.tap.of(DeliveryStatusChanged, status="failed")}
+        codes = {
+            f.callout_id: f.error_code for f in s.tap.of(DeliveryStatusChanged, status="failed")
+        }
         assert codes == {events[0].callout_id: 21211, events[1].callout_id: 21610}
         [opt] = s.tap.of(SmsOptChanged)
         assert opt.phone == unsub and opt.opted_out
@@ -95,8 +107,10 @@ async def test_permanent_errors_fail_flag_and_opt_out(notifier_settings: Factory
         # and the opted-out number is not tried again
         again = issued(phone=unsub)
         await s.dispatcher.publish(again)
-        await eventually(lambda: _async(s.tap.of(DeliveryStatusChanged, callout_id=again.callout_id)),
-                         what="suppressed send reported")
+        await eventually(
+            lambda: _async(s.tap.of(DeliveryStatusChanged, callout_id=again.callout_id)),
+            what="suppressed send reported",
+        )
         assert s.sandbox.counters["rejected_permanent"] == 2
 
 
@@ -105,11 +119,13 @@ async def _async(value: Any) -> Any:
 
 
 async def test_a_big_advisory_does_not_starve_a_later_callout(notifier_settings: Factory) -> None:
-    async with system(notifier_settings, sandbox=SandboxSettings(mps=0, callback_statuses=()),
-                      sender_mps=10.0) as s:
+    async with system(
+        notifier_settings, sandbox=SandboxSettings(mps=0, callback_statuses=()), sender_mps=10.0
+    ) as s:
         crowd = phones(80, 4)
-        await s.dispatcher.publish(*(issued(phone=ph, kind="advisory", rank=i)
-                                     for i, ph in enumerate(crowd)))
+        await s.dispatcher.publish(
+            *(issued(phone=ph, kind="advisory", rank=i) for i, ph in enumerate(crowd))
+        )
         await eventually(lambda: _async(len(s.sandbox.messages) >= 5), what="advisory under way")
         urgent = issued(phone="+8613900009999", rank=1)
         await s.dispatcher.publish(urgent)

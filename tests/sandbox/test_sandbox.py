@@ -26,10 +26,14 @@ def receiver() -> tuple[FastAPI, list[tuple[str, dict[str, str], bool]]]:
     @app.post("/{path:path}")
     async def hook(request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
-        ok = validator.validate(str(request.url), form, request.headers.get("x-twilio-signature", ""))
+        ok = validator.validate(
+            str(request.url), form, request.headers.get("x-twilio-signature", "")
+        )
         seen.append((request.url.path, form, ok))
-        return Response('<Response><Message>已收到 &amp; 谢谢</Message></Response>',
-                        media_type="application/xml")
+        return Response(
+            "<Response><Message>已收到 &amp; 谢谢</Message></Response>",
+            media_type="application/xml",
+        )
 
     return app, seen
 
@@ -49,8 +53,9 @@ async def test_create_fetch_and_list_with_paging(sandbox: tuple[str, Store, Clie
     _, _, client = sandbox
     sids = []
     for i in range(5):
-        m = await client.messages.create_async(to="+8613800000001", from_=f"+8610655590{i:03d}",
-                                               body=f"第{i}条")
+        m = await client.messages.create_async(
+            to="+8613800000001", from_=f"+8610655590{i:03d}", body=f"第{i}条"
+        )
         assert m.status == "queued" and m.sid.startswith("SM") and m.num_segments == "1"
         sids.append(m.sid)
     fetched = await client.messages(sids[0]).fetch_async()
@@ -79,7 +84,7 @@ async def test_basic_auth_is_checked(sandbox: tuple[str, Store, Client]) -> None
 async def test_mps_excess_gets_20429_and_failing_numbers_their_code(
     sandbox: tuple[str, Store, Client],
 ) -> None:
-    url, store, client = sandbox
+    url, _store, client = sandbox
     codes = []
     for _ in range(5):  # 2 MPS holds a burst of 2
         try:
@@ -89,8 +94,10 @@ async def test_mps_excess_gets_20429_and_failing_numbers_their_code(
             codes.append(exc.code)
     assert codes[:2] == [201, 201] and 20429 in codes[2:]
     async with httpx.AsyncClient(base_url=url) as http:
-        r = await http.patch("/v1/admin/behaviour", json={"mps": 0, "failing_numbers": {
-            "+8613800000004": 21614}, "error_rate": 1.0})
+        r = await http.patch(
+            "/v1/admin/behaviour",
+            json={"mps": 0, "failing_numbers": {"+8613800000004": 21614}, "error_rate": 1.0},
+        )
         assert r.status_code == 200
         with pytest.raises(TwilioRestException) as err:
             await client.messages.create_async(to="+8613800000005", from_="+1001", body="x")
@@ -99,23 +106,27 @@ async def test_mps_excess_gets_20429_and_failing_numbers_their_code(
         with pytest.raises(TwilioRestException) as err:
             await client.messages.create_async(to="+8613800000004", from_="+1001", body="x")
         assert (err.value.status, err.value.code) == (400, 21614)
-        raw = await http.post(f"/2010-04-01/Accounts/{DEV_ACCOUNT_SID}/Messages.json",
-                              data={"To": "+8613800000004", "From": "+1", "Body": "x"},
-                              auth=(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN))
+        raw = await http.post(
+            f"/2010-04-01/Accounts/{DEV_ACCOUNT_SID}/Messages.json",
+            data={"To": "+8613800000004", "From": "+1", "Body": "x"},
+            auth=(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN),
+        )
         assert set(raw.json()) == {"code", "message", "more_info", "status"}
 
 
 async def test_status_callbacks_and_replies_are_signed_like_twilio(
     sandbox: tuple[str, Store, Client],
 ) -> None:
-    url, store, client = sandbox
+    url, _store, client = sandbox
     hook_app, seen = receiver()
     async with serving(hook_app) as hook:
-        m = await client.messages.create_async(to="+8613800000006", from_="+1002", body="召集",
-                                               status_callback=f"{hook}/status?d=abc")
+        m = await client.messages.create_async(
+            to="+8613800000006", from_="+1002", body="召集", status_callback=f"{hook}/status?d=abc"
+        )
 
         async def three() -> bool:
             return len(seen) == 3
+
         await eventually(three, what="queued, sent, delivered callbacks")
         assert [f["MessageStatus"] for _, f, _ in seen] == ["queued", "sent", "delivered"]
         assert all(ok and f["MessageSid"] == m.sid for _, f, ok in seen)

@@ -21,39 +21,47 @@ OTHER_MAX_SEGMENTS = 4
 _T: dict[Language, dict[str, str]] = {
     "zh": {
         "alert": "【一呼百应】紧急召集：{title}（{category}），{area}附近，距您约{distance}。"
-                 "回复1接受，2拒绝。编号{code}",
+        "回复1接受，2拒绝。编号{code}",
         "advisory": "【一呼百应】以案说防：{title}。{advice}",
         "confirmation": "【一呼百应】感谢接受！{title}，地址：{address}，联系人：{contact}。"
-                        "到达后回复3。编号{code}",
+        "到达后回复3。编号{code}",
         "stand_down": "【一呼百应】{title}：{reason}，无需前往，感谢您的支持！编号{code}",
-        "help": "【一呼百应】回复1接受，2拒绝，3已到达；退订回复TD。有多条召集时请加编号，如：1 {code}",
+        "help": "【一呼百应】回复1接受，2拒绝，3已到达；退订回复TD。"
+        "有多条召集时请加编号，如：1 {code}",
         "accept": "已收到：您接受了召集{code}，地址稍后发送。",
         "decline": "已收到：您拒绝了召集{code}，感谢告知。",
         "arrived": "已收到：您已到达{code}，谢谢！",
         "opt_out": "您已退订一呼百应短信，回复START可恢复。",
         "opt_in": "您已恢复接收一呼百应短信。",
         "none": "【一呼百应】您当前没有待回复的召集。",
-        "staffed": "人员已满足", "cancelled": "召集已取消", "closed": "事件已结束",
-        "expired": "召集已过期", "m": "{m}米", "km": "{km}公里",
+        "staffed": "人员已满足",
+        "cancelled": "召集已取消",
+        "closed": "事件已结束",
+        "expired": "召集已过期",
+        "m": "{m}米",
+        "km": "{km}公里",
     },
     "en": {
         "alert": "[Baiying] Call-out: {title} ({category}) near {area}, about {distance} from you. "
-                 "Reply 1 to accept, 2 to decline. Ref {code}",
+        "Reply 1 to accept, 2 to decline. Ref {code}",
         "advisory": "[Baiying] Safety notice: {title}. {advice}",
         "confirmation": "[Baiying] Thank you! {title} at {address}. Contact: {contact}. "
-                        "Reply 3 on arrival. Ref {code}",
+        "Reply 3 on arrival. Ref {code}",
         "stand_down": "[Baiying] {title}: {reason}, no need to come. Thank you! Ref {code}",
         "help": "[Baiying] Reply 1 accept, 2 decline, 3 arrived; STOP to opt out. "
-                "With several call-outs add the ref, e.g. 1 {code}",
+        "With several call-outs add the ref, e.g. 1 {code}",
         "accept": "Got it: you accepted {code}. The address follows.",
         "decline": "Got it: you declined {code}. Thank you for telling us.",
         "arrived": "Got it: you arrived at {code}. Thank you!",
         "opt_out": "You will no longer get Baiying SMS. Reply START to resume.",
         "opt_in": "You will get Baiying SMS again.",
         "none": "[Baiying] You have no call-out waiting for an answer.",
-        "staffed": "enough people are on the way", "cancelled": "the call-out was cancelled",
-        "closed": "the incident is closed", "expired": "the call-out expired",
-        "m": "{m} m", "km": "{km} km",
+        "staffed": "enough people are on the way",
+        "cancelled": "the call-out was cancelled",
+        "closed": "the incident is closed",
+        "expired": "the call-out expired",
+        "m": "{m} m",
+        "km": "{km} km",
     },
 }
 

@@ -45,8 +45,9 @@ class SentMessage:
 class GatewayError(Exception):
     """The provider refused or failed. `ambiguous`: it may have accepted the message anyway."""
 
-    def __init__(self, *, status: int | None, code: int | None, message: str,
-                 ambiguous: bool = False) -> None:
+    def __init__(
+        self, *, status: int | None, code: int | None, message: str, ambiguous: bool = False
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.ambiguous = status, code, message, ambiguous
 

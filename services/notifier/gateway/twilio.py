@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import aiohttp
@@ -16,10 +15,19 @@ from baiying_notifier.gateway import Capabilities, GatewayError, OutboundSms, Se
 class TwilioGateway:
     """SmsGateway over Twilio's Messages API."""
 
-    capabilities = Capabilities(supports_status_callback=True, supports_lookup=True, max_segments=10)
+    capabilities = Capabilities(
+        supports_status_callback=True, supports_lookup=True, max_segments=10
+    )
 
-    def __init__(self, *, account_sid: str, auth_token: str, base_url: str,
-                 messaging_service_sid: str | None, timeout_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        base_url: str,
+        messaging_service_sid: str | None,
+        timeout_s: float,
+    ) -> None:
         self._http = AsyncTwilioHttpClient(timeout=timeout_s)
         # environment={} so TWILIO_EDGE / TWILIO_REGION cannot rewrite the host.
         self._client = Client(account_sid, auth_token, http_client=self._http, environment={})
@@ -38,11 +46,12 @@ class TwilioGateway:
             msg = await self._client.messages.create_async(**kwargs)
         except TwilioRestException as exc:
             raise GatewayError(status=exc.status, code=exc.code, message=exc.msg) from exc
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             # The request may have reached Twilio: only reconciliation can tell.
             connect_failed = isinstance(exc, aiohttp.ClientConnectorError)
-            raise GatewayError(status=None, code=None, message=repr(exc),
-                               ambiguous=not connect_failed) from exc
+            raise GatewayError(
+                status=None, code=None, message=repr(exc), ambiguous=not connect_failed
+            ) from exc
         return Submitted(sid=str(msg.sid), status=str(msg.status or "queued"))
 
     async def recent_to(self, *, to: str, since: datetime) -> list[SentMessage]:
@@ -51,11 +60,19 @@ class TwilioGateway:
             async for m in await self._client.messages.stream_async(to=to, page_size=50):
                 if m.date_created and m.date_created < since:
                     break  # newest first: everything after is older
-                found.append(SentMessage(str(m.sid), str(m.to), str(m.body or ""),
-                                         str(m.status), m.date_created, m.error_code))
+                found.append(
+                    SentMessage(
+                        str(m.sid),
+                        str(m.to),
+                        str(m.body or ""),
+                        str(m.status),
+                        m.date_created,
+                        m.error_code,
+                    )
+                )
         except TwilioRestException as exc:
             raise GatewayError(status=exc.status, code=exc.code, message=exc.msg) from exc
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise GatewayError(status=None, code=None, message=repr(exc)) from exc
         return found
 

@@ -1,0 +1,226 @@
+"""Benchmark: a 10,000-recipient call handed to an unthrottled sandbox, beside its raw HTTP rate.
+
+Runs the sandbox and the notifier as separate processes (as deployed), on a scratch
+database and topic prefix, then prints JSON:
+  raw_http  — creates/s the same sandbox takes straight from the twilio library
+  fanout    — seconds and messages/s from publishing the call-outs to the last SMS accepted
+
+    python3 bench/notify_fanout.py [--recipients 10000] [--raw 2000] [--in-flight 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
+from baiying_shared.events import callouts
+from baiying_shared.events.envelope import encode, wrap
+from baiying_shared.kafka.admin import ensure_topics
+from baiying_shared.kafka.producer import make_producer
+from baiying_shared.settings import CommonSettings
+
+DB = os.environ.get("BAIYING_DATABASE_URL", "postgresql://baiying:baiying@127.0.0.1:5432/baiying")
+KAFKA = os.environ.get("BAIYING_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            factory,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env={**os.environ, **env},
+    )
+
+
+async def wait_http(url: str, limit_s: float = 60) -> None:
+    deadline = time.monotonic() + limit_s
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError(url)
+
+
+async def raw_rate(sandbox: str, n: int, concurrency: int) -> dict[str, float]:
+    """Creates/s through the twilio library with the notifier's in-flight cap, nothing else."""
+    http = AsyncTwilioHttpClient()
+    client = Client(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, http_client=http, environment={})
+    client.api.base_url = sandbox
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with gate:
+            await client.messages.create_async(
+                to=f"+86133{i:08d}", from_="+8610655590001", body="【一呼百应】基准测试 benchmark"
+            )
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    elapsed = time.perf_counter() - start
+    await http.close()
+    return {"messages": n, "seconds": round(elapsed, 2), "per_second": round(n / elapsed, 1)}
+
+
+async def publish(settings: CommonSettings, n: int) -> float:
+    producer = make_producer(settings, client_id="bench-dispatcher")
+    await producer.start()
+    incident, start = uuid.uuid4(), time.perf_counter()
+    try:
+        futures = []
+        for i in range(n):
+            p = callouts.CalloutIssued(
+                callout_id=uuid.uuid4(),
+                incident_id=incident,
+                volunteer_id=uuid.uuid4(),
+                phone=f"+86134{i:08d}",
+                channels=("sms",),
+                kind="callout",  # type: ignore[arg-type]
+                title="走失老人寻找",
+                category="寻人",
+                area="章贡区南门广场",
+                district="360702",
+                distance_m=100 + i,
+                rank=i + 1,
+                round=1,
+            )
+            futures.append(
+                await producer.send(
+                    settings.topic(callouts.TOPIC),
+                    key=str(p.volunteer_id).encode(),
+                    value=encode(wrap(p, producer="bench")),
+                )
+            )
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - start
+
+
+async def fanout(sandbox: str, settings: CommonSettings, n: int) -> dict[str, Any]:
+    start = time.perf_counter()
+    published = await publish(settings, n)
+    created, first_at = 0, None
+    async with httpx.AsyncClient(base_url=sandbox) as http:
+        while created < n:
+            created = (await http.get("/v1/admin/stats")).json().get("created", 0)
+            if created and first_at is None:
+                first_at = time.perf_counter() - start
+            if time.perf_counter() - start > 900:
+                raise TimeoutError(f"only {created} of {n} handed over")
+            await asyncio.sleep(0.05)
+        stats = (await http.get("/v1/admin/stats")).json()
+    total = time.perf_counter() - start
+    return {
+        "recipients": n,
+        "publish_seconds": round(published, 2),
+        "first_sms_seconds": round(first_at or 0, 2),
+        "all_handed_over_seconds": round(total, 2),
+        "per_second": round(n / total, 1),
+        "numbers_with_duplicates": stats["numbers_with_duplicates"],
+    }
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(DB)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = DB.rsplit("/", 1)[0] + f"/{name}"
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    settings = CommonSettings(
+        database_url=dsn, kafka_bootstrap=KAFKA, topic_prefix=prefix, kafka_max_partitions=3
+    )
+    await ensure_topics(settings)
+    sb_port, nt_port = free_port(), free_port()
+    sandbox_url = f"http://127.0.0.1:{sb_port}"
+    procs = [
+        serve(
+            "baiying_sandbox.app:main",
+            sb_port,
+            {
+                "BAIYING_SANDBOX_MPS": "0",
+                "BAIYING_SANDBOX_CALLBACK_STATUSES": "[]",
+                "BAIYING_SANDBOX_LOG_LEVEL": "WARNING",
+            },
+        )
+    ]
+    try:
+        await wait_http(f"{sandbox_url}/healthz")
+        raw = await raw_rate(sandbox_url, args.raw, args.in_flight)
+        async with httpx.AsyncClient() as http:
+            await http.post(f"{sandbox_url}/v1/admin/reset")
+        procs.append(
+            serve(
+                "baiying_notifier.app:main",
+                nt_port,
+                {
+                    "BAIYING_DATABASE_URL": dsn,
+                    "BAIYING_KAFKA_BOOTSTRAP": KAFKA,
+                    "BAIYING_TOPIC_PREFIX": prefix,
+                    "BAIYING_KAFKA_MAX_PARTITIONS": "3",
+                    "BAIYING_TWILIO_API_BASE_URL": sandbox_url,
+                    "BAIYING_PUBLIC_URL": f"http://127.0.0.1:{nt_port}",
+                    "BAIYING_SENDER_MPS": "1000000",
+                    "BAIYING_SMS_MAX_IN_FLIGHT": str(args.in_flight),
+                    "BAIYING_LOG_LEVEL": "WARNING",
+                },
+            )
+        )
+        await wait_http(f"http://127.0.0.1:{nt_port}/readyz")
+        result = await fanout(sandbox_url, settings, args.recipients)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(30)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    return {
+        "benchmark": "notify_fanout",
+        "cores": os.cpu_count(),
+        "in_flight": args.in_flight,
+        "raw_http": raw,
+        "fanout": result,
+        "fanout_vs_raw": round(result["per_second"] / raw["per_second"], 2),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--raw", type=int, default=2_000)
+    parser.add_argument("--in-flight", type=int, default=32)
+    print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))
