@@ -87,6 +87,12 @@ async def claim(pool: Pool, ids: list[uuid.UUID]) -> list[int | None]:
 async def submitted(pool: Pool, items: list[tuple[Queued, str | None, str, str]]) -> list[None]:
     """Record (item, sender, sid, status) answers and publish 'queued', in one transaction."""
     async with pool.acquire() as conn, conn.transaction():
+        # The provider's own 'queued' callback is the same news: mark it seen. Keys first,
+        # then rows — the status webhook locks in the same order, so the two cannot deadlock.
+        await conn.executemany(
+            "INSERT INTO webhook_seen (key) VALUES ($1) ON CONFLICT DO NOTHING",
+            sorted((f"status:{sid}:queued",) for _, _, sid, _ in items),
+        )
         updated = {
             r["id"]
             for r in await conn.fetch(
@@ -100,12 +106,8 @@ async def submitted(pool: Pool, items: list[tuple[Queued, str | None, str, str]]
                 [sender for _, sender, _, _ in items],
             )
         }
-        # Already recorded rows (a callback or the reconciler got there first) publish nothing.
+        # Rows a callback or the reconciler recorded first publish nothing here.
         fresh = [(i, sid) for i, _, sid, _ in items if i.id in updated]
-        await conn.executemany(
-            "INSERT INTO webhook_seen (key) VALUES ($1) ON CONFLICT DO NOTHING",
-            [(f"status:{sid}:queued",) for _, sid in fresh],
-        )
         await outbox.add_many(conn, [_queued_event(i.row, sid) for i, sid in fresh])
     return [None] * len(items)
 
