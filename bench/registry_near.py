@@ -48,17 +48,18 @@ async def _latencies(conn: asyncpg.Connection[Any], radius: int, queries: int) -
 
 async def _plan(conn: asyncpg.Connection[Any]) -> str:
     d = ganzhou().divisions[0]
+    await conn.execute("SET jit = off")  # as repo.list_volunteers runs it
     rows = await conn.fetch(
-        "EXPLAIN SELECT id FROM volunteer_rows WHERE ST_DWithin(home,"
-        " ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography, 2000) ORDER BY id LIMIT 51",
+        "EXPLAIN SELECT id FROM volunteers WHERE ST_DWithin(home,"
+        " ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography, 10000, false) ORDER BY id LIMIT 51",
         d.seat_lat, d.seat_lon)
     return " | ".join(r[0].strip() for r in rows)
 
 
-async def main(scale: int, queries: int, keep: bool) -> dict[str, Any]:
-    schema = f"bench_near_{uuid.uuid4().hex[:6]}"
+async def main(scale: int, queries: int, keep: bool, reuse: str | None) -> dict[str, Any]:
+    schema = reuse or f"bench_near_{uuid.uuid4().hex[:6]}"
     settings = RegistrySettings(db_schema=schema)
-    report = await seed_ganzhou(settings, seed=1, scale=scale)
+    report = await seed_ganzhou(settings, seed=1, scale=scale)  # skips if `reuse` is seeded
     conn: asyncpg.Connection[Any] = await asyncpg.connect(
         settings.database_url.get_secret_value(),
         server_settings={"search_path": f"{schema},public"})
@@ -67,7 +68,7 @@ async def main(scale: int, queries: int, keep: bool) -> dict[str, Any]:
         results = [await _latencies(conn, r, queries) for r in RADII_M]
         plan = await _plan(conn)
     finally:
-        if not keep:
+        if not keep and not reuse:
             await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await conn.close()
     return {"benchmark": "registry_near", "volunteers": report.volunteers, "teams": report.teams,
@@ -78,6 +79,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=82)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
+    parser.add_argument("--reuse", help="a schema a --keep run left, to skip seeding")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.scale, args.queries, args.keep))))
+    print(json.dumps(asyncio.run(main(args.scale, args.queries, args.keep, args.reuse))))

@@ -111,23 +111,29 @@ async def list_volunteers(conn: Conn, q: VolunteerQuery) -> list[Row]:
         return f"${len(args)}"
 
     if q.districts is not None:
-        where.append(f"district = ANY({arg(q.districts)}::text[])")
+        where.append(f"v.district = ANY({arg(q.districts)}::text[])")
     if q.team_type:
-        where.append(f"team_type = {arg(q.team_type)}")
+        where.append(f"v.team_id IN (SELECT id FROM teams WHERE type = {arg(q.team_type)})")
     if q.team_id:
-        where.append(f"team_id = {arg(q.team_id)}")
+        where.append(f"v.team_id = {arg(q.team_id)}")
     distance = "NULL::float8"
     if q.near is not None:
         point = POINT.format(lat=arg(q.near[0]), lon=arg(q.near[1]))
-        where.append(f"ST_DWithin(home, {point}, {arg(q.radius_m)})")
-        distance = f"ST_Distance(home, {point})"
+        # On the sphere, not the spheroid: ~0.3% apart, several times cheaper per candidate.
+        where.append(f"ST_DWithin(v.home, {point}, {arg(q.radius_m)}, false)")
+        distance = f"ST_Distance(home, {point}, false)"
     if q.after:
-        where.append(f"id > {arg(q.after)}")
+        where.append(f"v.id > {arg(q.after)}")
+    # Pick the page's ids on the bare table; join teams and measure only for those rows.
     sql = (
-        f"SELECT {V_COLUMNS}, {distance} AS distance_m FROM volunteer_rows"
-        f" WHERE {' AND '.join(where)} ORDER BY id LIMIT {arg(q.limit + 1)}"
+        f"SELECT {V_COLUMNS}, {distance} AS distance_m FROM volunteer_rows WHERE id IN ("
+        f" SELECT v.id FROM volunteers v WHERE {' AND '.join(where)}"
+        f" ORDER BY v.id LIMIT {arg(q.limit + 1)}) ORDER BY id"
     )
-    rows: list[Row] = await conn.fetch(sql, *args)
+    async with conn.transaction():
+        # PostGIS's high function costs make the planner JIT-compile a 5 ms query for ~1 s.
+        await conn.execute("SET LOCAL jit = off")
+        rows: list[Row] = await conn.fetch(sql, *args)
     return rows
 
 
