@@ -42,6 +42,10 @@ async def test_replaying_the_topics_rebuilds_the_registry(registry: Registry) ->
     team_a, team_b = await registry.team("360702"), await registry.team("360704", "building_watch")
     people = [await registry.volunteer(team_a if i % 2 else team_b) for i in range(6)]
     async with registry.client() as c:
+        led = await c.post("/v1/teams", json={"name": "楼栋队", "type": "building_watch",
+                                              "district": "360704",
+                                              "leader_volunteer_id": people[3]["id"]})
+        assert led.json()["leader_volunteer_id"] == people[3]["id"], led.text
         await c.patch(f"/v1/volunteers/{people[0]['id']}", json={"team_id": team_a["id"]})
         await c.patch(f"/v1/volunteers/{people[1]['id']}", json={"skills": ["driver"]})
         await c.put(f"/v1/volunteers/{people[2]['id']}/availability", json={"on_duty": False})
@@ -64,8 +68,9 @@ async def test_replaying_the_topics_rebuilds_the_registry(registry: Registry) ->
     current = {str(r["id"]): repo.volunteer_snapshot(r) for r in rows}
     assert people[3]["id"] not in rebuilt and people[5]["id"] in rebuilt
     assert rebuilt == current
-    assert await _rebuild(registry, teams.TOPIC) == {
-        str(r["id"]): repo.team_snapshot(r) for r in team_rows}
+    rebuilt_teams = await _rebuild(registry, teams.TOPIC)
+    assert rebuilt_teams == {str(r["id"]): repo.team_snapshot(r) for r in team_rows}
+    assert rebuilt_teams[led.json()["id"]].leader_volunteer_id is None, "deleted leader kept"
 
 
 async def _send(registry: Registry, envelope: Envelope[Any], key: str) -> None:
