@@ -51,11 +51,10 @@ def import_csv(
         _say(f"{file} is larger than BAIYING_IMPORT_MAX_BYTES ({settings.import_max_bytes:,})")
         raise typer.Exit(2)
     try:
-        parsed = _parse(settings, file)
+        report = asyncio.run(_import(settings, file.read_bytes()))
     except MalformedCsv as exc:
         _say(f"malformed CSV: {exc}")
         raise typer.Exit(2) from exc
-    report = asyncio.run(_write(settings, parsed))
     typer.echo(
         f"{report.received:,} rows: {report.imported:,} imported ({report.created:,} created,"
         f" {report.updated:,} updated), {report.unchanged:,} unchanged,"
@@ -69,34 +68,24 @@ def import_csv(
         ), encoding="utf-8")
 
 
-def _parse(settings: Any, file: Path) -> Any:
-    """Read and check every line, with a progress line every 100,000 rows."""
-    from baiying_registry.csvrows import decode_upload, iter_lines, parse_csv
-
-    start = time.monotonic()
-    text = decode_upload(file.read_bytes())
-    parsed = parse_csv(iter_lines(text), area=settings.area,
-                       progress=lambda n: _say(f"parsed {n:,} rows"))
-    _say(f"parsed {parsed.received:,} rows ({len(parsed.rejected):,} problems)"
-         f" in {time.monotonic() - start:.1f}s")
-    return parsed
-
-
-async def _write(settings: Any, parsed: Any) -> Any:
-    """Write in one transaction on a direct connection (no pool timeout for big files)."""
+async def _import(settings: Any, data: bytes) -> Any:
+    """Parse and write chunk by chunk in one transaction on a direct connection (no pool
+    timeout for big files), a progress line per chunk."""
     import asyncpg
 
-    from baiying_registry.importer import import_parsed
+    from baiying_registry.csvrows import CsvParser, decode_upload, iter_lines
+    from baiying_registry.importer import import_stream
     from baiying_shared.db.migrate import migrate
 
     start = time.monotonic()
+    parser = CsvParser(iter_lines(decode_upload(data)), area=settings.area)
     dsn = settings.database_url.get_secret_value()
     await migrate(dsn, schema=settings.db_schema, package="baiying_registry")
     conn = await asyncpg.connect(
         dsn, server_settings={"search_path": f"{settings.db_schema},public"}
     )
     try:
-        return await import_parsed(conn, parsed=parsed, progress=_say)
+        return await import_stream(conn, parser=parser, progress=_say)
     finally:
         await conn.close()
-        _say(f"written in {time.monotonic() - start:.1f}s")
+        _say(f"done in {time.monotonic() - start:.1f}s")

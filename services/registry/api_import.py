@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from baiying_registry.csvrows import COLUMNS_DOC, MalformedCsv, decode_upload, iter_lines, parse_csv
+from baiying_registry.csvrows import COLUMNS_DOC, CsvParser, MalformedCsv, decode_upload, iter_lines
 from baiying_registry.deps import Db, Settings
-from baiying_registry.importer import import_parsed
+from baiying_registry.importer import import_stream
 from baiying_registry.schemas import ImportReport
 from baiying_shared.auth import AdminPrincipal
 
@@ -40,17 +38,14 @@ async def import_volunteers(
     """Upsert volunteers from a CSV by phone (admins)."""
     data = await _read_limited(request, settings.import_max_bytes)
     try:
-        text = decode_upload(data)
-        parsed = await asyncio.to_thread(
-            lambda: parse_csv(iter_lines(text), area=settings.area)
-        )
+        parser = CsvParser(iter_lines(decode_upload(data)), area=settings.area)
+        return await import_stream(db, parser=parser)  # a late MalformedCsv rolls back all
     except MalformedCsv as exc:
         return JSONResponse(
             status_code=422,
             content={"error": f"malformed CSV: {exc}",
                      "detail": [{"field": "file", "message": str(exc), "type": "malformed_csv"}]},
         )
-    return await import_parsed(db, parsed=parsed)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -96,6 +96,49 @@ def read_header(header: list[str]) -> tuple[str, ...]:
     return cols
 
 
+class CsvParser:
+    """Reads a CSV in chunks, so an import can write one chunk while parsing the next.
+
+    The header is checked on construction; state that spans chunks (line numbers, phones
+    already seen) lives here. MalformedCsv is the only exception, for an unreadable file.
+    """
+
+    def __init__(self, lines: Iterable[str], *, area: BBox,
+                 phones: PhoneNormalizer = normalize_phone) -> None:
+        self._reader = csv.reader(lines, strict=True)
+        header = self._read(lambda: next(self._reader, None))
+        if header is None or not any(h.strip() for h in header):
+            raise MalformedCsv("the file is empty; the first line must be a header")
+        self.columns = read_header(header)
+        self.received = 0
+        self._parse_row = _row_parser(self.columns, area, phones)
+        self._first_line_of: dict[str, int] = {}
+        self._start = self._reader.line_num + 1
+
+    def chunk(self, max_rows: int) -> Parsed | None:
+        """The next up to `max_rows` data lines, or None at the end of the file."""
+        parsed, reader = Parsed(self.columns), self._reader
+        try:
+            for values in reader:
+                line, self._start = self._start, reader.line_num + 1
+                if not values or values == [""]:
+                    continue  # blank lines are not data
+                parsed.received += 1
+                _take(parsed, line, values, self._parse_row, self._first_line_of)
+                if parsed.received >= max_rows:
+                    break
+        except csv.Error as exc:
+            raise MalformedCsv(f"line {reader.line_num}: {exc}") from exc
+        self.received += parsed.received
+        return parsed if parsed.received else None
+
+    def _read(self, step: Callable[[], list[str] | None]) -> list[str] | None:
+        try:
+            return step()
+        except csv.Error as exc:
+            raise MalformedCsv(f"line {self._reader.line_num}: {exc}") from exc
+
+
 def parse_csv(
     lines: Iterable[str],
     *,
@@ -104,28 +147,16 @@ def parse_csv(
     progress: Callable[[int], None] | None = None,
     progress_every: int = 100_000,
 ) -> Parsed:
-    """Parse and validate every line; valid rows and rejections come back, nothing raises
-    except MalformedCsv for a file that cannot be read at all."""
-    reader = csv.reader(lines, strict=True)
-    try:
-        header = next(reader, None)
-        if header is None or not any(h.strip() for h in header):
-            raise MalformedCsv("the file is empty; the first line must be a header")
-        parsed = Parsed(read_header(header))
-        parse_row = _row_parser(parsed.columns, area, phones)
-        first_line_of: dict[str, int] = {}
-        start = reader.line_num + 1
-        for values in reader:
-            line, start = start, reader.line_num + 1
-            if not values or values == [""]:
-                continue  # blank lines are not data
-            parsed.received += 1
-            _take(parsed, line, values, parse_row, first_line_of)
-            if progress and parsed.received % progress_every == 0:
-                progress(parsed.received)
-    except csv.Error as exc:
-        raise MalformedCsv(f"line {reader.line_num}: {exc}") from exc
-    return parsed
+    """Parse and validate the whole file at once (CsvParser.chunk does it piecewise)."""
+    parser = CsvParser(lines, area=area, phones=phones)
+    whole = Parsed(parser.columns)
+    while (part := parser.chunk(progress_every)) is not None:
+        whole.rows += part.rows
+        whole.rejected += part.rejected
+        whole.received += part.received
+        if progress and part.received == progress_every:
+            progress(whole.received)
+    return whole
 
 
 def _take(

@@ -6,16 +6,19 @@ the outbox rows of its snapshots are one statement (RETURNING feeds the envelope
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from baiying_registry import bulk_sql, repo
-from baiying_registry.csvrows import Parsed, Rejected, Row
+from baiying_registry.csvrows import CsvParser, Parsed, Rejected, Row
 from baiying_registry.schemas import ImportReport, Rejection
 from baiying_shared.events import volunteers as volunteer_events
 
 Progress = Callable[[str], None]
 TIMEOUT_S = 1800.0  # a million rows take tens of seconds; the pool's 30 s default is too short
+CHUNK_ROWS = 50_000  # parsed while the previous chunk is written
 _STAGING = """CREATE TEMP TABLE import_rows (
     line int, name text, phone text, team_id uuid, district text, lat float8, lon float8,
     skills text[], channels text[], language text, on_duty boolean, daily_alert_cap int,
@@ -60,38 +63,91 @@ def _upsert_sql(columns: tuple[str, ...]) -> str:
     )
 
 
+@dataclass
+class _Tally:
+    received: int = 0
+    valid: int = 0
+    created: int = 0
+    updated: int = 0
+    unknown_team: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
 async def import_parsed(
     conn: repo.Conn, *, parsed: Parsed, progress: Progress | None = None,
     trace_id: str | None = None,
 ) -> ImportReport:
-    """Write the parsed file's valid rows and their snapshots; report rejections too."""
+    """Write an already parsed file's valid rows and their snapshots, in one transaction."""
+    chunks = iter([parsed])
+    return await import_chunks(conn, next_chunk=lambda: next(chunks, None), progress=progress,
+                               trace_id=trace_id, parse_in_thread=False)
+
+
+async def import_stream(
+    conn: repo.Conn, *, parser: CsvParser, chunk_rows: int = CHUNK_ROWS,
+    progress: Progress | None = None, trace_id: str | None = None,
+) -> ImportReport:
+    """Parse and write chunk by chunk, in one transaction: while the database upserts one
+    chunk, the next is parsed in a thread (two cores, both busy)."""
+    return await import_chunks(conn, next_chunk=lambda: parser.chunk(chunk_rows),
+                               progress=progress, trace_id=trace_id, parse_in_thread=True)
+
+
+async def import_chunks(
+    conn: repo.Conn, *, next_chunk: Callable[[], Parsed | None], progress: Progress | None,
+    trace_id: str | None, parse_in_thread: bool,
+) -> ImportReport:
+    """Write every chunk `next_chunk` yields; all or nothing (MalformedCsv rolls back too)."""
     say = progress or (lambda _: None)
     trace = trace_id or repo.current_trace_id() or uuid.uuid4().hex  # one import, one trace
+    tally = _Tally()
+
+    async def parse_next() -> Parsed | None:
+        return await asyncio.to_thread(next_chunk) if parse_in_thread else next_chunk()
+
     async with conn.transaction():
         await conn.execute(_STAGING)
-        await conn.copy_records_to_table(
-            "import_rows", records=parsed.rows, columns=list(Row._fields), timeout=TIMEOUT_S
-        )
-        say(f"staged {len(parsed.rows):,} rows")
-        unknown = await conn.fetch(
-            "SELECT line, team_id FROM import_rows s"
-            " WHERE NOT EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id)", timeout=TIMEOUT_S,
-        )
-        counts = await conn.fetchrow(
-            _upsert_sql(parsed.columns), volunteer_events.TOPIC, trace, timeout=TIMEOUT_S
-        )
+        pending = asyncio.ensure_future(parse_next())
+        try:
+            while (chunk := await pending) is not None:
+                pending = asyncio.ensure_future(parse_next())
+                await _write_chunk(conn, chunk, trace, tally)
+                say(f"rows {tally.received:,}: {tally.created:,} created,"
+                    f" {tally.updated:,} updated, {len(tally.rejected):,} problems")
+        finally:
+            if not pending.done():
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
         await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
-        say(f"upserted: {counts['created']:,} created, {counts['updated']:,} updated")
-    rejected = [*parsed.rejected,
-                *(Rejected(r["line"], "team_id", f"no team {r['team_id']}") for r in unknown)]
-    return _report(parsed, counts["created"], counts["updated"], len(unknown), rejected)
+    return _report(tally)
 
 
-def _report(parsed: Parsed, created: int, updated: int, unknown: int,
-            rejected: list[Rejected]) -> ImportReport:
-    rejected.sort(key=lambda r: r.line)
+async def _write_chunk(conn: repo.Conn, chunk: Parsed, trace: str, tally: _Tally) -> None:
+    """Stage one chunk by COPY and upsert it with its snapshots (one statement)."""
+    await conn.execute("TRUNCATE import_rows")
+    await conn.copy_records_to_table(
+        "import_rows", records=chunk.rows, columns=list(Row._fields), timeout=TIMEOUT_S
+    )
+    unknown = await conn.fetch(
+        "SELECT line, team_id FROM import_rows s"
+        " WHERE NOT EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id)", timeout=TIMEOUT_S,
+    )
+    counts = await conn.fetchrow(
+        _upsert_sql(chunk.columns), volunteer_events.TOPIC, trace, timeout=TIMEOUT_S
+    )
+    tally.received += chunk.received
+    tally.valid += len(chunk.rows)
+    tally.created += counts["created"]
+    tally.updated += counts["updated"]
+    tally.unknown_team += len(unknown)
+    tally.rejected += chunk.rejected
+    tally.rejected += (Rejected(r["line"], "team_id", f"no team {r['team_id']}") for r in unknown)
+
+
+def _report(t: _Tally) -> ImportReport:
+    t.rejected.sort(key=lambda r: r.line)
     return ImportReport(
-        received=parsed.received, imported=created + updated, created=created, updated=updated,
-        unchanged=len(parsed.rows) - unknown - created - updated,
-        rejected=[Rejection(line=r.line, field=r.field, reason=r.reason) for r in rejected],
+        received=t.received, imported=t.created + t.updated, created=t.created,
+        updated=t.updated, unchanged=t.valid - t.unknown_team - t.created - t.updated,
+        rejected=[Rejection(line=r.line, field=r.field, reason=r.reason) for r in t.rejected],
     )

@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from baiying_registry.csvrows import Parsed, Row
-from baiying_registry.importer import import_parsed
+from baiying_registry.csvrows import CsvParser, MalformedCsv, Parsed, Row, iter_lines
+from baiying_registry.importer import import_parsed, import_stream
 from tests.registry.conftest import Registry, new_phone
 
 
@@ -114,6 +114,21 @@ async def test_a_failure_mid_import_writes_nothing(registry: Registry) -> None:
         with pytest.raises(asyncpg.CheckViolationError):
             await import_parsed(conn, parsed=parsed)
     phones = [r.phone for r in (*good, broken)]
+    assert await registry.pool.fetchval(
+        "SELECT count(*) FROM volunteers WHERE phone = ANY($1::text[])", phones) == 0
+    assert await registry.pool.fetchval("SELECT count(*) FROM outbox") == before
+
+
+async def test_a_file_found_malformed_late_writes_nothing(registry: Registry) -> None:
+    team = await registry.team("360781")
+    phones = [new_phone() for _ in range(5)]
+    text = "name,phone,team_id,lat,lon\n" + "".join(
+        f"早,{p},{team['id']},25.88,116.02\n" for p in phones) + '坏,"unclosed\n'
+    parser = CsvParser(iter_lines(text), area=registry.settings.area)
+    before = await registry.pool.fetchval("SELECT count(*) FROM outbox")
+    async with registry.pool.acquire() as conn:
+        with pytest.raises(MalformedCsv):
+            await import_stream(conn, parser=parser, chunk_rows=2)  # two chunks written first
     assert await registry.pool.fetchval(
         "SELECT count(*) FROM volunteers WHERE phone = ANY($1::text[])", phones) == 0
     assert await registry.pool.fetchval("SELECT count(*) FROM outbox") == before
