@@ -4,43 +4,35 @@ Records of one partition are handled in order; partitions run concurrently up to
 bound. Undecodable or schema-invalid records go to the dead-letter topic with the reason.
 A handler that raises (database down, say) is retried from the same offset after a
 backoff, so nothing is skipped; handlers must therefore be idempotent.
+
+Two modes: `handle` gets one Message at a time; `handle_batch` gets all decodable
+Messages of one partition's poll in offset order, in one call (one transaction for many
+events). A failing batch is retried whole, from its first decodable offset.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from typing import TypeAlias
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from baiying_shared.events.catalogue import DEAD_LETTER
-from baiying_shared.events.envelope import Envelope, Payload, UndecodableEvent, decode
+from baiying_shared.kafka.records import BatchHandler, DeadLetters, Handler, Message, log_context
 from baiying_shared.logging import get_logger
-from baiying_shared.metrics import CONSUMED, DEAD_LETTERED, HANDLER_ERRORS
+from baiying_shared.metrics import CONSUMED, HANDLER_ERRORS
 from baiying_shared.settings import CommonSettings
 
+__all__ = ["BatchHandler", "EventConsumer", "Handler", "Message"]
+
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Message:
-    """One consumed record: a decoded envelope, or None for a compaction tombstone."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: str | None
-    envelope: Envelope[Payload] | None
-
-
-Handler = Callable[[Message], Awaitable[None]]
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 
 class EventConsumer:
-    """Consume `topics` as `group_id` and feed each record to `handle`."""
+    """Consume `topics` as `group_id`; feed each record to `handle` or each batch to
+    `handle_batch` (exactly one of the two)."""
 
     def __init__(
         self,
@@ -48,18 +40,20 @@ class EventConsumer:
         settings: CommonSettings,
         group_id: str,
         topics: list[str],
-        handle: Handler,
         dead_letters: AIOKafkaProducer,
+        handle: Handler | None = None,
+        handle_batch: BatchHandler | None = None,
         concurrency: int = 6,
         max_records: int = 500,
         retry_backoff_s: float = 1.0,
     ) -> None:
+        if (handle is None) == (handle_batch is None):
+            raise ValueError("pass exactly one of handle= and handle_batch=")
         self._settings = settings
         self._topics = [settings.topic(t) for t in topics]
-        self._prefix = settings.topic_prefix
         self._group_id = settings.topic(group_id)
-        self._handle = handle
-        self._dlq = dead_letters
+        self._handle, self._handle_batch = handle, handle_batch
+        self._dlq = DeadLetters(settings=settings, group_id=self._group_id, producer=dead_letters)
         self._sem = asyncio.Semaphore(concurrency)
         self._max_records = max_records
         self._backoff = retry_backoff_s
@@ -104,53 +98,89 @@ class EventConsumer:
                 await self._commit(offsets)
 
     async def _partition(
-        self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
+        self, tp: TopicPartition, records: list[Record]
     ) -> tuple[TopicPartition, int | None]:
         """Handle one partition's records in order; return the next offset to commit."""
-        done: int | None = None
         async with self._sem:
-            for record in records:
-                if not await self._one(record):
-                    assert self._consumer is not None
-                    self._consumer.seek(tp, record.offset)  # retry from here next poll
-                    await asyncio.sleep(self._backoff)
-                    break
-                done = record.offset + 1
-        return tp, done
+            if self._handle_batch is not None:
+                return tp, await self._whole(tp, records, self._handle_batch)
+            return tp, await self._each(tp, records)
 
-    async def _one(self, record: ConsumerRecord[bytes, bytes]) -> bool:
-        key = record.key.decode() if record.key is not None else None
-        topic = record.topic.removeprefix(self._prefix)
+    async def _each(self, tp: TopicPartition, records: list[Record]) -> int | None:
+        done: int | None = None
+        for record in records:
+            if not await self._one(record):
+                await self._retry_from(tp, record.offset, records)
+                break
+            done = record.offset + 1
+        return done
+
+    async def _one(self, record: Record) -> bool:
+        assert self._handle is not None
         try:
-            envelope = None if record.value is None else decode(record.value)
-        except UndecodableEvent as exc:
-            await self._dead_letter(record, str(exc))
+            message = await self._dlq.message(record)
+        except KafkaError as exc:  # the dead-letter topic is unreachable: try again later
+            log.warning("dead-lettering failed", offset=record.offset, error=str(exc))
+            return False
+        if message is None:
             return True
         try:
-            with structlog.contextvars.bound_contextvars(**_log_context(envelope)):
-                await self._handle(Message(topic, record.partition, record.offset, key, envelope))
+            with structlog.contextvars.bound_contextvars(**log_context(message.envelope)):
+                await self._handle(message)
         except Exception as exc:  # a failing handler must not kill the loop
-            HANDLER_ERRORS.labels(topic=topic).inc()
+            HANDLER_ERRORS.labels(topic=message.topic).inc()
             log.exception(
-                "handler failed; will retry", topic=topic, offset=record.offset, error=str(exc)
+                "handler failed; will retry",
+                topic=message.topic,
+                offset=record.offset,
+                error=str(exc),
             )
             return False
-        CONSUMED.labels(topic=topic).inc()
+        CONSUMED.labels(topic=message.topic).inc()
         return True
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
-        DEAD_LETTERED.labels(topic=record.topic).inc()
-        log.error("dead-lettered", topic=record.topic, offset=record.offset, reason=reason)
-        headers = [
-            ("reason", reason[:2000].encode()),
-            ("source_topic", record.topic.encode()),
-            ("source_partition", str(record.partition).encode()),
-            ("source_offset", str(record.offset).encode()),
-            ("consumer_group", self._group_id.encode()),
-        ]
-        await self._dlq.send_and_wait(
-            self._settings.topic(DEAD_LETTER), value=record.value, key=record.key, headers=headers
-        )
+    async def _whole(
+        self, tp: TopicPartition, records: list[Record], handle: BatchHandler
+    ) -> int | None:
+        """Batch mode: dead-letter what cannot be decoded, then one call for the rest."""
+        messages: list[Message] = []
+        for record in records:
+            try:
+                message = await self._dlq.message(record)
+            except KafkaError as exc:
+                log.warning("dead-lettering failed", offset=record.offset, error=str(exc))
+                return await self._retry_from(tp, record.offset, records)
+            if message is not None:
+                messages.append(message)
+        end: int = records[-1].offset + 1
+        if not messages:
+            return end
+        first, topic = messages[0].offset, messages[0].topic
+        try:
+            await handle(messages)
+        except Exception as exc:  # retried whole; leading dead letters stay behind us
+            HANDLER_ERRORS.labels(topic=topic).inc()
+            log.exception(
+                "batch handler failed; will retry",
+                topic=topic,
+                partition=tp.partition,
+                offset=first,
+                records=len(messages),
+                error=str(exc),
+            )
+            return await self._retry_from(tp, first, records)
+        CONSUMED.labels(topic=topic).inc(len(messages))
+        return end
+
+    async def _retry_from(
+        self, tp: TopicPartition, offset: int, records: list[Record]
+    ) -> int | None:
+        """Seek back to `offset` and back off; return it for commit if the poll began earlier."""
+        assert self._consumer is not None
+        self._consumer.seek(tp, offset)  # the next poll starts here again
+        await asyncio.sleep(self._backoff)
+        start: int = records[0].offset
+        return offset if offset > start else None
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
@@ -158,15 +188,3 @@ class EventConsumer:
             await self._consumer.commit(offsets)
         except KafkaError as exc:  # rebalanced away: the new owner re-reads, handlers dedupe
             log.warning("commit failed", group=self._group_id, error=str(exc))
-
-
-def _log_context(envelope: Envelope[Payload] | None) -> dict[str, str]:
-    """Ids a person grepping the logs will look for: trace, incident, call-out."""
-    if envelope is None:
-        return {}
-    context = {"trace_id": envelope.trace_id, "event_type": envelope.type}
-    for name in ("incident_id", "callout_id"):
-        value = getattr(envelope.payload, name, None)
-        if value is not None:
-            context[name] = str(value)
-    return context

@@ -1,0 +1,175 @@
+"""EventConsumer(handle_batch=…): one call per partition poll, in order, retried whole."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from baiying_shared.events.catalogue import DEAD_LETTER
+from baiying_shared.events.envelope import Envelope, encode, wrap
+from baiying_shared.events.teams import TOPIC, TeamSnapshot
+from baiying_shared.kafka.admin import ensure_topics
+from baiying_shared.kafka.consumer import EventConsumer, Message
+from baiying_shared.kafka.producer import make_producer
+from baiying_shared.settings import CommonSettings
+from tests.support import eventually
+
+KEY = b"one-partition"  # every record of a test on the same partition
+
+
+def team(n: int) -> Envelope[Any]:
+    snapshot = TeamSnapshot(
+        team_id=uuid.uuid4(), name=f"巡防{n}队", type="patrol", district="360702"
+    )
+    return wrap(snapshot, producer="test")
+
+
+def invalid() -> bytes:
+    raw = json.loads(encode(team(0)))
+    raw["payload"]["district"] = "not-a-code"
+    return json.dumps(raw).encode()
+
+
+class Recorder:
+    """A batch handler that keeps every call and fails the first `failures` of them."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.calls: list[list[Message]] = []
+        self.failures = failures
+
+    async def __call__(self, messages: list[Message]) -> None:
+        self.calls.append(messages)
+        if len(self.calls) <= self.failures:
+            raise RuntimeError("database down")
+
+    def ids(self, call: int) -> list[uuid.UUID]:
+        return [m.envelope.event_id for m in self.calls[call] if m.envelope]
+
+    def handled(self) -> list[uuid.UUID]:
+        """Event ids of the calls that succeeded, in call order."""
+        return [i for n in range(self.failures, len(self.calls)) for i in self.ids(n)]
+
+
+async def _produce(settings: CommonSettings, values: list[bytes]) -> AIOKafkaProducer:
+    await ensure_topics(settings)
+    producer = make_producer(settings, client_id="t")
+    await producer.start()
+    for value in values:
+        await producer.send_and_wait(settings.topic(TOPIC), value=value, key=KEY)
+    return producer
+
+
+async def _consume_until(
+    settings: CommonSettings, producer: AIOKafkaProducer, group: str, rec: Recorder, n: int
+) -> None:
+    consumer = EventConsumer(
+        settings=settings,
+        group_id=group,
+        topics=[TOPIC],
+        handle_batch=rec,
+        dead_letters=producer,
+        retry_backoff_s=0.1,
+    )
+    await consumer.start()
+    try:
+
+        async def enough() -> bool:
+            return len(rec.handled()) >= n
+
+        await eventually(enough, timeout=30, what=f"{n} events handled")
+    finally:
+        await consumer.stop()
+
+
+async def _dead_letters(settings: CommonSettings, n: int) -> list[ConsumerRecord[bytes, bytes]]:
+    reader = AIOKafkaConsumer(
+        settings.topic(DEAD_LETTER),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await reader.start()
+    got: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+
+        async def read() -> bool:
+            for records in (await reader.getmany(timeout_ms=200)).values():
+                got.extend(records)
+            return len(got) >= n
+
+        await eventually(read, timeout=20, what=f"{n} dead letters")
+    finally:
+        await reader.stop()
+    return got
+
+
+async def test_a_failed_batch_is_delivered_again_whole_and_then_committed(
+    common_settings: CommonSettings, unique: str
+) -> None:
+    settings = common_settings
+    good = [team(n) for n in range(6)]
+    # a leading poison record, then five good ones — all in the log before the consumer starts
+    producer = await _produce(settings, [b"\xff not json", *(encode(e) for e in good[:5])])
+    try:
+        rec = Recorder(failures=1)
+        await _consume_until(settings, producer, f"batch{unique}", rec, 5)
+        expected = [e.event_id for e in good[:5]]
+        assert rec.ids(0) == expected, "one call with the whole poll, in offset order"
+        assert rec.ids(1) == expected, "the failed batch came again, whole"
+        assert rec.handled() == expected, "and nothing after it twice"
+        offsets = [m.offset for m in rec.calls[1]]
+        assert offsets == sorted(offsets) and len(set(m.partition for m in rec.calls[1])) == 1
+        dead = await _dead_letters(settings, 1)
+        assert [int(dict(r.headers)["source_offset"]) for r in dead] == [offsets[0] - 1]
+
+        # the success was committed: the same group, restarted, sees only what is new
+        await producer.send_and_wait(settings.topic(TOPIC), value=encode(good[5]), key=KEY)
+        again = Recorder()
+        await _consume_until(settings, producer, f"batch{unique}", again, 1)
+        assert again.handled() == [good[5].event_id]
+    finally:
+        await producer.stop()
+
+
+async def test_poison_in_a_batch_is_dead_lettered_and_the_rest_arrive_in_order(
+    common_settings: CommonSettings, unique: str
+) -> None:
+    settings = common_settings
+    good = [team(n) for n in range(3)]
+    values = [encode(good[0]), b"\xff\xfe not json", encode(good[1]), invalid(), encode(good[2])]
+    producer = await _produce(settings, values)
+    try:
+        rec = Recorder()
+        await _consume_until(settings, producer, f"poison{unique}", rec, 3)
+        assert rec.handled() == [e.event_id for e in good]
+        dead = await _dead_letters(settings, 2)
+    finally:
+        await producer.stop()
+    reasons = sorted(dict(r.headers)["reason"].decode() for r in dead)
+    assert len(dead) == 2
+    assert reasons[0].startswith("invalid team.snapshot v1") and "district" in reasons[0]
+    assert reasons[1].startswith("not JSON")
+
+
+@pytest.mark.parametrize("both", [True, False])
+def test_exactly_one_of_handle_and_handle_batch(
+    common_settings: CommonSettings, both: bool
+) -> None:
+    async def one(_: Message) -> None: ...
+
+    async def many(_: list[Message]) -> None: ...
+
+    extra: dict[str, Any] = {"handle": one, "handle_batch": many} if both else {}
+    with pytest.raises(ValueError, match="exactly one"):
+        EventConsumer(
+            settings=common_settings,
+            group_id="g",
+            topics=[TOPIC],
+            dead_letters=None,  # type: ignore[arg-type]
+            **extra,
+        )
