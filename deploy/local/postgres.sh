@@ -110,6 +110,11 @@ max_parallel_workers_per_gather = 1
 fsync = on
 synchronous_commit = on
 password_encryption = scram-sha-256
+# Bulk imports (1,000,000 volunteers) write ~2 GB of WAL: fewer forced checkpoints and
+# compressed full-page images keep them I/O-light without giving up durability.
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+wal_compression = on
 # Logging goes to stderr, which pg_ctl -l sends to \$STATE/logs/postgres.log.
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
@@ -181,7 +186,8 @@ cmd_up() {
   write_config
   local start; start=$(now)
   if is_running; then
-    log "already running (pid $(head -n1 "$PGDATA/postmaster.pid"))"
+    log "already running (pid $(head -n1 "$PGDATA/postmaster.pid")); reloading baiying.conf"
+    pg_ctl reload >/dev/null  # settings that need a restart say so in the log
   else
     check_port_free
     log "starting on 127.0.0.1:$PORT (data $PGDATA)"
