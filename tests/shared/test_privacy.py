@@ -21,11 +21,21 @@ def test_ids_and_dates_are_not_mistaken_for_phones() -> None:
 def test_log_lines_mask_phones(capsys: object) -> None:
     import logging
 
+    import structlog
+
     from baiying_shared.logging import configure_logging, get_logger
 
-    configure_logging(service="t")
-    get_logger().info("sms sent", phone="+8613812345678", note="reply from 13900001111")
-    logging.getLogger("aiokafka").error("stdlib line to +8613812345678")
-    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging(service="t")  # binds this test's captured stderr: undone below
+    try:
+        get_logger().info("sms sent", phone="+8613812345678", note="reply from 13900001111")
+        logging.getLogger("aiokafka").error("stdlib line to +8613812345678")
+        err = capsys.readouterr().err  # type: ignore[attr-defined]
+    finally:
+        structlog.reset_defaults()
+        structlog.contextvars.clear_contextvars()
+        root.handlers[:] = handlers
+        root.setLevel(level)
     assert "13812345678" not in err and "13900001111" not in err
     assert err.count("+86 138****5678") == 2 and "139****1111" in err
