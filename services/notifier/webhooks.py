@@ -20,9 +20,30 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/v1/webhooks/twilio", tags=["webhooks"])
 
 
+# Twilio's webhook forms are a few KB (an SMS body is at most 1,600 characters). Anything far
+# larger is refused before it is parsed, signed or not: parsing comes before the signature check.
+MAX_WEBHOOK_BYTES = 64 * 1024
+
+
+async def _bounded_body(request: Request) -> None:
+    """Read the body, or 413 as soon as it exceeds MAX_WEBHOOK_BYTES."""
+    declared = request.headers.get("content-length", "")
+    too_large = HTTPException(413, f"webhook body too large (limit {MAX_WEBHOOK_BYTES:,} bytes)")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_WEBHOOK_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # what Request.body() caches; request.form() reads it
+
+
 async def signed_form(request: Request) -> FormData:
     """The form, if X-Twilio-Signature matches public_url + path (+ query); else 403."""
     settings: NotifierSettings = request.app.state.settings
+    await _bounded_body(request)
     form = await request.form()
     url = settings.public_url.rstrip("/") + request.url.path
     if request.url.query:
