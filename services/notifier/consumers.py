@@ -1,4 +1,4 @@
-"""The notifier's consumer: dispatch.callouts.v1 as group "notifier"."""
+"""The notifier's consumer: dispatch.callouts.v1 as group "notifier", a poll at a time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from functools import partial
 
 from baiying_notifier import intake
 from baiying_shared.events import callouts
-from baiying_shared.handlers import route
 from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.runtime import Runtime
 
@@ -14,19 +13,12 @@ GROUP = "notifier"
 
 
 def make_consumers(rt: Runtime) -> list[EventConsumer]:
-    handle = route(
-        {
-            callouts.CalloutIssued: partial(intake.on_issued, rt.pool),
-            callouts.CalloutConfirmed: partial(intake.on_confirmed, rt.pool),
-            callouts.CalloutStoodDown: partial(intake.on_stood_down, rt.pool),
-        }
-    )
     return [
         EventConsumer(
             settings=rt.settings,
             group_id=GROUP,
             topics=[callouts.TOPIC],
-            handle=handle,
+            handle_batch=partial(intake.on_batch, rt.pool),
             dead_letters=rt.producer,
         )
     ]

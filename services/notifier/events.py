@@ -10,7 +10,7 @@ import asyncpg
 
 from baiying_shared.db import outbox
 from baiying_shared.events import contacts, deliveries, replies
-from baiying_shared.events.envelope import wrap
+from baiying_shared.events.envelope import Envelope, wrap
 
 PRODUCER = "notifier"
 Conn: TypeAlias = "asyncpg.Connection[Any]"
@@ -20,10 +20,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def delivery_status(
-    conn: Conn, *, row: Any, status: str, error_code: int | None = None, sid: str | None = None
-) -> None:
-    """DeliveryStatusChanged for a deliveries row (a Record or dict with its columns)."""
+def delivery_status_event(
+    row: Any, *, status: str, error_code: int | None = None, sid: str | None = None
+) -> tuple[str, str, Envelope[Any] | None]:
+    """DeliveryStatusChanged for a deliveries row, as an `outbox.add_many` entry."""
     payload = deliveries.DeliveryStatusChanged(
         callout_id=row["callout_id"],
         incident_id=row["incident_id"],
@@ -35,11 +35,15 @@ async def delivery_status(
         provider_sid=sid,
         at=now(),  # type: ignore[arg-type,unused-ignore]
     )
-    await outbox.add(
-        conn,
-        topic=deliveries.TOPIC,
-        key=str(row["callout_id"]),
-        envelope=wrap(payload, producer=PRODUCER),
+    return deliveries.TOPIC, str(row["callout_id"]), wrap(payload, producer=PRODUCER)
+
+
+async def delivery_status(
+    conn: Conn, *, row: Any, status: str, error_code: int | None = None, sid: str | None = None
+) -> None:
+    """DeliveryStatusChanged for a deliveries row (a Record or dict with its columns)."""
+    await outbox.add_many(
+        conn, [delivery_status_event(row, status=status, error_code=error_code, sid=sid)]
     )
 
 

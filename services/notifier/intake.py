@@ -1,77 +1,75 @@
-"""Consume dispatch.callouts.v1: turn each call-out message into delivery rows, once.
+"""Consume dispatch.callouts.v1 a partition's poll at a time: one transaction, rows once.
 
-The row insert is the claim: UNIQUE (callout_id, message, channel) means a redelivered
-or re-published event finds its row already there and queues nothing new.
+`on_batch` claims the poll's event ids in one statement (a redelivered copy claims
+nothing), then applies the fresh events in offset order, one run of consecutive events
+of the same type at a time, so a stand-down after its alert in the same poll still finds
+the alert pending and cancels it. The row inserts are the claims against a second SMS
+(see queueing.py).
 """
 
 from __future__ import annotations
 
-import json
+import itertools
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 import asyncpg
 
-from baiying_notifier import events
+from baiying_notifier import queueing
 from baiying_notifier.domain.keywords import short_code
-from baiying_notifier.domain.pacing import PRIORITY
 from baiying_notifier.domain.templates import distance, phrase, render
-from baiying_shared.db import inbox
+from baiying_notifier.queueing import App, Sms
 from baiying_shared.events.callouts import CalloutConfirmed, CalloutIssued, CalloutStoodDown
 from baiying_shared.events.envelope import Envelope
-from baiying_shared.ids import new_id
+from baiying_shared.kafka.consumer import Message
 
 CONSUMER = "notifier"
 Conn: TypeAlias = "asyncpg.Connection[Any]"
+Run = list[Envelope[Any]]
 
 
-async def _queue(
-    conn: Conn, *, p: Any, message: str, kind: str, rank: int, body: str, segments: int
-) -> None:
-    """Insert the SMS delivery row unless the number opted out (then report it failed)."""
-    row = await conn.fetchrow(
-        "INSERT INTO deliveries (id, callout_id, incident_id, volunteer_id, channel, message,"
-        " priority, rank, phone, body, segments, state, error_code)"
-        " SELECT $1,$2,$3,$4,'sms',$5,$6,$7,$8,$9,$10, CASE WHEN o THEN 'suppressed' ELSE 'pending'"
-        " END, CASE WHEN o THEN 21610 END FROM (SELECT EXISTS (SELECT 1 FROM opt_outs"
-        " WHERE phone = $8 AND opted_out) AS o) opted"
-        " ON CONFLICT (callout_id, message, channel) DO NOTHING RETURNING *",
-        new_id(),
-        p.callout_id,
-        p.incident_id,
-        p.volunteer_id,
-        message,
-        PRIORITY[kind],
-        rank,
-        p.phone,
-        body,
-        segments,
-    )
-    if row is not None and row["state"] == "suppressed":
-        await events.delivery_status(conn, row=row, status="failed", error_code=21610)
-    elif row is not None:
-        # NOTIFY is delivered at commit, in commit order: the sender loads exactly this row
-        # (a seq watermark would skip rows whose transactions commit out of order).
-        await conn.execute("SELECT pg_notify('notifier_deliveries', $1)", str(row["seq"]))
-
-
-async def _app(conn: Conn, *, p: Any, message: str, push: dict[str, Any]) -> None:
-    """Hand the message to the app channel: a row, a 'sent' status, a push after commit."""
-    row = await conn.fetchrow(
-        "INSERT INTO deliveries (id, callout_id, incident_id, volunteer_id, channel, message,"
-        " priority, phone, body, state, status) VALUES ($1,$2,$3,$4,'app',$5,0,$6,'','sent','sent')"
-        " ON CONFLICT (callout_id, message, channel) DO NOTHING RETURNING *",
-        new_id(),
-        p.callout_id,
-        p.incident_id,
-        p.volunteer_id,
-        message,
-        p.phone,
-    )
-    if row is None:
+async def on_batch(pool: asyncpg.Pool[Any], messages: list[Message]) -> None:
+    """One partition's poll in one transaction; new pending rows announced at commit."""
+    envs = [
+        m.envelope
+        for m in messages
+        if m.envelope is not None and type(m.envelope.payload) in HANDLERS
+    ]
+    if not envs:
         return
-    await events.delivery_status(conn, row=row, status="sent")
-    note = {"volunteer_id": str(p.volunteer_id), "event": push}
-    await conn.execute("SELECT pg_notify('notifier_app', $1)", json.dumps(note, ensure_ascii=False))
+    async with pool.acquire() as conn, conn.transaction():
+        fresh = await claim_all(conn, [e.event_id for e in envs])
+        todo = _first_copies(envs, fresh)
+        seqs: list[int] = []
+        for kind, run in itertools.groupby(todo, key=lambda e: type(e.payload)):
+            seqs += await HANDLERS[kind](conn, list(run))
+        await queueing.announce(conn, seqs)
+
+
+async def claim_all(conn: Conn, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The inbox claim for many events: the ids seen for the first time.
+
+    Sorted, so two instances claiming overlapping polls (a rebalance) lock in one order.
+    """
+    rows = await conn.fetch(
+        "INSERT INTO processed_events (event_id, consumer)"
+        " SELECT e, $2 FROM unnest($1::uuid[]) AS e ORDER BY e"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        sorted(set(event_ids)),
+        CONSUMER,
+    )
+    return {r["event_id"] for r in rows}
+
+
+def _first_copies(envs: Run, fresh: set[uuid.UUID]) -> Run:
+    """Each newly claimed event once, in order (a poll may also hold a re-published copy)."""
+    todo: Run = []
+    for env in envs:
+        if env.event_id in fresh:
+            fresh.discard(env.event_id)
+            todo.append(env)
+    return todo
 
 
 def alert_view(p: CalloutIssued, code: str) -> dict[str, Any]:
@@ -90,54 +88,59 @@ def alert_view(p: CalloutIssued, code: str) -> dict[str, Any]:
     }
 
 
-async def on_issued(pool: asyncpg.Pool[Any], env: Envelope[Any]) -> None:
-    """A first alert (call-out or advisory)."""
-    p: CalloutIssued = env.payload
-    code = short_code(p.callout_id.hex)
-    async with pool.acquire() as conn, conn.transaction():
-        if not await inbox.claim(conn, event_id=env.event_id, consumer=CONSUMER):
-            return
-        view = alert_view(p, code)
-        await conn.execute(
-            "INSERT INTO callouts (callout_id, incident_id, volunteer_id, phone, kind, code,"
-            " language, channels, alert) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
-            " ON CONFLICT (callout_id) DO NOTHING",
-            p.callout_id,
-            p.incident_id,
-            p.volunteer_id,
-            p.phone,
-            p.kind,
-            code,
-            p.language,
-            [str(c) for c in p.channels],
-            view,
-        )
-        if "sms" in p.channels:
-            kind = "alert" if p.kind == "callout" else "advisory"
-            r = render(
-                kind,
-                p.language,
-                title=p.title,
-                category=p.category,
-                area=p.area,
-                distance=distance(p.language, p.distance_m),
-                advice=p.advice or "",
-                code=code,
-            )
-            await _queue(
-                conn, p=p, message="alert", kind=kind, rank=p.rank, body=r.text, segments=r.segments
-            )
-        if "app" in p.channels:
-            await _app(conn, p=p, message="alert", push={"type": "alert", **view, "state": "live"})
+def _callout_row(p: CalloutIssued, code: str, view: dict[str, Any]) -> tuple[Any, ...]:
+    channels = [str(c) for c in p.channels]
+    return (p.callout_id, p.incident_id, p.volunteer_id, p.phone, p.kind, code, p.language,
+            channels, view)  # fmt: skip
 
 
-async def on_confirmed(pool: asyncpg.Pool[Any], env: Envelope[Any]) -> None:
+def _alert_sms(p: CalloutIssued, code: str) -> Sms:
+    kind = "alert" if p.kind == "callout" else "advisory"
+    text = render(
+        kind,
+        p.language,
+        title=p.title,
+        category=p.category,
+        area=p.area,
+        distance=distance(p.language, p.distance_m),
+        advice=p.advice or "",
+        code=code,
+    )
+    return Sms(p, "alert", kind, p.rank, text)
+
+
+async def on_issued(conn: Conn, envs: Run) -> list[int]:
+    """First alerts (call-outs or advisories): callouts rows, then SMS and app messages."""
+    ps: list[CalloutIssued] = [e.payload for e in envs]
+    codes = [short_code(p.callout_id.hex) for p in ps]
+    triples = [(p, code, alert_view(p, code)) for p, code in zip(ps, codes, strict=True)]
+    await conn.executemany(
+        "INSERT INTO callouts (callout_id, incident_id, volunteer_id, phone, kind, code,"
+        " language, channels, alert) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+        " ON CONFLICT (callout_id) DO NOTHING",
+        [_callout_row(p, code, view) for p, code, view in triples],
+    )
+    seqs = await queueing.sms(
+        conn, [_alert_sms(p, c) for p, c, _ in triples if "sms" in p.channels]
+    )
+    await queueing.app(
+        conn,
+        [
+            App(p, "alert", {"type": "alert", **view, "state": "live"})
+            for p, _, view in triples
+            if "app" in p.channels
+        ],
+    )
+    return seqs
+
+
+async def on_confirmed(conn: Conn, envs: Run) -> list[int]:
     """The volunteer accepted: now, and only now, the address and contact go out."""
-    p: CalloutConfirmed = env.payload
-    detail = {"address": p.address, "contact": p.contact, "lat": p.lat, "lon": p.lon}
-    async with pool.acquire() as conn, conn.transaction():
-        if not await inbox.claim(conn, event_id=env.event_id, consumer=CONSUMER):
-            return
+    sms: list[Sms] = []
+    app: list[App] = []
+    for env in envs:  # few per poll (a quorum, not a crowd): one update each
+        p: CalloutConfirmed = env.payload
+        detail = {"address": p.address, "contact": p.contact, "lat": p.lat, "lon": p.lon}
         code = await conn.fetchval(
             "UPDATE callouts SET confirmed = $2, state = 'confirmed' WHERE callout_id = $1"
             " RETURNING code",
@@ -145,7 +148,7 @@ async def on_confirmed(pool: asyncpg.Pool[Any], env: Envelope[Any]) -> None:
             detail,
         ) or short_code(p.callout_id.hex)
         if "sms" in p.channels:
-            r = render(
+            text = render(
                 "confirmation",
                 p.language,
                 title=p.title,
@@ -153,58 +156,67 @@ async def on_confirmed(pool: asyncpg.Pool[Any], env: Envelope[Any]) -> None:
                 contact=p.contact,
                 code=code,
             )
-            await _queue(
-                conn,
-                p=p,
-                message="confirmation",
-                kind="confirmation",
-                rank=0,
-                body=r.text,
-                segments=r.segments,
-            )
+            sms.append(Sms(p, "confirmation", "confirmation", 0, text))
         if "app" in p.channels:
             push = {"type": "confirmed", "callout_id": str(p.callout_id), **detail}
-            await _app(conn, p=p, message="confirmation", push=push)
+            app.append(App(p, "confirmation", push))
+    seqs = await queueing.sms(conn, sms)
+    await queueing.app(conn, app)
+    return seqs
 
 
-async def on_stood_down(pool: asyncpg.Pool[Any], env: Envelope[Any]) -> None:
+async def on_stood_down(conn: Conn, envs: Run) -> list[int]:
     """Stand down. An alert still waiting in our queue is cancelled instead: never sent."""
-    p: CalloutStoodDown = env.payload
-    async with pool.acquire() as conn, conn.transaction():
-        if not await inbox.claim(conn, event_id=env.event_id, consumer=CONSUMER):
-            return
-        code = await conn.fetchval(
-            "UPDATE callouts SET state = 'stood_down' WHERE callout_id = $1 RETURNING code",
-            p.callout_id,
-        ) or short_code(p.callout_id.hex)
-        await conn.execute(
-            "UPDATE deliveries SET state = 'cancelled', updated_at = now() WHERE callout_id = $1"
-            " AND channel = 'sms' AND message = 'alert' AND state = 'pending'",
-            p.callout_id,
+    ps: list[CalloutStoodDown] = [e.payload for e in envs]
+    ids = sorted({p.callout_id for p in ps})
+    codes: dict[uuid.UUID, str] = {
+        r["callout_id"]: r["code"]
+        for r in await conn.fetch(
+            "UPDATE callouts SET state = 'stood_down' WHERE callout_id = ANY($1::uuid[])"
+            " RETURNING callout_id, code",
+            ids,
         )
-        # Only someone whose alert (may have) left hears the stand-down.
-        went = await conn.fetchval(
-            "SELECT true FROM deliveries WHERE callout_id = $1 AND channel = 'sms'"
-            " AND message = 'alert' AND state IN ('claimed', 'submitted', 'unknown')",
-            p.callout_id,
+    }
+    # Rows locked in id order, as the sender's claim locks them: the two cannot deadlock.
+    await conn.execute(
+        "UPDATE deliveries SET state = 'cancelled', updated_at = now() WHERE id IN ("
+        " SELECT id FROM deliveries WHERE callout_id = ANY($1::uuid[]) AND channel = 'sms'"
+        " AND message = 'alert' AND state = 'pending' ORDER BY id FOR UPDATE)",
+        ids,
+    )
+    # Only someone whose alert (may have) left hears the stand-down.
+    went = {
+        r["callout_id"]
+        for r in await conn.fetch(
+            "SELECT callout_id FROM deliveries WHERE callout_id = ANY($1::uuid[])"
+            " AND channel = 'sms' AND message = 'alert'"
+            " AND state IN ('claimed', 'submitted', 'unknown')",
+            ids,
         )
-        if "sms" in p.channels and went:
-            r = render(
-                "stand_down",
-                p.language,
-                title=p.title,
-                reason=phrase(p.language, p.reason),
-                code=code,
-            )
-            await _queue(
-                conn,
-                p=p,
-                message="stand_down",
-                kind="stand_down",
-                rank=0,
-                body=r.text,
-                segments=r.segments,
-            )
-        if "app" in p.channels:
-            push = {"type": "stood_down", "callout_id": str(p.callout_id), "reason": p.reason}
-            await _app(conn, p=p, message="stand_down", push=push)
+    }
+    sms = [
+        _stand_down_sms(p, codes.get(p.callout_id) or short_code(p.callout_id.hex))
+        for p in ps
+        if "sms" in p.channels and p.callout_id in went
+    ]
+    seqs = await queueing.sms(conn, sms)
+    await queueing.app(conn, [_stand_down_app(p) for p in ps if "app" in p.channels])
+    return seqs
+
+
+def _stand_down_sms(p: CalloutStoodDown, code: str) -> Sms:
+    reason = phrase(p.language, p.reason)
+    text = render("stand_down", p.language, title=p.title, reason=reason, code=code)
+    return Sms(p, "stand_down", "stand_down", 0, text)
+
+
+def _stand_down_app(p: CalloutStoodDown) -> App:
+    push = {"type": "stood_down", "callout_id": str(p.callout_id), "reason": p.reason}
+    return App(p, "stand_down", push)
+
+
+HANDLERS: dict[type[Any], Callable[[Conn, Run], Awaitable[list[int]]]] = {
+    CalloutIssued: on_issued,
+    CalloutConfirmed: on_confirmed,
+    CalloutStoodDown: on_stood_down,
+}

@@ -79,9 +79,8 @@ class Sender:
         self._ready.set()
 
     def wake(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        """LISTEN callback: a committed pending row's seq (empty payload: just look)."""
-        if payload.isdigit():
-            self._announced.add(int(payload))
+        """LISTEN callback: committed pending rows' seqs, comma-separated (empty: just look)."""
+        self._announced.update(int(s) for s in payload.split(",") if s.isdigit())
         self._wake.set()
 
     async def run(self) -> None:

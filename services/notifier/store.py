@@ -74,10 +74,12 @@ async def load_stale(pool: Pool, *, older_than_s: float, limit: int) -> list[Que
 
 async def claim(pool: Pool, ids: list[uuid.UUID]) -> list[int | None]:
     """pending -> claimed, atomically; per id the attempt number, or None if not ours to send."""
+    # Rows locked in id order, as a stand-down's cancel locks them: the two cannot deadlock.
     rows = await pool.fetch(
-        "UPDATE deliveries SET state = 'claimed', claimed_at = now(), updated_at = now(),"
-        " attempts = attempts + 1 WHERE id = ANY($1::uuid[]) AND state = 'pending'"
-        " RETURNING id, attempts",
+        "UPDATE deliveries d SET state = 'claimed', claimed_at = now(), updated_at = now(),"
+        " attempts = d.attempts + 1 FROM (SELECT id FROM deliveries WHERE id = ANY($1::uuid[])"
+        " AND state = 'pending' ORDER BY id FOR UPDATE) AS mine WHERE d.id = mine.id"
+        " RETURNING d.id, d.attempts",
         ids,
     )
     got = {r["id"]: r["attempts"] for r in rows}
