@@ -6,6 +6,7 @@
 #   make test      install + infra + pytest   (PYTEST_ARGS='-k foo -x')
 #   make run       install + infra + `baiying run` (migrate, seed, serve all)
 #   make lint      ruff + mypy
+#   make bench     every benchmark, one JSON document on stdout (BENCH_ARGS='--quick')
 #   make down      stop postgres + kafka (data kept in .state/)
 
 SHELL := /bin/bash
@@ -32,7 +33,9 @@ export PIP_ROOT_USER_ACTION ?= ignore
 # Recursive variable: evaluated after `install` has run.
 BAIYING ?= $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/baiying
 
-.PHONY: help install infra test run lint down status
+BENCH_ARGS ?=
+
+.PHONY: help install infra test run lint down status bench
 
 help:
 	@sed -n 's/^#   make /  make /p' $(MAKEFILE_LIST)
@@ -48,6 +51,13 @@ infra:
 test: install
 	BAIYING_SKIP_INSTALL=1 deploy/local/infra.sh up
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks are not tests: they never gate CI. Stdout carries only the JSON document,
+# so everything else (make's echo, install, infra) goes to stderr.
+bench:
+	@$(MAKE) --no-print-directory install >&2
+	@BAIYING_SKIP_INSTALL=1 deploy/local/infra.sh up >&2
+	@$(PYTHON) -m bench.run_all $(BENCH_ARGS)
 
 run: install
 	BAIYING_SKIP_INSTALL=1 deploy/local/infra.sh up

@@ -1,0 +1,140 @@
+"""Inbound replies: signed webhook replies per second, and reply-to-staffed latency.
+
+    python3 -m bench.replies [--replies 500] [--staffed 30] [--concurrency 16]
+
+Replies per second: one incident calls `--replies` people; each answers "1" through the
+notifier's Twilio webhook, signed as Twilio signs (the signature is checked on every one),
+`--concurrency` at a time; beside it, the same process's bare GET /healthz rate.
+Reply-to-staffed: incidents needing one person, one at a time; the first person alerted
+replies "1" and the clock runs until the dispatcher reports the incident staffed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+import uuid
+from typing import Any
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
+from bench.stats import percentiles, progress, ratio
+from bench.system import created, desk, incident_body, running_system
+from tests.faults.crowd import add_crowd, indexed
+from tests.support import eventually
+from tests.system.harness import System
+
+CROWD = (25.60, 114.60)
+SINGLES = (25.50, 114.80)
+INBOUND = "/v1/webhooks/twilio/inbound"
+
+
+def _signed_reply(system: System, phone: str, body: str) -> tuple[dict[str, str], dict[str, str]]:
+    form = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": DEV_ACCOUNT_SID,
+            "From": phone, "To": "+8610655590001", "Body": body}
+    signature = RequestValidator(DEV_AUTH_TOKEN).compute_signature(
+        system.notifier_url + INBOUND, form)
+    return form, {"X-Twilio-Signature": signature}
+
+
+async def _rate(n: int, concurrency: int, call: Any) -> float:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with gate:
+            await call(i)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    return n / (time.perf_counter() - t0)
+
+
+async def _alerted(system: System, sandbox: httpx.AsyncClient, count: int) -> list[str]:
+    await eventually(lambda: _at_least(sandbox, count), timeout=300, what="alerts out")
+    return [p["number"] for p in (await sandbox.get("/v1/phones")).json() if p["received"]]
+
+
+async def _at_least(sandbox: httpx.AsyncClient, count: int) -> bool:
+    return await created(sandbox) >= count
+
+
+async def replies_per_second(system: System, n: int, concurrency: int) -> dict[str, Any]:
+    progress(f"replies: {n} people called by one incident")
+    crowd = await add_crowd(system, n, near=CROWD)
+    await eventually(lambda: indexed(system, crowd), timeout=300, interval=0.5, what="index")
+    body = incident_body("基准回复", CROWD, need={"total": n // 2}, radius_m=8000)
+    async with (httpx.AsyncClient(base_url=system.dispatcher_url, headers=desk(system),
+                                  timeout=60) as api,
+                httpx.AsyncClient(base_url=system.sandbox_url, timeout=10) as sandbox,
+                httpx.AsyncClient(base_url=system.notifier_url, timeout=30) as notifier):
+        (await api.post("/v1/incidents", json=body)).raise_for_status()
+        phones = await _alerted(system, sandbox, n)
+        statuses: list[int] = []
+
+        async def reply(i: int) -> None:
+            form, headers = _signed_reply(system, phones[i], "1")
+            statuses.append((await notifier.post(INBOUND, data=form, headers=headers)).status_code)
+
+        async def health(_: int) -> None:
+            (await notifier.get("/healthz")).raise_for_status()
+
+        progress(f"replies: {len(phones)} signed replies, {concurrency} at a time")
+        rate = await _rate(len(phones), concurrency, reply)
+        bare = await _rate(len(phones), concurrency, health)
+    return {"replies": len(phones), "concurrency": concurrency,
+            "replies_per_s": round(rate, 1), "all_200": set(statuses) == {200},
+            "bare_healthz_per_s": round(bare, 1), "replies_vs_bare_http": ratio(rate, bare)}
+
+
+async def _staffed(api: httpx.AsyncClient, incident_id: str) -> bool:
+    return bool((await api.get(f"/v1/incidents/{incident_id}")).json()["status"] == "staffed")
+
+
+async def reply_to_staffed(system: System, incidents: int) -> dict[str, Any]:
+    progress(f"replies: reply-to-staffed over {incidents} incidents")
+    crowd = await add_crowd(system, 4 * incidents, near=SINGLES)
+    await eventually(lambda: indexed(system, crowd), timeout=300, interval=0.5, what="index")
+    rnd, samples = random.Random(5), []
+    async with (httpx.AsyncClient(base_url=system.dispatcher_url, headers=desk(system),
+                                  timeout=60) as api,
+                httpx.AsyncClient(base_url=system.sandbox_url, timeout=10) as sandbox):
+        for i in range(incidents):
+            point = (SINGLES[0] - rnd.uniform(0, 0.0004 * incidents / 8),
+                     SINGLES[1] - rnd.uniform(0, 0.0128))
+            before = set(await _alerted(system, sandbox, 0))
+            r = await api.post("/v1/incidents", json=incident_body(f"基准到岗{i}", point))
+            r.raise_for_status()
+            fresh = await eventually(lambda b=before: _new_phone(sandbox, b), what="an alert")
+            t0 = time.perf_counter()
+            await sandbox.post(f"/v1/phones/{fresh}/reply", json={"body": "1"})
+            await eventually(lambda r=r: _staffed(api, r.json()["id"]), interval=0.005,
+                             what="staffed")
+            samples.append((time.perf_counter() - t0) * 1000)
+    return {"incidents": incidents, "reply_to_staffed": percentiles(samples)}
+
+
+async def _new_phone(sandbox: httpx.AsyncClient, before: set[str]) -> str | None:
+    now = [p["number"] for p in (await sandbox.get("/v1/phones")).json() if p["received"]]
+    fresh = [p for p in now if p not in before]
+    return fresh[0] if fresh else None
+
+
+async def run(replies: int = 500, staffed: int = 30, concurrency: int = 16) -> dict[str, Any]:
+    async with running_system(BAIYING_SENDER_MPS="1000") as system:
+        rate = await replies_per_second(system, replies, concurrency)
+        latency = await reply_to_staffed(system, staffed)
+    return {"benchmark": "replies", **rate, **latency}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--replies", type=int, default=500)
+    parser.add_argument("--staffed", type=int, default=30)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.replies, args.staffed, args.concurrency)), indent=2))

@@ -1,0 +1,60 @@
+"""One row per headline figure: the value, the limit measured beside it, and their ratio."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)  # type: ignore[assignment]
+    return data
+
+
+def _row(figure: str, value: Any, limit_name: str, limit: Any, unit: str) -> Row:
+    ratio = round(value / limit, 2) if isinstance(value, int | float) and limit else None
+    return {"figure": figure, "value": value, "unit": unit, "limit": limit_name,
+            "limit_value": limit, "ratio": ratio}
+
+
+def _latency_rows(r: dict[str, Any]) -> list[Row]:
+    rtt, raise_ = r.get("broker_rtt", {}), r.get("raise_to_sms", {})
+    rows = []
+    for p in ("p50_ms", "p99_ms"):
+        rows.append(_row(f"raise-to-first-SMS {p[:3]}", _get(raise_, "raise_to_first_sms", p),
+                         f"broker produce->consume {p[:3]}", _get(rtt, "produce_to_consume", p),
+                         "ms"))
+    select = r.get("dispatch_select", {})
+    for p in ("p50_ms", "p99_ms"):
+        rows.append(_row(f"selection nearest-100 filtered {p[:3]}",
+                         _get(select, "filtered_team_patrol", p),
+                         f"bare PostGIS KNN {p[:3]}", _get(select, "bare_knn", p), "ms"))
+    replies = r.get("replies", {})
+    rows.append(_row("reply-to-staffed p50", _get(replies, "reply_to_staffed", "p50_ms"),
+                     "raise-to-first-SMS p50", _get(raise_, "raise_to_first_sms", "p50_ms"),
+                     "ms"))
+    return rows
+
+
+def _rate_rows(r: dict[str, Any]) -> list[Row]:
+    fan, paced = r.get("notify_fanout", {}), r.get("paced_fanout", {})
+    replies, imp = r.get("replies", {}), r.get("registry_import", {})
+    return [
+        _row("fan-out, unthrottled sandbox", _get(fan, "fanout", "per_second"),
+             "raw twilio-library POST rate, one process", _get(fan, "raw_http", "per_second"),
+             "msg/s"),
+        _row("paced fan-out", paced.get("achieved_per_s"), "carrier limit (2 senders x mps)",
+             paced.get("limit_per_s"), "msg/s"),
+        _row("paced fan-out 20429s", paced.get("rejected_20429"), "target", 0, "count"),
+        _row("signed webhook replies", replies.get("replies_per_s"),
+             "bare GET /healthz, same process", replies.get("bare_healthz_per_s"), "req/s"),
+        _row("CSV import", imp.get("total_s"), "target", imp.get("target_s"), "s"),
+    ]
+
+
+def ratios(results: dict[str, Any]) -> list[Row]:
+    return _latency_rows(results) + _rate_rows(results)
