@@ -156,6 +156,7 @@ class Sender:
         return f"{self._settings.public_url.rstrip('/')}/v1/webhooks/twilio/status?d={item.id}"
 
     async def _send(self, item: Queued, sender: str | None) -> None:
+        slot = _Slot(self._inflight)  # held for the request only, not for the bookkeeping
         try:
             attempt = await self._claims.submit(item.id)
             if attempt is None:
@@ -171,15 +172,17 @@ class Sender:
             try:
                 result = await self._gateway.send(sms)
             except GatewayError as exc:
+                slot.release()
                 await self._after_error(item, exc)
                 return
+            slot.release()  # the provider answered: the next request may go
             self.stats["submitted"] += 1
             await self._submits.submit((item, sender, result.sid, result.status))
         except Exception as exc:  # the row stays claimed; reconciliation settles it
             log.exception("send bookkeeping failed", delivery=str(item.id), error=str(exc))
         finally:
             self._known.discard(item.id)
-            self._inflight.release()
+            slot.release()
 
     async def _after_error(self, item: Queued, exc: GatewayError) -> None:
         if exc.ambiguous:  # maybe sent: leave it claimed for the reconciler, never resend blind
@@ -197,3 +200,15 @@ class Sender:
             return
         self.stats[f"failed_{exc.code}"] += 1
         await store.failed(self._pool, item=item, code=exc.code, reason=exc.message)
+
+
+class _Slot:
+    """One in-flight slot, released at most once."""
+
+    def __init__(self, sem: asyncio.Semaphore) -> None:
+        self._sem: asyncio.Semaphore | None = sem
+
+    def release(self) -> None:
+        if self._sem is not None:
+            self._sem.release()
+            self._sem = None
