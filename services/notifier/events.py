@@ -21,7 +21,12 @@ def now() -> datetime:
 
 
 def delivery_status_event(
-    row: Any, *, status: str, error_code: int | None = None, sid: str | None = None
+    row: Any,
+    *,
+    status: str,
+    error_code: int | None = None,
+    sid: str | None = None,
+    trace_id: str | None = None,
 ) -> tuple[str, str, Envelope[Any] | None]:
     """DeliveryStatusChanged for a deliveries row, as an `outbox.add_many` entry."""
     payload = deliveries.DeliveryStatusChanged(
@@ -35,7 +40,8 @@ def delivery_status_event(
         provider_sid=sid,
         at=now(),  # type: ignore[arg-type,unused-ignore]
     )
-    return deliveries.TOPIC, str(row["callout_id"]), wrap(payload, producer=PRODUCER)
+    envelope = wrap(payload, producer=PRODUCER, trace_id=trace_id)
+    return deliveries.TOPIC, str(row["callout_id"]), envelope
 
 
 async def delivery_status(

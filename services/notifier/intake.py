@@ -94,7 +94,8 @@ def _callout_row(p: CalloutIssued, code: str, view: dict[str, Any]) -> tuple[Any
             channels, view)  # fmt: skip
 
 
-def _alert_sms(p: CalloutIssued, code: str) -> Sms:
+def _alert_sms(env: Envelope[Any], code: str) -> Sms:
+    p: CalloutIssued = env.payload
     kind = "alert" if p.kind == "callout" else "advisory"
     text = render(
         kind,
@@ -106,29 +107,28 @@ def _alert_sms(p: CalloutIssued, code: str) -> Sms:
         advice=p.advice or "",
         code=code,
     )
-    return Sms(p, "alert", kind, p.rank, text)
+    return Sms(p, "alert", kind, p.rank, text, env.trace_id)
 
 
 async def on_issued(conn: Conn, envs: Run) -> list[int]:
     """First alerts (call-outs or advisories): callouts rows, then SMS and app messages."""
-    ps: list[CalloutIssued] = [e.payload for e in envs]
-    codes = [short_code(p.callout_id.hex) for p in ps]
-    triples = [(p, code, alert_view(p, code)) for p, code in zip(ps, codes, strict=True)]
+    codes = [short_code(e.payload.callout_id.hex) for e in envs]
+    triples = [(e, code, alert_view(e.payload, code)) for e, code in zip(envs, codes, strict=True)]
     await conn.executemany(
         "INSERT INTO callouts (callout_id, incident_id, volunteer_id, phone, kind, code,"
         " language, channels, alert) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
         " ON CONFLICT (callout_id) DO NOTHING",
-        [_callout_row(p, code, view) for p, code, view in triples],
+        [_callout_row(e.payload, code, view) for e, code, view in triples],
     )
     seqs = await queueing.sms(
-        conn, [_alert_sms(p, c) for p, c, _ in triples if "sms" in p.channels]
+        conn, [_alert_sms(e, c) for e, c, _ in triples if "sms" in e.payload.channels]
     )
     await queueing.app(
         conn,
         [
-            App(p, "alert", {"type": "alert", **view, "state": "live"})
-            for p, _, view in triples
-            if "app" in p.channels
+            App(e.payload, "alert", {"type": "alert", **view, "state": "live"}, e.trace_id)
+            for e, _, view in triples
+            if "app" in e.payload.channels
         ],
     )
     return seqs
@@ -156,10 +156,10 @@ async def on_confirmed(conn: Conn, envs: Run) -> list[int]:
                 contact=p.contact,
                 code=code,
             )
-            sms.append(Sms(p, "confirmation", "confirmation", 0, text))
+            sms.append(Sms(p, "confirmation", "confirmation", 0, text, env.trace_id))
         if "app" in p.channels:
             push = {"type": "confirmed", "callout_id": str(p.callout_id), **detail}
-            app.append(App(p, "confirmation", push))
+            app.append(App(p, "confirmation", push, env.trace_id))
     seqs = await queueing.sms(conn, sms)
     await queueing.app(conn, app)
     return seqs
@@ -167,8 +167,7 @@ async def on_confirmed(conn: Conn, envs: Run) -> list[int]:
 
 async def on_stood_down(conn: Conn, envs: Run) -> list[int]:
     """Stand down. An alert still waiting in our queue is cancelled instead: never sent."""
-    ps: list[CalloutStoodDown] = [e.payload for e in envs]
-    ids = sorted({p.callout_id for p in ps})
+    ids = sorted({e.payload.callout_id for e in envs})
     codes: dict[uuid.UUID, str] = {
         r["callout_id"]: r["code"]
         for r in await conn.fetch(
@@ -195,24 +194,27 @@ async def on_stood_down(conn: Conn, envs: Run) -> list[int]:
         )
     }
     sms = [
-        _stand_down_sms(p, codes.get(p.callout_id) or short_code(p.callout_id.hex))
-        for p in ps
-        if "sms" in p.channels and p.callout_id in went
+        _stand_down_sms(e, codes.get(e.payload.callout_id))
+        for e in envs
+        if "sms" in e.payload.channels and e.payload.callout_id in went
     ]
     seqs = await queueing.sms(conn, sms)
-    await queueing.app(conn, [_stand_down_app(p) for p in ps if "app" in p.channels])
+    await queueing.app(conn, [_stand_down_app(e) for e in envs if "app" in e.payload.channels])
     return seqs
 
 
-def _stand_down_sms(p: CalloutStoodDown, code: str) -> Sms:
+def _stand_down_sms(env: Envelope[Any], code: str | None) -> Sms:
+    p: CalloutStoodDown = env.payload
+    code = code or short_code(p.callout_id.hex)
     reason = phrase(p.language, p.reason)
     text = render("stand_down", p.language, title=p.title, reason=reason, code=code)
-    return Sms(p, "stand_down", "stand_down", 0, text)
+    return Sms(p, "stand_down", "stand_down", 0, text, env.trace_id)
 
 
-def _stand_down_app(p: CalloutStoodDown) -> App:
+def _stand_down_app(env: Envelope[Any]) -> App:
+    p: CalloutStoodDown = env.payload
     push = {"type": "stood_down", "callout_id": str(p.callout_id), "reason": p.reason}
-    return App(p, "stand_down", push)
+    return App(p, "stand_down", push, env.trace_id)
 
 
 HANDLERS: dict[type[Any], Callable[[Conn, Run], Awaitable[list[int]]]] = {

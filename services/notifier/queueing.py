@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 
@@ -64,6 +64,7 @@ class Sms:
     kind: str  # alert | advisory | confirmation | stand_down
     rank: int
     text: Rendered
+    trace_id: str | None = None  # the consumed event's, carried into the events we publish
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class App:
     p: Any
     message: str
     push: dict[str, Any]
+    trace_id: str | None = None
+
+
+Item = TypeVar("Item", Sms, App)
 
 
 def _ids(items: list[Sms] | list[App]) -> list[list[Any]]:
@@ -98,8 +103,11 @@ async def sms(conn: Conn, items: list[Sms]) -> list[int]:
         [i.text.text for i in items],
         [i.text.segments for i in items],
     )
+    made = _first_per_row(items)
     suppressed = [
-        events.delivery_status_event(r, status="failed", error_code=21610)
+        events.delivery_status_event(
+            r, status="failed", error_code=21610, trace_id=made[_key(r)].trace_id
+        )
         for r in rows
         if r["state"] == "suppressed"
     ]
@@ -115,21 +123,32 @@ async def app(conn: Conn, items: list[App]) -> None:
     rows = await conn.fetch(_APP, *_ids(items), [i.p.phone for i in items])
     if not rows:
         return
-    await outbox.add_many(conn, [events.delivery_status_event(r, status="sent") for r in rows])
-    pushes: dict[tuple[Any, str], dict[str, Any]] = {}
-    for i in items:  # the first item per row is the one that made it
-        pushes.setdefault((i.p.callout_id, i.message), i.push)
+    made = _first_per_row(items)
+    sent = [
+        events.delivery_status_event(r, status="sent", trace_id=made[_key(r)].trace_id)
+        for r in rows
+    ]
+    await outbox.add_many(conn, sent)
     notes = [
         json.dumps(
-            {
-                "volunteer_id": str(r["volunteer_id"]),
-                "event": pushes[r["callout_id"], r["message"]],
-            },
+            {"volunteer_id": str(r["volunteer_id"]), "event": made[_key(r)].push},
             ensure_ascii=False,
         )
         for r in rows
     ]
     await conn.executemany("SELECT pg_notify('notifier_app', $1)", [(n,) for n in notes])
+
+
+def _key(row: Any) -> tuple[Any, str]:
+    return row["callout_id"], row["message"]
+
+
+def _first_per_row(items: list[Item]) -> dict[tuple[Any, str], Item]:
+    """Item per (callout, message): the first one is the one whose row was inserted."""
+    made: dict[tuple[Any, str], Item] = {}
+    for i in items:
+        made.setdefault((i.p.callout_id, i.message), i)
+    return made
 
 
 async def announce(conn: Conn, seqs: list[int]) -> None:

@@ -140,16 +140,15 @@ async def test_opted_out_numbers_are_suppressed_and_reported(db: Db) -> None:
     await db.pool.execute(
         "INSERT INTO opt_outs (phone, opted_out, keyword) VALUES ($1, true, 'TD')", out.phone
     )
-    await intake.on_batch(db.pool, msgs(out, ok))
+    envs = [wrap(p, producer="dispatcher") for p in (out, ok)]
+    await intake.on_batch(db.pool, msgs(envelopes=envs))
     assert await db.rows(out) == {("alert", "sms"): "suppressed"}
     assert await db.rows(ok) == {("alert", "sms"): "pending"}
     [value] = await db.pool.fetch("SELECT value FROM outbox")
-    status = decode(value["value"]).payload
-    assert (status.callout_id, status.status, status.error_code) == (
-        out.callout_id,
-        "failed",
-        21610,
-    )
+    status = decode(value["value"])
+    p = status.payload
+    assert (p.callout_id, p.status, p.error_code) == (out.callout_id, "failed", 21610)
+    assert status.trace_id == envs[0].trace_id, "the call-out's trace carries on"
 
 
 async def test_pending_rows_are_announced_after_commit_within_the_payload_limit(db: Db) -> None:
