@@ -8,6 +8,7 @@ from typing import Any
 
 from baiying_notifier.config import NotifierSettings
 from baiying_sandbox.config import SandboxSettings
+from baiying_shared.events.callouts import CalloutIssued, CalloutStoodDown
 from baiying_shared.events.contacts import ContactFlagged, SmsOptChanged
 from baiying_shared.events.deliveries import DeliveryStatusChanged
 from tests.notifier.harness import issued, system
@@ -135,3 +136,60 @@ async def test_a_big_advisory_does_not_starve_a_later_callout(notifier_settings:
         assert position < 40, f"call-out left as message {position} of {len(crowd) + 1}"
         first = next(m for m in s.sandbox.messages.values() if m.to in crowd)
         assert "以案说防" in first.body and "验证码" in first.body
+
+
+async def test_a_stand_down_wave_during_a_fan_out_cancels_or_follows_each_alert(
+    notifier_settings: Factory,
+) -> None:
+    """Polls full of stand-downs race the sender's claims: each alert is either cancelled
+    unsent or sent and followed by one stand-down; nothing left open, no deadlock recorded."""
+    sandbox = SandboxSettings(mps=0, latency_ms=2, callback_statuses=())
+    async with system(notifier_settings, sandbox=sandbox, sender_mps=400.0) as s:
+        targets = phones(1200, 5)
+        alerts = [issued(phone=ph, rank=i) for i, ph in enumerate(targets)]
+        deadlocks = await _deadlocks(s.pool)
+        await s.dispatcher.publish(*alerts)
+        await eventually(lambda: _async(len(s.sandbox.messages) >= 100), what="fan-out under way")
+        await s.dispatcher.publish(*(_stood_down(a) for a in alerts))
+
+        async def settled() -> bool:
+            open_rows = await s.pool.fetchval(
+                "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'claimed')"
+            )
+            downs = await s.pool.fetchval(
+                "SELECT count(*) FROM callouts WHERE state = 'stood_down'"
+            )
+            return open_rows == 0 and downs == len(alerts)
+
+        await eventually(settled, timeout=60, what="every alert cancelled or followed")
+        states = dict(
+            await s.pool.fetch(
+                "SELECT state, count(*) FROM deliveries WHERE message = 'alert' GROUP BY 1"
+            )
+        )
+        assert states.get("cancelled", 0) > 0 and states.get("submitted", 0) > 0, states
+        assert await _deadlocks(s.pool) == deadlocks, "cancels and claims lock in one order"
+        for ph in targets:
+            got = ["无需前往" in body for body in s.received(ph)]
+            assert got in ([], [False, True]), f"{ph}: {got}"
+
+
+async def _deadlocks(pool: Any) -> int:
+    await pool.execute("SELECT pg_stat_clear_snapshot()")
+    return int(
+        await pool.fetchval(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        )
+    )
+
+
+def _stood_down(alert: CalloutIssued) -> CalloutStoodDown:
+    return CalloutStoodDown(
+        callout_id=alert.callout_id,
+        incident_id=alert.incident_id,
+        volunteer_id=alert.volunteer_id,
+        phone=alert.phone,
+        channels=alert.channels,
+        reason="staffed",
+        title=alert.title,
+    )
