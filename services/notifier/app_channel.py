@@ -11,7 +11,7 @@ import json
 import uuid
 from collections import defaultdict
 from importlib import resources
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
@@ -132,7 +132,7 @@ async def post_reply(
 def _volunteer(principal: Principal) -> uuid.UUID:
     if principal.volunteer_id is None:
         raise HTTPException(403, "a volunteer token with volunteer_id is required")
-    return cast(uuid.UUID, principal.volunteer_id)
+    return principal.volunteer_id
 
 
 @router.websocket("/v1/app/ws")
