@@ -17,6 +17,7 @@ import json
 import random
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 import httpx
@@ -109,11 +110,11 @@ async def reply_to_staffed(system: System, incidents: int) -> dict[str, Any]:
             tag, before = f"基准到岗{i:03d}", await _counts(sandbox)
             r = await api.post("/v1/incidents", json=incident_body(tag, point))
             r.raise_for_status()
-            alerted = await eventually(lambda b=before, t=tag: _alerted_by(sandbox, b, t),
+            alerted = await eventually(partial(_alerted_by, sandbox, before, tag),
                                        what="an alert")
             t0 = time.perf_counter()
             await sandbox.post(f"/v1/phones/{alerted}/reply", json={"body": "1"})
-            await eventually(lambda r=r: _staffed(api, r.json()["id"]), interval=0.005,
+            await eventually(partial(_staffed, api, r.json()["id"]), interval=0.005,
                              what="staffed")
             samples.append((time.perf_counter() - t0) * 1000)
     return {"incidents": incidents, "reply_to_staffed": percentiles(samples)}

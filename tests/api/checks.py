@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemathesis import Case, Response
+from schemathesis import Case, CheckContext, CheckFunction, Response
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure
 
@@ -21,7 +21,7 @@ def _reason(body: Any) -> str:
     return ""
 
 
-def readable_rejection(ctx: Any, response: Response, case: Case) -> bool | None:
+def readable_rejection(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A 4xx carries a JSON body naming the reason, not an empty or HTML page."""
     if not 400 <= response.status_code < 500 or response.status_code == 405:
         return None
@@ -38,4 +38,4 @@ def readable_rejection(ctx: Any, response: Response, case: Case) -> bool | None:
     return None
 
 
-CHECKS = [not_a_server_error, readable_rejection]
+CHECKS: list[CheckFunction] = [not_a_server_error, readable_rejection]

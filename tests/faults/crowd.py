@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from tests.support import eventually
 from tests.system.harness import System
 
 
@@ -124,3 +125,14 @@ async def everyone_served(
     if reached == (len(phones) if expected is None else expected) and await notifier_idle(system):
         return counts
     return None
+
+
+async def wait_served(
+    system: System, phones: list[str], expected: int | None = None, *, what: str,
+    within: float = 90,
+) -> dict[str, int]:
+    """Wait until `everyone_served`; return the counts per phone."""
+    counts = await eventually(lambda: everyone_served(system, phones, expected),
+                              timeout=within, interval=0.3, what=what)
+    assert counts is not None
+    return counts

@@ -10,12 +10,12 @@ from tests.faults.crowd import (
     add_crowd,
     advisory,
     callout,
-    everyone_served,
     incident,
     indexed,
     not_exactly_once,
     raise_incident,
     sent_count,
+    wait_served,
 )
 from tests.faults.infra import PrivateInfra
 from tests.support import eventually
@@ -43,11 +43,10 @@ async def test_broker_restarted_mid_fanout(system: System, private_infra: Privat
     raised = await raise_incident(system, callout(OUTAGE_PLACE, need=10))
     await asyncio.to_thread(private_infra.kafka_start)
 
-    counts = await eventually(lambda: everyone_served(system, crowd), timeout=120,
-                              interval=0.3, what="every advisory recipient served")
+    counts = await wait_served(system, crowd, within=120,
+                               what="every advisory recipient served")
     assert not_exactly_once(counts) == {}, f"{at_stop} sent when the broker stopped"
-    squad_counts = await eventually(lambda: everyone_served(system, squad, 20), timeout=60,
-                                    interval=0.3, what="the outage call-out served")
+    squad_counts = await wait_served(system, squad, 20, what="the outage call-out served")
     assert not_exactly_once({p: n for p, n in squad_counts.items() if n}) == {}
 
     async def statuses_back() -> dict[str, int] | None:

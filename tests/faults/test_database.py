@@ -11,11 +11,11 @@ import pytest
 from tests.faults.crowd import (
     add_crowd,
     callout,
-    everyone_served,
     incident,
     indexed,
     not_exactly_once,
     raise_incident,
+    wait_served,
 )
 from tests.faults.infra import PrivateInfra
 from tests.support import eventually
@@ -55,7 +55,7 @@ async def test_database_outage_is_reported_and_survived(
 
     async def reported_down() -> bool:
         down.update(await _readiness(system))
-        return _all(503, False)(down)
+        return bool(_all(503, False)(down))
 
     try:
         await eventually(reported_down, timeout=30, interval=0.3, what="503 naming the database")
@@ -68,8 +68,7 @@ async def test_database_outage_is_reported_and_survived(
 
     await eventually(recovered, timeout=60, interval=0.3, what="every service ready again")
     raised = await raise_incident(system, callout(PLACE, need=2, radius_m=1000))
-    counts = await eventually(lambda: everyone_served(system, phones, 4), timeout=60,
-                              interval=0.3, what="the call-out after recovery")
+    counts = await wait_served(system, phones, 4, what="the call-out after recovery")
     called = [p for p, n in counts.items() if n]
     assert not_exactly_once({p: counts[p] for p in called}) == {}
     for phone in called[:2]:

@@ -9,11 +9,11 @@ from tests.faults.crowd import (
     add_crowd,
     advisory,
     callout,
-    everyone_served,
     indexed,
     not_exactly_once,
     raise_incident,
     sent_count,
+    wait_served,
 )
 from tests.faults.infra import PrivateInfra
 from tests.support import eventually
@@ -40,8 +40,7 @@ async def test_notifier_sigkilled_mid_fanout(system: System) -> None:
     assert at_kill < len(phones), "the kill must land mid-fan-out"
 
     await system.restart("notifier")
-    counts = await eventually(lambda: everyone_served(system, phones), timeout=90,
-                              interval=0.3, what="every recipient served after the restart")
+    counts = await wait_served(system, phones, what="every recipient served after the restart")
     assert not_exactly_once(counts) == {}, f"{at_kill} sent at the kill"
 
 
@@ -77,7 +76,7 @@ async def test_dispatcher_sigkilled_between_commit_and_publish(
     assert before_kill == 0
 
     await system.restart("dispatcher")
-    counts = await eventually(lambda: everyone_served(system, phones, 40), timeout=90,
-                              interval=0.3, what="every call-out delivered after the restart")
+    counts = await wait_served(system, phones, 40,
+                               what="every call-out delivered after the restart")
     called = {phone: n for phone, n in counts.items() if n}
     assert len(called) == 40 and not_exactly_once(called) == {}

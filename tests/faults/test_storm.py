@@ -7,10 +7,10 @@ import pytest
 from tests.faults.crowd import (
     add_crowd,
     advisory,
-    everyone_served,
     indexed,
     not_exactly_once,
     raise_incident,
+    wait_served,
 )
 from tests.support import eventually
 from tests.system.harness import System
@@ -28,8 +28,8 @@ async def test_error_storm_delivers_everything_once(system: System) -> None:
                          json={"error_rate": 0.3, "mps": 10})
     await raise_incident(system, advisory(STORM_PLACE))
 
-    counts = await eventually(lambda: everyone_served(system, phones), timeout=120,
-                              interval=0.3, what="every recipient served through the storm")
+    counts = await wait_served(system, phones, within=120,
+                               what="every recipient served through the storm")
     stats = await system.sandbox("GET", "/v1/admin/stats")
     assert stats["errors_5xx"] > 0 and stats.get("rejected_429", 0) > 0, stats
     assert not_exactly_once(counts) == {}
