@@ -2,35 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import schemathesis
 from schemathesis import BaseSchema
 
-from tests.system.harness import System
+from tests.conftest import Infra
+from tests.system.harness import System, create_database, drop_database
+
+
+@pytest.fixture(scope="package")
+async def system(infra: Infra) -> AsyncIterator[System]:
+    """A System of its own: generated incidents escalate for seconds and generated volunteers
+    land anywhere, which must not reach the people other tests place on the shared System."""
+    url = await create_database(infra.admin_database_url)
+    running = System(database_url=url, kafka_bootstrap=infra.kafka_bootstrap)
+    try:
+        await running.start()
+        yield running
+    finally:
+        await running.stop()
+        await drop_database(infra.admin_database_url, url)
 
 
 def load(system: System, service: str) -> BaseSchema:
     return schemathesis.openapi.from_url(f"{system.url(service)}/openapi.json")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def registry_schema(system: System) -> BaseSchema:
     return load(system, "registry")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dispatcher_schema(system: System) -> BaseSchema:
     return load(system, "dispatcher")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def notifier_schema(system: System) -> BaseSchema:
     return load(system, "notifier")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def auth_headers(system: System) -> dict[str, dict[str, Any]]:
     """Per service, the token a legitimate caller would send."""
     admin = {"Authorization": f"Bearer {system.token('admin')}"}
