@@ -37,8 +37,9 @@ async def test_broker_restarted_mid_fanout(system: System, private_infra: Privat
         return await sent_count(system, crowd) >= 30
 
     await eventually(some_sent, timeout=60, what="fan-out under way")
-    await asyncio.to_thread(private_infra.kafka_stop)
     at_stop = await sent_count(system, crowd)
+    assert at_stop < len(crowd), "the broker must go down mid-fan-out"
+    await asyncio.to_thread(private_infra.kafka_stop)
     # Raised while the broker is down: the dispatcher commits it and the relay waits.
     raised = await raise_incident(system, callout(OUTAGE_PLACE, need=10))
     await asyncio.to_thread(private_infra.kafka_start)
