@@ -26,6 +26,9 @@ FAULTS_ENV = {
 
 @pytest.fixture(scope="package")
 def private_infra() -> Iterator[PrivateInfra]:
+    missing = PrivateInfra.missing_tools()
+    if missing:  # e.g. a testcontainers-only machine: `make test` installs these
+        pytest.skip(f"faults need the local infra tools (deploy/local/install.sh): {missing}")
     infra = PrivateInfra.from_env()
     infra.up()
     try:

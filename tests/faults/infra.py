@@ -39,6 +39,14 @@ class PrivateInfra:
             controller_port=int(os.environ.get("BAIYING_FAULTS_KAFKA_CONTROLLER_PORT", "19093")),
         )
 
+    @staticmethod
+    def missing_tools() -> list[str]:
+        """What deploy/local/postgres.sh and kafka.sh need and this machine lacks."""
+        java = shutil.which("java") or next(Path("/usr/lib/jvm").glob("*/bin/java"), None)
+        needs = {"PostgreSQL 15": Path("/usr/lib/postgresql/15/bin/postgres").exists(),
+                 "java 17+": java is not None}
+        return [name for name, present in needs.items() if not present]
+
     @property
     def infra(self) -> Infra:
         return Infra(
