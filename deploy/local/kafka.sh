@@ -142,11 +142,18 @@ ensure_formatted() {
 # Our broker is running iff the pid file names a live kafka.Kafka JVM
 # (guards against a stale pid reused by an unrelated process).
 running_pid() {
-  pid_alive "$PID_FILE" || return 1
-  local pid cmdline; pid=$(<"$PID_FILE")
-  # (no `tr | grep -q` pipe: with pipefail, grep -q's early exit SIGPIPEs tr)
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmdline == *" kafka.Kafka "* ]] || return 1
+  local pid cmdline
+  if pid_alive "$PID_FILE"; then
+    pid=$(<"$PID_FILE")
+    # (no `tr | grep -q` pipe: with pipefail, grep -q's early exit SIGPIPEs tr)
+    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || cmdline=""
+    if [[ $cmdline == *" kafka.Kafka "* ]]; then echo "$pid"; return 0; fi
+  fi
+  # `setsid` forks when its caller leads a process group (shells with job control),
+  # so $! may name a parent that already exited: find our broker by its config path.
+  pid=$(pgrep -f -- "kafka.Kafka $PROPS" | head -n1) || return 1
+  [[ -n $pid ]] || return 1
+  echo "$pid" >"$PID_FILE"
   echo "$pid"
 }
 
