@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -46,7 +45,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     @app.exception_handler(api.TwilioError)
     async def twilio_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, api.TwilioError)
-        return cast(JSONResponse, api.twilio_error(exc.status, exc.code, exc.message))
+        return api.twilio_error(exc.status, exc.code, exc.message)
 
     app.include_router(api.router)
     app.include_router(admin.router)
