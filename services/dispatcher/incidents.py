@@ -87,7 +87,9 @@ async def raise_incident(
             if made:
                 incident = await repo.update_incident(conn, incident.id, first_callout_at=now)
         else:
-            await mobilise.fan_out_advisory(conn, settings=settings, incident=incident)
+            await mobilise.fan_out_advisory(
+                conn, settings=settings, incident=incident, clock=mobilise.clock_for(settings, now)
+            )
             incident = await repo.update_incident(conn, incident.id, first_callout_at=now)
         await outbound.notify(conn, [outbound.incident_notice(incident)])
     return incident, False

@@ -202,6 +202,7 @@ WITH here AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography AS g)
 SELECT {_COLUMNS}, ST_Distance(r.location, here.g) AS distance
 FROM responders r, here
 WHERE r.active AND cardinality(r.reachable) > 0 AND {{where}}
+  AND {_NOT_QUIET.replace("$4", "$5")}
 ORDER BY distance
 LIMIT $4
 """
@@ -209,13 +210,17 @@ LIMIT $4
 
 async def advisory_audience(
     conn: asyncpg.Connection[Any], *, lat: float, lon: float, districts: Sequence[str] | None,
-    radius_m: int, limit: int,
+    radius_m: int, limit: int, clock: Clock,
 ) -> list[Candidate]:
-    """Every active, reachable volunteer in `districts` (or within the radius), nearest first."""
+    """Every active, reachable volunteer in `districts` (or the radius), nearest first.
+
+    A prevention notice is not urgent: it ignores duty and the daily cap, but never wakes
+    someone inside their quiet hours.
+    """
     if districts:
         sql = _ADVISORY.format(where="r.district = ANY($3::text[])")
-        rows = await conn.fetch(sql, lon, lat, list(districts), limit)
+        rows = await conn.fetch(sql, lon, lat, list(districts), limit, clock.local)
     else:
         sql = _ADVISORY.format(where="ST_DWithin(r.location, here.g, $3)")
-        rows = await conn.fetch(sql, lon, lat, float(radius_m), limit)
+        rows = await conn.fetch(sql, lon, lat, float(radius_m), limit, clock.local)
     return [_candidate(r) for r in rows]

@@ -75,12 +75,14 @@ async def _call(
 
 
 async def fan_out_advisory(
-    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident: Incident
+    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident: Incident,
+    clock: Clock,
 ) -> int:
     """Send a prevention notice to every active, reachable volunteer in the area."""
     audience = await advisory_audience(
         conn, lat=incident.lat, lon=incident.lon, districts=incident.target_districts,
         radius_m=incident.radius_m, limit=settings.dispatch_advisory_max,
+        clock=clock,
     )
     made = await repo.insert_callouts(
         conn, incident_id=incident.id, picks=audience, round_no=1, first_rank=1

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from baiying_shared.events.callouts import CalloutConfirmed, CalloutStoodDown
+from baiying_shared.events.common import QuietHours
 from tests.dispatcher.conftest import System
 from tests.dispatcher.support import deliver, fresh_area, publish, reply, volunteer
 from tests.dispatcher.test_mobilisation import (
@@ -162,8 +165,9 @@ async def test_advisory_reaches_every_active_volunteer_and_counts_deliveries(
     area = fresh_area()
     near = [volunteer(area, d, on_duty=False) for d in (100, 900)]  # off duty still hears it
     gone = volunteer(area, 300, status="suspended")
+    asleep = volunteer(area, 500, quiet_hours=_quiet_now())  # a notice never wakes anyone
     far = volunteer(area, 5000)
-    await system.add_volunteers([*near, gone, far])
+    await system.add_volunteers([*near, gone, asleep, far])
     body = incident_body(area, kind="advisory", need=None, radius_m=1000, title="防范电信诈骗",
                          advice="警惕冒充公检法的电话，不转账、不透露验证码。")
     inc = await raise_incident(system, body)
@@ -178,6 +182,13 @@ async def test_advisory_reaches_every_active_volunteer_and_counts_deliveries(
         lambda: _deliveries(system, inc["id"], 2), what="deliveries counted"
     )
     assert got["counts"] == {"delivered": 2} and got["status"] == "issued"
+
+
+def _quiet_now() -> QuietHours:
+    """A quiet-hours window around the current Asia/Shanghai time."""
+    local = datetime.now(ZoneInfo("Asia/Shanghai"))
+    return QuietHours(start=(local - timedelta(hours=1)).time().replace(microsecond=0),
+                      end=(local + timedelta(hours=1)).time().replace(microsecond=0))
 
 
 async def _deliveries(system: System, incident_id: str, n: int) -> dict[str, Any] | None:
