@@ -114,13 +114,7 @@ def common_settings(infra: Infra, database_url: str, unique: str) -> CommonSetti
 @pytest.fixture(scope="session")
 async def system(infra: Infra) -> AsyncIterator[Any]:
     """All four services as real processes on a database and topic prefix of their own."""
-    from tests.system.harness import System, create_database, drop_database
+    from tests.system.harness import running_system
 
-    url = await create_database(infra.admin_database_url)
-    running = System(database_url=url, kafka_bootstrap=infra.kafka_bootstrap)
-    try:
-        await running.start()
-        yield running
-    finally:
-        await running.stop()
-        await drop_database(infra.admin_database_url, url)
+    async with running_system(infra.admin_database_url, infra.kafka_bootstrap) as system:
+        yield system

@@ -10,21 +10,15 @@ import schemathesis
 from schemathesis import BaseSchema
 
 from tests.conftest import Infra
-from tests.system.harness import System, create_database, drop_database
+from tests.system.harness import System, running_system
 
 
 @pytest.fixture(scope="package")
 async def system(infra: Infra) -> AsyncIterator[System]:
     """A System of its own: generated incidents escalate for seconds and generated volunteers
     land anywhere, which must not reach the people other tests place on the shared System."""
-    url = await create_database(infra.admin_database_url)
-    running = System(database_url=url, kafka_bootstrap=infra.kafka_bootstrap)
-    try:
-        await running.start()
-        yield running
-    finally:
-        await running.stop()
-        await drop_database(infra.admin_database_url, url)
+    async with running_system(infra.admin_database_url, infra.kafka_bootstrap) as system:
+        yield system
 
 
 def load(system: System, service: str) -> BaseSchema:

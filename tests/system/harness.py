@@ -12,6 +12,8 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,19 @@ async def drop_database(admin_url: str, url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def running_system(admin_database_url: str, kafka_bootstrap: str) -> AsyncIterator[System]:
+    """A started System on a fresh database; stopped and dropped afterwards."""
+    url = await create_database(admin_database_url)
+    system = System(database_url=url, kafka_bootstrap=kafka_bootstrap)
+    try:
+        await system.start()
+        yield system
+    finally:
+        await system.stop()
+        await drop_database(admin_database_url, url)
 
 
 @dataclass
