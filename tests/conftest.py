@@ -51,10 +51,10 @@ def infra() -> Iterator[Infra]:
     from testcontainers.kafka import KafkaContainer
     from testcontainers.postgres import PostgresContainer
 
-    with (
-        PostgresContainer("postgis/postgis:15-3.4", driver=None) as pg,
-        KafkaContainer("apache/kafka:4.0.0").with_kraft() as kf,
-    ):
+    # testcontainers' Kafka module drives Confluent images; 7.6 in KRaft mode speaks the same
+    # protocol aiokafka uses. (Not exercised on the project's own Docker-less machines.)
+    postgis = PostgresContainer("postgis/postgis:15-3.4", driver=None)
+    with postgis as pg, KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kf:
         yield Infra(pg.get_connection_url(), kf.get_bootstrap_server())
 
 
