@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from baiying_shared.db.housekeeping import COMMON, Prune, keep_tidy
 from baiying_shared.db.migrate import migrate
 from baiying_shared.db.outbox import OutboxRelay
 from baiying_shared.db.pool import create_pool
@@ -59,6 +60,7 @@ async def running(
     migrations_package: str,
     consumers: ConsumerFactory | None = None,
     auto_migrate: bool = True,
+    prunes: tuple[Prune, ...] = (),
 ) -> AsyncIterator[Runtime]:
     """Start the service's I/O; stop it in reverse order on exit."""
     await ensure_topics(settings)
@@ -73,6 +75,10 @@ async def running(
     runtime = Runtime(settings, service, schema, pool, producer, relay)
     try:
         relay.start()
+        runtime.background.append(asyncio.create_task(
+            keep_tidy(pool, (*COMMON, *prunes), every_s=settings.housekeeping_interval_s),
+            name=f"housekeeping:{schema}",
+        ))
         runtime.consumers = consumers(runtime) if consumers else []
         for consumer in runtime.consumers:
             await consumer.start()

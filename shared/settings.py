@@ -30,6 +30,7 @@ class CommonSettings(BaseSettings):
     jwt_issuer: str = "baiying"
     log_level: str = "INFO"
     log_json: bool = True
+    housekeeping_interval_s: float = 600.0
     db_pool_min: int = 2
     db_pool_max: int = 10
 

@@ -17,6 +17,7 @@ from baiying_notifier.gateway import SmsGateway
 from baiying_notifier.gateway.twilio import TwilioGateway
 from baiying_notifier.reconcile import reconcile_forever
 from baiying_notifier.sender import Sender
+from baiying_shared.db.housekeeping import DAY_S, Prune
 from baiying_shared.logging import configure_logging
 from baiying_shared.runtime import running
 from baiying_shared.web import install_common
@@ -62,6 +63,8 @@ def create_app(
                     schema="notifier",
                     migrations_package="baiying_notifier",
                     consumers=make_consumers,
+                    # Twilio retries a webhook for hours at most; a week is ample.
+                    prunes=(Prune("webhook_seen", "at", 7 * DAY_S),),
                 )
             )
             gateway = gateway_factory(settings)

@@ -148,11 +148,3 @@ class OutboxRelay:
             )
         OUTBOX_PUBLISHED.labels(schema=self._schema).inc(len(rows))
         return len(rows)
-
-    async def purge(self, *, older_than_s: int = 3600) -> int:
-        """Delete rows published long ago; the broker holds them now."""
-        status = await self._pool.execute(
-            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
-            older_than_s,
-        )
-        return int(status.split()[-1])
