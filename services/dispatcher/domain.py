@@ -73,6 +73,7 @@ def after_reply(
 
     A late "yes" is still welcome while the incident is short of people; once it is
     staffed or over, the volunteer is stood down instead of being sent to the scene.
+    A "no" after a "yes" withdraws the acceptance while the incident is live.
     """
     if state in (CalloutState.stood_down, CalloutState.arrived):
         return None
@@ -81,7 +82,12 @@ def after_reply(
             return None
         return CalloutState.accepted if incident in ACCEPTING else CalloutState.stood_down
     if action == "decline":
-        return CalloutState.declined if state in OUTSTANDING | {CalloutState.no_answer} else None
+        if state in OUTSTANDING | {CalloutState.no_answer}:
+            return CalloutState.declined
+        # Someone who accepted and now cannot come withdraws: their slot must be refilled.
+        if state == CalloutState.accepted and incident in LIVE:
+            return CalloutState.declined
+        return None
     if action == "arrived":
         if state == CalloutState.accepted or incident in ACCEPTING:
             return CalloutState.arrived

@@ -16,6 +16,7 @@ from baiying_dispatcher import outbound, repo
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.domain import (
     COMMITTED,
+    LIVE,
     OUTSTANDING,
     STAND_DOWN_ON_END,
     STAND_DOWN_ON_STAFFED,
@@ -96,11 +97,16 @@ async def evaluate(
     clock: Clock,
 ) -> Incident:
     """After any change: staffed if the need is covered, else call replacements."""
-    if incident.status not in (IncidentStatus.mobilising, IncidentStatus.unmet):
+    if incident.status not in LIVE:
         return incident
     existing = await repo.callouts_of(conn, incident_id=incident.id)
     accepted = [c.profile for c in existing if c.state in COMMITTED]
-    if is_covered(incident.need, accepted):
+    covered = is_covered(incident.need, accepted)
+    if incident.status == IncidentStatus.staffed:
+        if covered:
+            return incident
+        incident = await _reopen(conn, incident=incident, clock=clock)
+    if covered:
         incident = await repo.update_incident(
             conn, incident.id, status=IncidentStatus.staffed.value, staffed_at=clock.now,
             next_round_at=None,
@@ -111,6 +117,17 @@ async def evaluate(
         return incident
     if incident.status == IncidentStatus.mobilising:
         await replenish(conn, settings=settings, incident=incident, clock=clock)
+    return incident
+
+
+async def _reopen(conn: asyncpg.Connection[Any], *, incident: Incident, clock: Clock) -> Incident:
+    """A responder withdrew from a staffed incident: mobilise again, with a fresh round wait."""
+    log.info("reopened after a withdrawal", incident_id=str(incident.id))
+    incident = await repo.update_incident(
+        conn, incident.id, status=IncidentStatus.mobilising.value, staffed_at=None,
+        next_round_at=clock.now + timedelta(seconds=incident.policy.wait_s),
+    )
+    await outbound.notify(conn, [outbound.incident_notice(incident)])
     return incident
 
 

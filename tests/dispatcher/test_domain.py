@@ -57,7 +57,7 @@ def test_replies_while_mobilising() -> None:
     assert after_reply(S.delivered, "decline", incident=live) == S.declined
     assert after_reply(S.no_answer, "accept", incident=live) == S.accepted  # late yes welcome
     assert after_reply(S.accepted, "accept", incident=live) is None  # duplicate
-    assert after_reply(S.accepted, "decline", incident=live) is None
+    assert after_reply(S.accepted, "decline", incident=live) == S.declined  # withdrawal
     assert after_reply(S.accepted, "arrived", incident=live) == S.arrived
     assert after_reply(S.stood_down, "accept", incident=live) is None
 
@@ -128,3 +128,13 @@ def test_reachable_channels() -> None:
     assert reachable_channels(["sms", "app"], sms_opt_out=True, phone_flag=None) == ("app",)
     assert reachable_channels(["sms"], sms_opt_out=False, phone_flag="21211") == ()
     assert reachable_channels(["sms", "app"], sms_opt_out=False, phone_flag=None) == ("sms", "app")
+
+
+def test_a_no_after_a_yes_withdraws_while_the_incident_is_live() -> None:
+    for status in (IncidentStatus.mobilising, IncidentStatus.staffed, IncidentStatus.unmet):
+        assert after_reply(S.accepted, "decline", incident=status) == (
+            S.declined
+        )
+    for status in (IncidentStatus.cancelled, IncidentStatus.closed):
+        assert after_reply(S.accepted, "decline", incident=status) is None
+    assert after_reply(S.arrived, "decline", incident=IncidentStatus.staffed) is None

@@ -130,7 +130,8 @@ async def test_cancel_stands_everyone_down_and_is_audited(system: System) -> Non
     calls = await issued_n(system, inc["id"], 4)
     await reply(system.producer, system.settings, calls[0], "accept")
     await reply(system.producer, system.settings, calls[1], "decline")
-    await eventually(lambda: _accepted(system, inc["id"]), what="one accepted")
+    # Both replies travel on different partitions: wait for both before cancelling.
+    await eventually(lambda: _answered(system, inc["id"]), what="one accepted, one declined")
 
     async with system.client("supervisor") as c:
         r = await c.post(f"/v1/incidents/{inc['id']}/cancel", json={"reason": "孩子已找到"})
@@ -153,6 +154,11 @@ async def test_cancel_stands_everyone_down_and_is_audited(system: System) -> Non
         ("raise", "duty_desk-360702"), ("cancel", "supervisor-360702")
     ]
     assert audit[1]["detail"] == {"reason": "孩子已找到"}
+
+
+async def _answered(system: System, incident_id: str) -> bool:
+    counts = (await detail(system, incident_id))["counts"]
+    return counts.get("accepted") == 1 and counts.get("declined") == 1
 
 
 async def _accepted(system: System, incident_id: str) -> bool:

@@ -117,3 +117,24 @@ async def test_decline_and_failed_delivery_call_the_next_nearest(system: System)
     await reply(system.producer, system.settings, calls[3], "accept")
     d = await eventually(lambda: _status(system, inc["id"], "staffed"), what="staffed")
     assert d["counts"] == {"declined": 1, "failed": 1, "accepted": 1, "stood_down": 1}
+
+
+async def test_withdrawal_after_staffed_reopens_and_calls_the_next_nearest(
+    system: System,
+) -> None:
+    area = fresh_area()
+    vols = [volunteer(area, d) for d in (100, 200, 300)]
+    await system.add_volunteers(vols)
+    inc = await raise_incident(system, incident_body(area, need={"total": 1}))
+    [first, _second] = await issued_n(system, inc["id"], 2)
+    await reply(system.producer, system.settings, first, "accept")
+    await eventually(lambda: _status(system, inc["id"], "staffed"), what="staffed")
+
+    await reply(system.producer, system.settings, first, "decline")  # cannot come after all
+    await eventually(lambda: _status(system, inc["id"], "mobilising"), what="reopened")
+    calls = await issued_n(system, inc["id"], 3)
+    assert calls[2].volunteer_id == vols[2].volunteer_id, "the next nearest not yet called"
+
+    await reply(system.producer, system.settings, calls[2], "accept")
+    d = await eventually(lambda: _status(system, inc["id"], "staffed"), what="staffed again")
+    assert d["counts"] == {"declined": 1, "stood_down": 1, "accepted": 1}
