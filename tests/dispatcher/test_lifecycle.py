@@ -161,10 +161,6 @@ async def _answered(system: System, incident_id: str) -> bool:
     return counts.get("accepted") == 1 and counts.get("declined") == 1
 
 
-async def _accepted(system: System, incident_id: str) -> bool:
-    return (await detail(system, incident_id))["accepted"] == 1
-
-
 async def test_advisory_reaches_every_active_volunteer_and_counts_deliveries(
     system: System,
 ) -> None:
