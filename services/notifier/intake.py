@@ -18,7 +18,7 @@ import asyncpg
 
 from baiying_notifier import queueing
 from baiying_notifier.domain.keywords import short_code
-from baiying_notifier.domain.templates import distance, phrase, render
+from baiying_notifier.domain.templates import category_label, distance, phrase, render
 from baiying_notifier.queueing import App, Sms
 from baiying_shared.events.callouts import CalloutConfirmed, CalloutIssued, CalloutStoodDown
 from baiying_shared.events.envelope import Envelope
@@ -79,7 +79,7 @@ def alert_view(p: CalloutIssued, code: str) -> dict[str, Any]:
         "incident_id": str(p.incident_id),
         "kind": p.kind,
         "title": p.title,
-        "category": p.category,
+        "category": category_label(p.language, p.category),
         "area": p.area,
         "district": p.district,
         "distance_m": p.distance_m,
@@ -101,7 +101,7 @@ def _alert_sms(env: Envelope[Any], code: str) -> Sms:
         kind,
         p.language,
         title=p.title,
-        category=p.category,
+        category=category_label(p.language, p.category),
         area=p.area,
         distance=distance(p.language, p.distance_m),
         advice=p.advice or "",

@@ -158,3 +158,9 @@ def test_callouts_go_before_advisories_and_nearest_first() -> None:
         order_key(kind="confirmation", rank=0, seq=11),
     ]
     assert sorted(queued) == [queued[3], queued[2], queued[1], queued[0]]
+
+
+def test_category_codes_are_shown_in_the_volunteers_language() -> None:
+    assert templates.category_label("zh", "theft") == "盗窃"
+    assert templates.category_label("en", "missing_person") == "missing person"
+    assert templates.category_label("zh", "井盖被盗") == "井盖被盗"  # free text stays as typed

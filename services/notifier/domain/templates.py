@@ -66,6 +66,24 @@ _T: dict[Language, dict[str, str]] = {
 }
 
 
+# The duty desk's category codes (services/consoles/static/js/model.js); anything else is
+# free text typed by the desk and is shown as it is.
+_CATEGORIES: dict[str, dict[str, str]] = {
+    "zh": {"theft": "盗窃", "disturbance": "纠纷滋事", "missing_person": "人员走失",
+           "fire": "火情", "traffic": "交通事故", "patrol": "巡逻防控", "fraud": "电信诈骗",
+           "robbery": "抢劫抢夺", "suspicious": "可疑情况", "other": "其他"},
+    "en": {"theft": "theft", "disturbance": "disturbance", "missing_person": "missing person",
+           "fire": "fire", "traffic": "traffic accident", "patrol": "patrol",
+           "fraud": "telecom fraud", "robbery": "robbery", "suspicious": "suspicious activity",
+           "other": "other"},
+}
+
+
+def category_label(lang: Language, code: str) -> str:
+    """The volunteer's word for an incident category code."""
+    return _CATEGORIES[lang].get(code, code)
+
+
 @dataclass(frozen=True)
 class Rendered:
     text: str
