@@ -34,6 +34,9 @@ class DiesAfter:
     async def recent_to(self, *, to: str, since: object) -> list[SentMessage]:
         return await self._inner.recent_to(to=to, since=since)  # type: ignore[arg-type]
 
+    async def fetch(self, sid: str) -> SentMessage:
+        return await self._inner.fetch(sid)
+
     async def close(self) -> None:
         await self._inner.close()
 

@@ -1,7 +1,7 @@
 """The SMS provider port. Domain code sees only this; Twilio lives in gateway/twilio.py.
 
 Opt-outs, rate limits, retries and audit are the notifier's business and stay outside
-the adapter; an adapter only sends, looks up, and says what it can do.
+the adapter; an adapter only sends, looks up, fetches, and says what it can do.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ class Capabilities:
     supports_status_callback: bool  # the provider calls us back with delivery progress
     supports_lookup: bool  # we can list recent messages to a number (reconciliation)
     max_segments: int  # the longest body it accepts
+    # we can read one message's current status by id (the status sweep; callbacks get lost)
+    supports_fetch: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class SmsGateway(Protocol):
 
     async def recent_to(self, *, to: str, since: datetime) -> list[SentMessage]:
         """Messages to `to` created at or after `since`, newest first."""
+        ...
+
+    async def fetch(self, sid: str) -> SentMessage:
+        """The message `sid` as the provider holds it now; GatewayError if it cannot say."""
         ...
 
     async def close(self) -> None: ...

@@ -8,6 +8,7 @@ import aiohttp
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.message import MessageInstance
 
 from baiying_notifier.gateway import Capabilities, GatewayError, OutboundSms, SentMessage, Submitted
 
@@ -16,7 +17,7 @@ class TwilioGateway:
     """SmsGateway over Twilio's Messages API."""
 
     capabilities = Capabilities(
-        supports_status_callback=True, supports_lookup=True, max_segments=10
+        supports_status_callback=True, supports_lookup=True, max_segments=10, supports_fetch=True
     )
 
     def __init__(
@@ -60,21 +61,26 @@ class TwilioGateway:
             async for m in await self._client.messages.stream_async(to=to, page_size=50):
                 if m.date_created and m.date_created < since:
                     break  # newest first: everything after is older
-                found.append(
-                    SentMessage(
-                        str(m.sid),
-                        str(m.to),
-                        str(m.body or ""),
-                        str(m.status),
-                        m.date_created,
-                        m.error_code,
-                    )
-                )
+                found.append(_sent(m))
         except TwilioRestException as exc:
             raise GatewayError(status=exc.status, code=exc.code, message=exc.msg) from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise GatewayError(status=None, code=None, message=repr(exc)) from exc
         return found
 
+    async def fetch(self, sid: str) -> SentMessage:
+        try:
+            return _sent(await self._client.messages(sid).fetch_async())
+        except TwilioRestException as exc:
+            raise GatewayError(status=exc.status, code=exc.code, message=exc.msg) from exc
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise GatewayError(status=None, code=None, message=repr(exc)) from exc
+
     async def close(self) -> None:
         await self._http.close()
+
+
+def _sent(m: MessageInstance) -> SentMessage:
+    return SentMessage(
+        str(m.sid), str(m.to), str(m.body or ""), str(m.status), m.date_created, m.error_code
+    )
