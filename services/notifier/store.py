@@ -1,4 +1,4 @@
-"""SQL for delivery rows: load, claim, record the provider's answer, retry, fail."""
+"""SQL for delivery rows: load, claim, record the provider's answer and statuses, retry, fail."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from baiying_notifier import events
 from baiying_notifier.domain.pacing import OPT_OUT_CODES, PERMANENT_CODES
 from baiying_shared.db import outbox
 from baiying_shared.events import deliveries
+from baiying_shared.events.deliveries import STATUS_RANK
 from baiying_shared.events.envelope import Envelope, wrap
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"
@@ -153,6 +154,43 @@ async def failed(pool: Pool, *, item: Queued, code: int | None, reason: str) -> 
         await flag(conn, row=item.row, code=code, reason=reason)
 
 
+async def record_status(
+    conn: asyncpg.Connection[Any], *, row: Any, sid: str, status: str, code: int | None
+) -> bool:
+    """Apply one provider status (a callback's or the sweep's); True if it was news.
+
+    Whoever sees (sid, status) first applies it — a callback after the sweep, or the other
+    way round, is a replay. A status not ahead of the row's (callbacks can arrive out of
+    order) is marked seen but publishes nothing: statuses only move forward.
+    """
+    if not await events.first_time(conn, f"status:{sid}:{status}"):
+        return False
+    # Key first, then the row (as `submitted` does); the lock makes the rank test current.
+    current = await conn.fetchval(
+        "SELECT status FROM deliveries WHERE id = $1 FOR UPDATE", row["id"]
+    )
+    ahead = STATUS_RANK[status] > STATUS_RANK.get(current or "", -1)
+    # Any status proves the provider took it: settles a claim our crash left open.
+    await conn.execute(
+        "UPDATE deliveries SET provider_sid = coalesce(provider_sid, $2),"
+        " state = CASE WHEN state = 'claimed' THEN 'submitted' ELSE state END,"
+        " status = CASE WHEN $4 THEN $3 ELSE status END,"
+        " error_code = coalesce($5, error_code), updated_at = now() WHERE id = $1",
+        row["id"],
+        sid,
+        status,
+        ahead,
+        code,
+    )
+    if not ahead:
+        return False
+    if status in ("failed", "undelivered"):
+        await flag(conn, row=row, code=code, reason=f"delivery {status}", status=status, sid=sid)
+    else:
+        await events.delivery_status(conn, row=row, status=status, sid=sid)
+    return True
+
+
 async def flag(
     conn: asyncpg.Connection[Any],
     *,
@@ -160,9 +198,10 @@ async def flag(
     code: int | None,
     reason: str,
     status: str = "failed",
+    sid: str | None = None,
 ) -> None:
     """Failed status, ContactFlagged for a permanent code, opt-out for 21610."""
-    await events.delivery_status(conn, row=row, status=status, error_code=code)
+    await events.delivery_status(conn, row=row, status=status, error_code=code, sid=sid)
     if code not in PERMANENT_CODES:
         return  # e.g. retries exhausted on 20429: the number itself is fine
     vid = row["volunteer_id"]

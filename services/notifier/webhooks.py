@@ -79,25 +79,7 @@ async def status_callback(request: Request, form: SignedForm) -> Response:
         row = await _delivery(conn, delivery_id=request.query_params.get("d"), sid=sid)
         if row is None:  # not ours, or not recorded yet: do not burn the replay key
             return Response(status_code=204)
-        if not await events.first_time(conn, f"status:{sid}:{status}"):
-            return Response(status_code=204)  # a replay
-        # A callback proves the provider took it: settles a claim our crash left open.
-        await conn.execute(
-            "UPDATE deliveries SET provider_sid = coalesce(provider_sid, $2),"
-            " state = CASE WHEN state = 'claimed' THEN 'submitted' ELSE state END,"
-            " status = CASE WHEN coalesce($4, -1) > coalesce($5, -1) THEN $3 ELSE status END,"
-            " error_code = coalesce($6, error_code), updated_at = now() WHERE id = $1",
-            row["id"],
-            sid,
-            status,
-            STATUS_RANK[status],
-            STATUS_RANK.get(row["status"] or ""),
-            code,
-        )
-        if status in ("failed", "undelivered"):
-            await store.flag(conn, row=row, code=code, reason=f"delivery {status}", status=status)
-        else:
-            await events.delivery_status(conn, row=row, status=status, sid=sid)
+        await store.record_status(conn, row=row, sid=sid, status=status, code=code)
     return Response(status_code=204)
 
 
