@@ -28,6 +28,11 @@ class NotifierSettings(CommonSettings):
     # exceed the request timeout, so no request of ours is still in flight by then.
     claim_lease_s: float = 30.0
     reconcile_interval_s: float = 5.0
+    # Twilio does not retry status callbacks: a submitted SMS with no final status after this
+    # long (and again this long after each look) is fetched by SID. 0 turns the sweep off.
+    status_sweep_after_s: float = 120.0
+    status_sweep_max_age_s: float = 24 * 3600.0  # then give up: the carrier will not report
+    status_sweep_batch: int = 200  # per reconcile pass, least recently looked at first
     default_language: Literal["zh", "en"] = "zh"
     status_callbacks: bool = True
 
@@ -35,6 +40,8 @@ class NotifierSettings(CommonSettings):
     def _check_twilio(self) -> NotifierSettings:
         if self.claim_lease_s <= self.twilio_timeout_s:
             raise ValueError("claim_lease_s must exceed twilio_timeout_s (see docs/notifier.md)")
+        if self.status_sweep_after_s and self.status_sweep_max_age_s <= self.status_sweep_after_s:
+            raise ValueError("status_sweep_max_age_s must exceed status_sweep_after_s")
         if not self.sms_senders and not self.messaging_service_sid:
             raise ValueError("set sms_senders or messaging_service_sid")
         if self.profile == "prod" and self.twilio_auth_token.get_secret_value() == DEV_AUTH_TOKEN:

@@ -5,6 +5,12 @@ timeout, so no request of ours for them can still be travelling. The provider is
 asked what it holds for that number since the row was created; the body carries the
 call-out's reference code, so a match is that very message. Found: record it, never
 resend. Not found: the provider never took it, so it goes back to pending.
+
+The status sweep closes the other gap: Twilio does not retry status callbacks, so a message
+whose "delivered"/"failed" callback was lost (we were down) would keep its last status for
+ever and the dispatcher would never learn the outcome. Submitted messages with no final
+status after `status_sweep_after_s` are fetched by SID and what the provider says is applied
+exactly as a callback would be (store.record_status). The sweep only reads; it never sends.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from typing import Any
 
 import asyncpg
 
-from baiying_notifier import events
+from baiying_notifier import events, store
+from baiying_notifier.config import NotifierSettings
 from baiying_notifier.gateway import GatewayError, SentMessage, SmsGateway
 from baiying_notifier.sender import Sender
 from baiying_notifier.store import Queued
+from baiying_shared.events.deliveries import STATUS_RANK
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -96,26 +104,95 @@ async def _record_found(conn: asyncpg.Connection[Any], *, row: Any, msg: SentMes
         await events.delivery_status(conn, row=row, status="queued", sid=msg.sid)
 
 
+async def sweep_statuses(
+    *,
+    pool: asyncpg.Pool[Any],
+    gateway: SmsGateway,
+    after_s: float,
+    max_age_s: float,
+    limit: int = 200,
+) -> dict[str, int]:
+    """Fetch one batch of submitted SMS that never reported a final status; apply the news."""
+    outcome = {"updated": 0, "unchanged": 0, "error": 0}
+    if not after_s or not gateway.capabilities.supports_fetch:
+        return outcome
+    rows = await _due_for_sweep(pool, after_s=after_s, max_age_s=max_age_s, limit=limit)
+    gate = asyncio.Semaphore(8)
+
+    async def look(row: Any) -> SentMessage | GatewayError:
+        async with gate:
+            try:
+                return await gateway.fetch(row["provider_sid"])
+            except GatewayError as exc:
+                return exc  # ask again after another `after_s`
+
+    for row, msg in zip(rows, await asyncio.gather(*(look(r) for r in rows)), strict=True):
+        if isinstance(msg, GatewayError):
+            outcome["error"] += 1
+            continue
+        news = False
+        if msg.status in STATUS_RANK:  # accepted/sending/scheduled: nothing to report yet
+            async with pool.acquire() as conn, conn.transaction():
+                news = await store.record_status(
+                    conn, row=row, sid=row["provider_sid"], status=msg.status, code=msg.error_code
+                )
+        outcome["updated" if news else "unchanged"] += 1
+    if outcome["updated"] or outcome["error"]:
+        log.info("swept delivery statuses", **outcome)
+    return outcome
+
+
+async def _due_for_sweep(
+    pool: asyncpg.Pool[Any], *, after_s: float, max_age_s: float, limit: int
+) -> list[Any]:
+    """Mark and return the rows to look at: least recently looked at first, skipping rows
+    another instance is marking. Marking first spaces the looks `after_s` apart, so rows the
+    carrier never settles cannot crowd out newer ones; past `max_age_s` we stop asking."""
+    rows: list[Any] = await pool.fetch(
+        "UPDATE deliveries d SET status_checked_at = now() FROM (SELECT id FROM deliveries"
+        " WHERE state = 'submitted' AND channel = 'sms' AND provider_sid IS NOT NULL"
+        " AND (status IS NULL OR status NOT IN ('delivered', 'undelivered', 'failed'))"
+        " AND coalesce(status_checked_at, claimed_at, created_at)"
+        " < now() - make_interval(secs => $1)"
+        " AND coalesce(claimed_at, created_at) > now() - make_interval(secs => $2)"
+        " ORDER BY coalesce(status_checked_at, claimed_at, created_at) LIMIT $3"
+        " FOR UPDATE SKIP LOCKED) AS due WHERE d.id = due.id RETURNING d.*",
+        after_s,
+        max_age_s,
+        limit,
+    )
+    return rows
+
+
 async def reconcile_forever(
     *,
     pool: asyncpg.Pool[Any],
     gateway: SmsGateway,
     sender: Sender,
-    lease_s: float,
-    interval_s: float,
+    settings: NotifierSettings,
 ) -> None:
-    """Run reconciliation every `interval_s` seconds until cancelled."""
+    """Settle stale claims and sweep statuses every `reconcile_interval_s` until cancelled."""
+    lost = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)  # try again next pass
     while True:
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            while (
-                sum(
-                    (
-                        await reconcile_once(
-                            pool=pool, gateway=gateway, sender=sender, lease_s=lease_s
-                        )
-                    ).values()
+        with contextlib.suppress(*lost):
+            limit = 200
+            while True:  # claims left open can be many after a crash: drain them
+                done = await reconcile_once(
+                    pool=pool,
+                    gateway=gateway,
+                    sender=sender,
+                    lease_s=settings.claim_lease_s,
+                    limit=limit,
                 )
-                >= 200
-            ):
-                pass
-        await asyncio.sleep(interval_s)
+                if sum(done.values()) < limit:
+                    break
+        with contextlib.suppress(*lost):
+            # One batch per pass: the sweep is a safety net, not a polling loop.
+            await sweep_statuses(
+                pool=pool,
+                gateway=gateway,
+                after_s=settings.status_sweep_after_s,
+                max_age_s=settings.status_sweep_max_age_s,
+                limit=settings.status_sweep_batch,
+            )
+        await asyncio.sleep(settings.reconcile_interval_s)
