@@ -105,7 +105,8 @@ async def _outbox_statuses(s: System, callout_id: Any) -> list[str]:
         deliveries.TOPIC,  # unprefixed: the relay adds the prefix
         str(callout_id),
     )
-    return [decode(r["value"]).payload.status for r in rows]  # type: ignore[attr-defined]
+    payloads = [decode(r["value"]).payload for r in rows]
+    return [p.status for p in payloads if isinstance(p, DeliveryStatusChanged)]
 
 
 # --- one pass's bounds, on a schema of this test's own ---------------------------------------
