@@ -6,7 +6,6 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import asyncpg
 import structlog
@@ -14,7 +13,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from baiying_shared import errors as errors_
 from baiying_shared.logging import get_logger
 from baiying_shared.metrics import HTTP_LATENCY
 
@@ -23,39 +24,49 @@ log = get_logger(__name__)
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or ".".join(str(p) for p in loc)
-
-
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _field(e["loc"]), "loc": list(e["loc"]), "message": e["msg"], "type": e["type"]}
-        for e in exc.errors()
-    ]
-    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    return JSONResponse(
-        status_code=422, content={"error": f"invalid input: {summary}", "detail": errors}
-    )
+    errors = [errors_.field_error(e["loc"], e["msg"], e["type"]) for e in exc.errors()]
+    return JSONResponse(status_code=422, content=errors_.invalid(errors))
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors_.DomainError)
+    if isinstance(exc, errors_.InvalidField):
+        return JSONResponse(status_code=exc.status, content=errors_.invalid(exc.detail()))
+    body = errors_.shape(error=exc.message, code=exc.code, detail=exc.detail())
+    return JSONResponse(status_code=exc.status, content=body)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    # FastAPI's own refusals (401 from a bearer check, 404 route, 405) take the same shape.
+    assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=headers)
+    text = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    body = errors_.shape(error=text, code=errors_.code_for(exc.status_code), detail=exc.detail)
+    return JSONResponse(status_code=exc.status_code, content=body, headers=headers)
 
 
 async def _unstorable_text(_: Request, exc: Exception) -> JSONResponse:
     # PostgreSQL text cannot hold NUL (U+0000); JSON and forms can. Found by schemathesis:
     # without this a NUL in any free-text field was a 500. The transaction has rolled back.
-    return JSONResponse(
-        status_code=422,
-        content={"error": "invalid input: text must not contain NUL (U+0000) characters",
-                 "detail": [{"field": "body", "message": str(exc), "type": "unstorable_text"}]},
+    body = errors_.shape(
+        error="invalid input: text must not contain NUL (U+0000) characters", code="invalid",
+        detail=[{"field": "body", "message": str(exc), "type": "unstorable_text"}],
     )
+    return JSONResponse(status_code=422, content=body)
 
 
 def install_common(app: FastAPI, *, service: str) -> None:
-    """Add /healthz, /readyz, /metrics, the 422 format and a request log to `app`.
+    """Add /healthz, /readyz, /metrics, the one error shape (errors.py) and a request log to `app`.
 
     /readyz runs the checks the lifespan put in `app.state.readiness` (name -> coroutine).
     """
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(errors_.DomainError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     for unstorable in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
         app.add_exception_handler(unstorable, _unstorable_text)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
@@ -13,6 +13,7 @@ from baiying_notifier import events, replies, store
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain import keywords
 from baiying_notifier.domain.templates import Language, phrase
+from baiying_shared.errors import Forbidden, TooLarge
 from baiying_shared.events.deliveries import STATUS_RANK
 from baiying_shared.logging import get_logger
 
@@ -28,7 +29,7 @@ MAX_WEBHOOK_BYTES = 64 * 1024
 async def _bounded_body(request: Request) -> None:
     """Read the body, or 413 as soon as it exceeds MAX_WEBHOOK_BYTES."""
     declared = request.headers.get("content-length", "")
-    too_large = HTTPException(413, f"webhook body too large (limit {MAX_WEBHOOK_BYTES:,} bytes)")
+    too_large = TooLarge(f"webhook body too large (limit {MAX_WEBHOOK_BYTES:,} bytes)")
     if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
         raise too_large
     chunks, size = [], 0
@@ -52,7 +53,7 @@ async def signed_form(request: Request) -> FormData:
     validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
     if not signature or not validator.validate(url, form, signature):
         log.warning("webhook signature rejected", path=request.url.path)
-        raise HTTPException(403, "invalid Twilio signature")
+        raise Forbidden("invalid Twilio signature")
     return form
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from baiying_registry.csvrows import COLUMNS_DOC, CsvParser, MalformedCsv, decode_upload, iter_lines
@@ -10,6 +10,7 @@ from baiying_registry.deps import Db, Settings
 from baiying_registry.importer import import_stream
 from baiying_registry.schemas import ImportReport
 from baiying_shared.auth import AdminPrincipal
+from baiying_shared.errors import TooLarge
 
 router = APIRouter(prefix="/v1/volunteers", tags=["import"])
 
@@ -62,7 +63,5 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _too_large(limit: int) -> HTTPException:
-    return HTTPException(
-        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"upload larger than {limit:,} bytes"
-    )
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(f"upload larger than {limit:,} bytes")

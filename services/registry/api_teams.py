@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 
 from baiying_registry import repo, service
 from baiying_registry.deps import Db, cursor_id, team_out
 from baiying_registry.domain import encode_cursor
 from baiying_registry.schemas import TeamIn, TeamOut, TeamPage
 from baiying_shared.auth import AdminPrincipal, StaffPrincipal
+from baiying_shared.errors import NotFound
 from baiying_shared.events.common import TeamType
 
 router = APIRouter(prefix="/v1/teams", tags=["teams"])
@@ -51,6 +52,6 @@ async def get_team(team_id: uuid.UUID, principal: StaffPrincipal, db: Db) -> Tea
     """One team."""
     row = await repo.get_team(db, team_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no team {team_id}")
+        raise NotFound(f"no team {team_id}")
     principal.ensure_district(row["district"])
     return team_out(row)

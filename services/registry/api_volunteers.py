@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from baiying_registry import repo, service
 from baiying_registry.deps import Db, Settings, cursor_id, volunteer_out
-from baiying_registry.domain import MAX_RADIUS_M, FieldError, encode_cursor, parse_near
+from baiying_registry.domain import MAX_RADIUS_M, encode_cursor, parse_near
 from baiying_registry.schemas import (
     AvailabilityIn,
     VolunteerIn,
@@ -18,6 +18,7 @@ from baiying_registry.schemas import (
     VolunteerPatch,
 )
 from baiying_shared.auth import AdminPrincipal, CurrentPrincipal, StaffPrincipal
+from baiying_shared.errors import Forbidden, InvalidField
 from baiying_shared.events.common import TeamType
 
 router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"])
@@ -66,14 +67,14 @@ async def list_volunteers(
 def _near(near: str | None, radius_m: float | None) -> tuple[float, float] | None:
     if near is None:
         if radius_m is not None:
-            raise FieldError("near", "radius_m needs near=LAT,LON", where="query")
+            raise InvalidField("near", "radius_m needs near=LAT,LON", where="query")
         return None
     try:
         point = parse_near(near)
     except ValueError as exc:
-        raise FieldError("near", str(exc), where="query") from exc
+        raise InvalidField("near", str(exc), where="query") from exc
     if radius_m is None:
-        raise FieldError("radius_m", "required with near", where="query")
+        raise InvalidField("radius_m", "required with near", where="query")
     return point
 
 
@@ -110,7 +111,7 @@ async def put_availability(
 ) -> VolunteerOut:
     """Go on or off duty (admins, or the volunteer themself)."""
     if principal.role != "admin" and principal.volunteer_id != volunteer_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins or the volunteer themself")
+        raise Forbidden("only admins or the volunteer themself")
     row = await service.set_availability(
         db, volunteer_id=volunteer_id, on_duty=body.on_duty, until=body.until
     )

@@ -10,8 +10,9 @@ from fastapi import Depends, Request
 
 from baiying_registry import repo
 from baiying_registry.config import RegistrySettings
-from baiying_registry.domain import FieldError, decode_cursor
+from baiying_registry.domain import decode_cursor
 from baiying_registry.schemas import TeamOut, VolunteerOut
+from baiying_shared.errors import InvalidField
 from baiying_shared.events.common import GeoPoint, QuietHours
 
 
@@ -37,7 +38,7 @@ def cursor_id(cursor: str | None) -> uuid.UUID | None:
     try:
         return decode_cursor(cursor)
     except ValueError as exc:
-        raise FieldError("cursor", str(exc), where="query") from exc
+        raise InvalidField("cursor", str(exc), where="query") from exc
 
 
 def volunteer_out(row: Any) -> VolunteerOut:

@@ -120,24 +120,3 @@ def decode_cursor(cursor: str) -> uuid.UUID:
         raise ValueError("cursor is not one this API issued")
     return uuid.UUID(bytes=raw)
 
-
-class RegistryError(Exception):
-    """A request the registry refuses; the API maps each kind to a status."""
-
-
-class FieldError(RegistryError):
-    """422: `field` (dotted, as in the request body) has an unacceptable value."""
-
-    def __init__(self, field: str, message: str, *, where: str = "body") -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-        self.where = where  # body | query: where the value came from
-
-
-class Conflict(RegistryError):
-    """409: the change collides with existing data (a phone already registered)."""
-
-
-class NotFound(RegistryError):
-    """404: no such volunteer or team."""

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 import structlog
 
-from baiying_registry.domain import NotFound
 from baiying_shared.db import outbox
+from baiying_shared.errors import NotFound
 from baiying_shared.events import teams as team_events
 from baiying_shared.events import volunteers as volunteer_events
 from baiying_shared.events.common import GeoPoint, QuietHours

@@ -9,10 +9,11 @@ from typing import Any
 import asyncpg
 
 from baiying_registry import repo
-from baiying_registry.domain import Conflict, FieldError, area_error
+from baiying_registry.domain import area_error
 from baiying_registry.reference import BBox
 from baiying_registry.schemas import TeamIn, VolunteerIn, VolunteerPatch
 from baiying_shared.db import outbox
+from baiying_shared.errors import Conflict, InvalidField
 from baiying_shared.events import volunteers as volunteer_events
 from baiying_shared.events.common import GeoPoint
 from baiying_shared.ids import new_id
@@ -34,7 +35,7 @@ async def create_team(conn: repo.Conn, *, data: TeamIn) -> repo.Row:
 
 
 async def create_volunteer(conn: repo.Conn, *, data: VolunteerIn, area: BBox) -> repo.Row:
-    """Register a person; FieldError for an unknown team or a home outside the area."""
+    """Register a person; InvalidField for an unknown team or a home outside the area."""
     _check_home(data.home, area, "home")
     async with conn.transaction():
         team = await _existing_team(conn, data.team_id)
@@ -170,16 +171,16 @@ async def set_contact_state(
 def _check_home(home: GeoPoint, area: BBox, field: str) -> None:
     why = area_error(home.lat, home.lon, area)
     if why:
-        raise FieldError(field, why)
+        raise InvalidField(field, why)
 
 
 async def _existing_team(conn: repo.Conn, team_id: uuid.UUID) -> repo.Row:
     team = await repo.get_team(conn, team_id)
     if team is None:
-        raise FieldError("team_id", f"no team {team_id}")
+        raise InvalidField("team_id", f"no team {team_id}")
     return team
 
 
 async def _existing_volunteer(conn: repo.Conn, volunteer_id: uuid.UUID, field: str) -> None:
     if not await conn.fetchval("SELECT 1 FROM volunteers WHERE id = $1", volunteer_id):
-        raise FieldError(field, f"no volunteer {volunteer_id}")
+        raise InvalidField(field, f"no volunteer {volunteer_id}")
