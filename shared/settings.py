@@ -26,6 +26,9 @@ class CommonSettings(BaseSettings):
     topic_prefix: str = ""
     # Caps every topic's partition count (tests use 3 to keep a single broker light).
     kafka_max_partitions: int | None = None
+    # A cluster runs 3 / 2 (deploy/k8s); one local broker can only hold 1 / 1.
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 1
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "baiying"
     log_level: str = "INFO"

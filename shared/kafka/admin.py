@@ -15,7 +15,7 @@ log = get_logger(__name__)
 
 
 async def ensure_topics(
-    settings: CommonSettings, specs: tuple[TopicSpec, ...] = TOPICS, *, replication: int = 1
+    settings: CommonSettings, specs: tuple[TopicSpec, ...] = TOPICS
 ) -> list[str]:
     """Create any missing topic of the catalogue; return the names created."""
     admin = AIOKafkaAdminClient(
@@ -31,8 +31,11 @@ async def ensure_topics(
             NewTopic(
                 settings.topic(s.name),
                 min(s.partitions, settings.kafka_max_partitions or s.partitions),
-                replication,
-                topic_configs=s.config(),
+                settings.kafka_replication_factor,
+                topic_configs={
+                    **s.config(),
+                    "min.insync.replicas": str(settings.kafka_min_insync_replicas),
+                },
             )
             for s in wanted
         ]
