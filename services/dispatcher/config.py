@@ -20,6 +20,9 @@ class DispatcherSettings(CommonSettings):
     dispatch_round_wait_s: float = Field(default=120.0, ge=0.2, le=3600)
     # Shown only to those who accepted, with the exact address.
     dispatch_contact: str = "赣州市公安局指挥中心 0797-110"
+    # Each district desk's callback number (district code → text), e.g.
+    # BAIYING_DISPATCH_CALLBACKS='{"360702": "章贡分局值班室 0797-8123456"}'; else the above.
+    dispatch_callbacks: dict[str, str] = Field(default_factory=dict)
     # How often the round timer looks for incidents whose wait is over.
     dispatch_tick_s: float = Field(default=1.0, gt=0, le=60)
     # Wall-clock zone for quiet hours and the daily alert cap.

@@ -51,7 +51,7 @@ async def issue(
             **_addressed(c), kind=incident.kind,
             title=incident.title, category=incident.category, area=incident.area,
             district=incident.district, distance_m=c.distance_m, rank=c.rank, round=c.round,
-            advice=incident.advice, expires_at=expires_at,
+            advice=incident.advice, expires_at=expires_at, description=incident.description,
         ))
         for c in sorted(callouts, key=lambda c: c.rank)
     ]
@@ -65,7 +65,7 @@ async def confirm(
     """Only for those who accepted: the exact address, the point and whom to call."""
     payload = topic.CalloutConfirmed(
         **_addressed(callout), title=incident.title, address=incident.address,
-        lat=incident.lat, lon=incident.lon, contact=contact,
+        lat=incident.lat, lon=incident.lon, contact=contact, description=incident.description,
     )
     await outbox.add_many(conn, [_row(incident, payload)])
 

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from baiying_dispatcher import mobilise, outbound, repo
+from baiying_dispatcher.areas import callback_number
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.domain import (
     CalloutState,
@@ -87,8 +88,9 @@ async def apply_reply(
     at = max(at, callout.created_at)  # a skewed phone clock must not make negative latencies
     await repo.set_state(conn, [callout.id], new, at=at)
     if new == CalloutState.accepted:
-        await outbound.confirm(conn, incident=incident, callout=callout,
-                               contact=settings.dispatch_contact)
+        contact = callback_number(incident.district, callbacks=settings.dispatch_callbacks,
+                                  default=settings.dispatch_contact)
+        await outbound.confirm(conn, incident=incident, callout=callout, contact=contact)
     elif new == CalloutState.stood_down:
         reason = _END_REASON.get(incident.status, "expired")
         await outbound.stand_down(conn, incident=incident, callouts=[callout], reason=reason)

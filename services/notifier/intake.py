@@ -84,6 +84,7 @@ def alert_view(p: CalloutIssued, code: str) -> dict[str, Any]:
         "district": p.district,
         "distance_m": p.distance_m,
         "advice": p.advice,
+        "description": p.description,  # in full: the app has room the SMS has not
         "code": code,
     }
 
@@ -105,6 +106,7 @@ def _alert_sms(env: Envelope[Any], code: str) -> Sms:
         area=p.area,
         distance=distance(p.language, p.distance_m),
         advice=p.advice or "",
+        description=p.description,
         code=code,
     )
     return Sms(p, "alert", kind, p.rank, text, env.trace_id)
@@ -140,7 +142,8 @@ async def on_confirmed(conn: Conn, envs: Run) -> list[int]:
     app: list[App] = []
     for env in envs:  # few per poll (a quorum, not a crowd): one update each
         p: CalloutConfirmed = env.payload
-        detail = {"address": p.address, "contact": p.contact, "lat": p.lat, "lon": p.lon}
+        detail = {"address": p.address, "contact": p.contact, "lat": p.lat, "lon": p.lon,
+                  "description": p.description}
         code = await conn.fetchval(
             "UPDATE callouts SET confirmed = $2, state = 'confirmed' WHERE callout_id = $1"
             " RETURNING code",
@@ -154,6 +157,7 @@ async def on_confirmed(conn: Conn, envs: Run) -> list[int]:
                 title=p.title,
                 address=p.address,
                 contact=p.contact,
+                description=p.description,
                 code=code,
             )
             sms.append(Sms(p, "confirmation", "confirmation", 0, text, env.trace_id))

@@ -42,6 +42,9 @@ class CalloutIssued(_Addressed):
     round: int
     advice: str | None = None  # 以案说防 text for advisories
     expires_at: datetime | None = None
+    # Added after v1 shipped, with a default so older events still parse: the desk's
+    # 情况说明 in full (the SMS carries a short form, the app the whole text).
+    description: str = ""
 
 
 @event("callout.confirmed", 1)
@@ -52,7 +55,8 @@ class CalloutConfirmed(_Addressed):
     address: str
     lat: float
     lon: float
-    contact: str
+    contact: str  # whom to call back: the district desk's number
+    description: str = ""  # added after v1 shipped; default keeps old events parsing
 
 
 @event("callout.stood_down", 1)

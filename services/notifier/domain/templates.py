@@ -1,8 +1,11 @@
 """Message texts in Simplified Chinese (default) and English, kept within their segment budget.
 
 A call-out alert must fit two segments (134 UCS-2 characters) so it arrives as one
-message quickly everywhere; the free-text parts (title, area) are shortened to fit,
-never the reply instructions.
+message quickly everywhere; the free-text parts are shortened to fit, never the reply
+instructions. The description (情况说明) goes first: it shrinks to a short form, and is
+dropped from the SMS altogether before the title or the area would become unreadable
+(the app shows the full text). The confirmation carries the exact address, the
+description and the desk's callback number within four segments.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from baiying_notifier.domain.segments import count
+from baiying_shared.reference import category_name
 
 Language = Literal["zh", "en"]
 Kind = Literal["alert", "advisory", "confirmation", "stand_down", "help", "ack"]
@@ -21,10 +25,11 @@ OTHER_MAX_SEGMENTS = 4
 _T: dict[Language, dict[str, str]] = {
     "zh": {
         "alert": "【一呼百应】紧急召集：{title}（{category}），{area}附近，距您约{distance}。"
-        "回复1接受，2拒绝。编号{code}",
+        "{detail}回复1接受，2拒绝。编号{code}",
         "advisory": "【一呼百应】以案说防：{title}。{advice}",
-        "confirmation": "【一呼百应】感谢接受！{title}，地址：{address}，联系人：{contact}。"
-        "到达后回复3。编号{code}",
+        "confirmation": "【一呼百应】感谢接受！{title}，地址：{address}。{detail}"
+        "回电：{contact}。到达后回复3。编号{code}",
+        "detail": "情况：{description}。",
         "stand_down": "【一呼百应】{title}：{reason}，无需前往，感谢您的支持！编号{code}",
         "help": "【一呼百应】回复1接受，2拒绝，3已到达；退订回复TD。"
         "有多条召集时请加编号，如：1 {code}",
@@ -43,10 +48,11 @@ _T: dict[Language, dict[str, str]] = {
     },
     "en": {
         "alert": "[Baiying] Call-out: {title} ({category}) near {area}, about {distance} from you. "
-        "Reply 1 to accept, 2 to decline. Ref {code}",
+        "{detail}Reply 1 to accept, 2 to decline. Ref {code}",
         "advisory": "[Baiying] Safety notice: {title}. {advice}",
-        "confirmation": "[Baiying] Thank you! {title} at {address}. Contact: {contact}. "
-        "Reply 3 on arrival. Ref {code}",
+        "confirmation": "[Baiying] Thank you! {title} at {address}. {detail}"
+        "Call back: {contact}. Reply 3 on arrival. Ref {code}",
+        "detail": "Note: {description}. ",
         "stand_down": "[Baiying] {title}: {reason}, no need to come. Thank you! Ref {code}",
         "help": "[Baiying] Reply 1 accept, 2 decline, 3 arrived; STOP to opt out. "
         "With several call-outs add the ref, e.g. 1 {code}",
@@ -66,22 +72,13 @@ _T: dict[Language, dict[str, str]] = {
 }
 
 
-# The duty desk's category codes (services/consoles/static/js/model.js); anything else is
-# free text typed by the desk and is shown as it is.
-_CATEGORIES: dict[str, dict[str, str]] = {
-    "zh": {"theft": "盗窃", "disturbance": "纠纷滋事", "missing_person": "人员走失",
-           "fire": "火情", "traffic": "交通事故", "patrol": "巡逻防控", "fraud": "电信诈骗",
-           "robbery": "抢劫抢夺", "suspicious": "可疑情况", "other": "其他"},
-    "en": {"theft": "theft", "disturbance": "disturbance", "missing_person": "missing person",
-           "fire": "fire", "traffic": "traffic accident", "patrol": "patrol",
-           "fraud": "telecom fraud", "robbery": "robbery", "suspicious": "suspicious activity",
-           "other": "other"},
-}
-
-
 def category_label(lang: Language, code: str) -> str:
-    """The volunteer's word for an incident category code."""
-    return _CATEGORIES[lang].get(code, code)
+    """The volunteer's word for an incident category code (one list: shared/data/reference.json).
+
+    English is lower-cased, as it sits mid-sentence; free text from the desk stays as typed.
+    """
+    word = category_name(code, lang)
+    return word.lower() if lang == "en" and word != code else word
 
 
 @dataclass(frozen=True)
@@ -106,18 +103,45 @@ def _shorten(value: str, keep: int) -> str:
     return value if len(value) <= keep else value[: max(1, keep - 1)] + "…"
 
 
+# Shortened first to last: the description gives way before anything the volunteer needs
+# to decide (what, where); `detail` is the description's sentence, dropped when too short.
+_SHRINK_FIRST = ("description", "advice")
+_SHRINK_THEN = ("title", "area", "address")
+_MIN_DESCRIPTION = 6
+
+
+def _fill(template: str, lang: Language, vals: dict[str, str]) -> str:
+    desc = vals.get("description", "")
+    detail = phrase(lang, "detail", description=desc) if desc else ""
+    return template.format(**{**vals, "detail": detail})
+
+
+def _shrink_once(vals: dict[str, str]) -> bool:
+    """Shorten the most expendable free text by a little; False if nothing is left to cut."""
+    for key in _SHRINK_FIRST:
+        value = vals.get(key, "")
+        if key == "description" and 0 < len(value) <= _MIN_DESCRIPTION:
+            vals[key] = ""  # a stub says nothing: drop it, the app has the full text
+            return True
+        if len(value) > _MIN_DESCRIPTION:
+            vals[key] = _shorten(value, max(_MIN_DESCRIPTION, len(value) - 4))
+            return True
+    free = [k for k in _SHRINK_THEN if len(vals.get(k, "")) > 2]
+    if not free:
+        return False
+    longest = max(free, key=lambda k: len(vals[k]))
+    vals[longest] = _shorten(vals[longest], len(vals[longest]) - 4)
+    return True
+
+
 def render(kind: str, lang: Language, **values: str) -> Rendered:
-    """Fill the template; shorten free text (title, area, advice) until it fits its budget."""
+    """Fill the template; shorten free text (description first) until it fits its budget."""
     budget = ALERT_MAX_SEGMENTS if kind == "alert" else OTHER_MAX_SEGMENTS
     template = _T[lang][kind]
-    free = [k for k in ("advice", "title", "area", "address") if k in values]
-    vals = dict(values)
-    text = template.format(**vals)
-    while count(text).segments > budget:
-        longest = max(free, key=lambda k: len(vals[k]), default=None)
-        if longest is None or len(vals[longest]) <= 2:
-            break  # nothing left to shorten; the fixed text alone is over budget
-        vals[longest] = _shorten(vals[longest], len(vals[longest]) - 4)
-        text = template.format(**vals)
+    vals = {"description": "", **values}
+    vals["description"] = " ".join(vals["description"].split())  # one line in an SMS
+    text = _fill(template, lang, vals)
+    while count(text).segments > budget and _shrink_once(vals):
+        text = _fill(template, lang, vals)
     info = count(text)
     return Rendered(text, info.segments, info.encoding)
