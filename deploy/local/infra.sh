@@ -5,7 +5,8 @@
 #   deploy/local/infra.sh up|down|status|restart
 #
 # Env: BAIYING_STATE_DIR (default <repo>/.state), BAIYING_PG_PORT (5432),
-#      BAIYING_KAFKA_PORT (9092), BAIYING_SKIP_INSTALL=1 to skip apt.
+#      BAIYING_KAFKA_PORT (9092), BAIYING_KAFKA_BROKERS (1; 3 for a replicated
+#      cluster on 9092/9094/9096), BAIYING_SKIP_INSTALL=1 to skip apt.
 set -euo pipefail
 LOG_TAG=infra
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,7 +30,11 @@ up() {
   fi
   PHASE="starting" step postgres "$HERE/postgres.sh" up
   PHASE="starting" step kafka "$HERE/kafka.sh" up
-  log "all up. BAIYING_DATABASE_URL=postgresql://baiying:baiying@127.0.0.1:${BAIYING_PG_PORT:-5432}/baiying BAIYING_KAFKA_BOOTSTRAP=127.0.0.1:${BAIYING_KAFKA_PORT:-9092}"
+  local cluster=""
+  if ((${BAIYING_KAFKA_BROKERS:-1} >= 3)); then
+    cluster=" BAIYING_KAFKA_REPLICATION_FACTOR=3 BAIYING_KAFKA_MIN_INSYNC_REPLICAS=2"
+  fi
+  log "all up. BAIYING_DATABASE_URL=postgresql://baiying:baiying@127.0.0.1:${BAIYING_PG_PORT:-5432}/baiying BAIYING_KAFKA_BOOTSTRAP=$("$HERE/kafka.sh" bootstrap)$cluster"
 }
 
 down() {

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Local single-node Kafka 4.x (KRaft, combined broker+controller).
+# Local Kafka 4.x in KRaft mode: one combined broker+controller by default, or a
+# cluster of BAIYING_KAFKA_BROKERS combined nodes (3 gives a real quorum and
+# replication 3 / min.insync 2).
 #
 #   deploy/local/kafka.sh up|down|status|restart
+#   deploy/local/kafka.sh bootstrap      # prints the bootstrap list
+#
+# Node i (1-based) listens on BAIYING_KAFKA_PORT + 2(i-1) and its controller on
+# BAIYING_KAFKA_CONTROLLER_PORT + 2(i-1): 9092/9093, 9094/9095, 9096/9097.
 #
 # No Docker and no release tarball: the broker runs from jars Maven resolves
 # from Maven Central (deploy/kafka/pom.xml) into $STATE/kafka/libs.
@@ -10,15 +16,43 @@ LOG_TAG=kafka
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-PORT="${BAIYING_KAFKA_PORT:-9092}"
-CONTROLLER_PORT="${BAIYING_KAFKA_CONTROLLER_PORT:-9093}"
+BASE_PORT="${BAIYING_KAFKA_PORT:-9092}"
+BASE_CONTROLLER_PORT="${BAIYING_KAFKA_CONTROLLER_PORT:-9093}"
+BROKERS="${BAIYING_KAFKA_BROKERS:-1}"
+[[ $BROKERS =~ ^[1-9]$ ]] || die "BAIYING_KAFKA_BROKERS must be 1..9 (got '$BROKERS')"
 KAFKA_DIR="$STATE/kafka"
 LIBS="$KAFKA_DIR/libs"
-DATA_DIR="$KAFKA_DIR/data"
-PROPS="$KAFKA_DIR/server.properties"
 CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
-PID_FILE="$RUN_DIR/kafka.pid"
-OUT_LOG="$LOG_DIR/kafka.out"      # JVM stdout/stderr (incl. crashes)
+# One node keeps the single-broker layout of earlier releases (its data is adopted);
+# a cluster keeps each node under node<i>/. select_node sets these for node $1.
+NODE=1 PORT="" CONTROLLER_PORT="" DATA_DIR="" PROPS="" PID_FILE="" OUT_LOG=""
+select_node() {
+  NODE=$1
+  PORT=$((BASE_PORT + 2 * (NODE - 1)))
+  CONTROLLER_PORT=$((BASE_CONTROLLER_PORT + 2 * (NODE - 1)))
+  if ((BROKERS == 1)); then
+    DATA_DIR="$KAFKA_DIR/data" PROPS="$KAFKA_DIR/server.properties"
+    PID_FILE="$RUN_DIR/kafka.pid" OUT_LOG="$LOG_DIR/kafka.out"
+  else
+    DATA_DIR="$KAFKA_DIR/node$NODE/data" PROPS="$KAFKA_DIR/node$NODE/server.properties"
+    PID_FILE="$RUN_DIR/kafka-$NODE.pid" OUT_LOG="$LOG_DIR/kafka-$NODE.out"
+  fi
+}
+bootstrap_list() {
+  local i out=()
+  for ((i = 1; i <= BROKERS; i++)); do out+=("127.0.0.1:$((BASE_PORT + 2 * (i - 1)))"); done
+  local IFS=,; echo "${out[*]}"
+}
+voters() {
+  local i out=()
+  for ((i = 1; i <= BROKERS; i++)); do
+    out+=("$i@127.0.0.1:$((BASE_CONTROLLER_PORT + 2 * (i - 1)))")
+  done
+  local IFS=,; echo "${out[*]}"
+}
+# Replication of the internal topics: all nodes up to 3, and min.insync one less.
+RF=$((BROKERS < 3 ? BROKERS : 3))
+MIN_ISR=$((RF > 1 ? RF - 1 : 1))
 POM="$BAIYING_ROOT/deploy/kafka/pom.xml"
 LOG4J_BROKER="$BAIYING_ROOT/deploy/kafka/log4j2.yaml"
 LOG4J_TOOLS="$BAIYING_ROOT/deploy/kafka/log4j2-tools.yaml"
@@ -73,15 +107,25 @@ ensure_jars() {
 }
 
 # ---------------------------------------------------------------- config
+quorum_props() {
+  if ((BROKERS == 1)); then
+    # Dynamic quorum (bootstrap servers, not static voters) so that
+    # 'StorageTool format --standalone' can initialise it.
+    echo "controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT"
+  else
+    # A fixed set of voters: every node is a controller, a majority keeps the quorum.
+    echo "controller.quorum.voters=$(voters)"
+  fi
+}
+
 write_props() {
+  mkdir -p "$(dirname "$PROPS")" "$DATA_DIR"
   # Rewritten on every `up` so port / path changes take effect.
   cat >"$PROPS" <<PROPS
 # Managed by deploy/local/kafka.sh; edits are overwritten on 'up'.
 process.roles=broker,controller
-node.id=1
-# Dynamic quorum (bootstrap servers, not static voters) so that
-# 'StorageTool format --standalone' can initialise it.
-controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
+node.id=$NODE
+$(quorum_props)
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
@@ -91,14 +135,14 @@ listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
 log.dirs=$DATA_DIR
 
-# Single node: every internal topic must have replication factor 1.
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+# Internal topics replicated over the nodes there are (1 on a single node).
+default.replication.factor=$RF
+min.insync.replicas=$MIN_ISR
+offsets.topic.replication.factor=$RF
+transaction.state.log.replication.factor=$RF
+transaction.state.log.min.isr=$MIN_ISR
+share.coordinator.state.topic.replication.factor=$RF
+share.coordinator.state.topic.min.isr=$MIN_ISR
 # Fewer internal partitions than the defaults (50): faster first group
 # join / first transaction on a small box, same semantics.
 offsets.topic.num.partitions=6
@@ -134,7 +178,8 @@ ensure_formatted() {
   fi
   local cid; cid=$(tr -d '[:space:]' <"$CLUSTER_ID_FILE")
   log "formatting storage (cluster id $cid)"
-  kafka_tool kafka.tools.StorageTool format -t "$cid" -c "$PROPS" --standalone --ignore-formatted \
+  local mode=(--standalone); ((BROKERS == 1)) || mode=()
+  kafka_tool kafka.tools.StorageTool format -t "$cid" -c "$PROPS" "${mode[@]}" --ignore-formatted \
     >>"$OUT_LOG" 2>&1 || { show_log_tail; die "StorageTool format failed"; }
 }
 
@@ -176,75 +221,101 @@ metadata_ok() {
     >/dev/null 2>&1
 }
 
-cmd_up() {
-  ensure_state_dirs
-  mkdir -p "$KAFKA_DIR" "$DATA_DIR"
-  ensure_jars
+start_node() {
+  local pid
   write_props
-  local start pid; start=$(now)
   if pid=$(running_pid); then
-    log "already running (pid $pid)"
-  else
-    if port_open "$PORT" || port_open "$CONTROLLER_PORT"; then
-      ss -ltnp "( sport = :$PORT or sport = :$CONTROLLER_PORT )" >&2 || true
-      die "port $PORT or $CONTROLLER_PORT is already in use by another process. Stop it, or set BAIYING_KAFKA_PORT / BAIYING_KAFKA_CONTROLLER_PORT."
-    fi
-    ensure_formatted
-    log "starting on 127.0.0.1:$PORT (controller :$CONTROLLER_PORT, heap $HEAP_OPTS)"
-    echo "===== $(date -Is) starting broker =====" >>"$OUT_LOG"
-    # setsid + nohup: detach from our session/terminal so the broker
-    # survives the calling shell (make, CI step) exiting.
-    # shellcheck disable=SC2086  # HEAP_OPTS is intentionally word-split
-    setsid nohup "$JAVA" $HEAP_OPTS \
-      -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-      -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
-      -Dlog4j2.configurationFile="$LOG4J_BROKER" -Dkafka.logs.dir="$LOG_DIR" \
-      -cp "$LIBS/*" kafka.Kafka "$PROPS" \
-      >>"$OUT_LOG" 2>&1 </dev/null &
-    echo $! >"$PID_FILE"
+    log "node $NODE already running (pid $pid)"
+    return 0
   fi
+  if port_open "$PORT" || port_open "$CONTROLLER_PORT"; then
+    ss -ltnp "( sport = :$PORT or sport = :$CONTROLLER_PORT )" >&2 || true
+    die "port $PORT or $CONTROLLER_PORT is already in use by another process. Stop it, or set BAIYING_KAFKA_PORT / BAIYING_KAFKA_CONTROLLER_PORT."
+  fi
+  ensure_formatted
+  log "starting node $NODE on 127.0.0.1:$PORT (controller :$CONTROLLER_PORT, heap $HEAP_OPTS)"
+  echo "===== $(date -Is) starting broker =====" >>"$OUT_LOG"
+  # setsid + nohup: detach from our session/terminal so the broker
+  # survives the calling shell (make, CI step) exiting.
+  # shellcheck disable=SC2086  # HEAP_OPTS is intentionally word-split
+  setsid nohup "$JAVA" $HEAP_OPTS \
+    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$LOG4J_BROKER" -Dkafka.logs.dir="$LOG_DIR" \
+    -cp "$LIBS/*" kafka.Kafka "$PROPS" \
+    >>"$OUT_LOG" 2>&1 </dev/null &
+  echo $! >"$PID_FILE"
+}
 
+# Every node is started before any is awaited: a cluster's controllers need a
+# majority of their voters up before any of them answers.
+wait_node() {
   local deadline=$((SECONDS + WAIT_SECONDS))
   until port_open "$PORT" && metadata_ok; do
     if ! running_pid >/dev/null; then
-      show_log_tail; die "broker process exited during startup"
+      show_log_tail; die "node $NODE exited during startup"
     fi
     if ((SECONDS >= deadline)); then
-      show_log_tail; die "broker not ready after ${WAIT_SECONDS}s"
+      show_log_tail; die "node $NODE not ready after ${WAIT_SECONDS}s"
     fi
     sleep 1
   done
-  log "ready in $(elapsed "$start")s: bootstrap 127.0.0.1:$PORT (pid $(<"$PID_FILE"), log $LOG_DIR/kafka.log)"
 }
 
-cmd_down() {
-  local pid i
+cmd_up() {
+  ensure_state_dirs
+  mkdir -p "$KAFKA_DIR"
+  ensure_jars
+  local start i; start=$(now)
+  for ((i = 1; i <= BROKERS; i++)); do select_node "$i"; start_node; done
+  for ((i = 1; i <= BROKERS; i++)); do select_node "$i"; wait_node; done
+  log "ready in $(elapsed "$start")s: $BROKERS node(s), bootstrap $(bootstrap_list) (log dir $LOG_DIR)"
+}
+
+signal_node() {
+  local pid
   if ! pid=$(running_pid); then
-    log "not running"; rm -f "$PID_FILE"; return 0
+    log "node $NODE not running"; rm -f "$PID_FILE"; return 0
   fi
   # SIGTERM triggers Kafka's controlled shutdown (flushes logs and writes a
   # clean-shutdown marker, so the next start skips log recovery).
-  log "stopping (pid $pid)"
+  log "stopping node $NODE (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
+}
+
+await_node_stopped() {
+  local pid i
+  pid=$(running_pid) || { rm -f "$PID_FILE"; return 0; }
   for ((i = 0; i < 60; i++)); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$PID_FILE"; log "stopped"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { rm -f "$PID_FILE"; log "node $NODE stopped"; return 0; }
     sleep 0.5
   done
-  warn "still alive after 30s; sending SIGKILL"
+  warn "node $NODE still alive after 30s; sending SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
   sleep 0.5
   rm -f "$PID_FILE"
-  log "killed"
+  log "node $NODE killed"
+}
+
+cmd_down() {
+  # All nodes are asked at once: one stopped after the others would have lost the
+  # controller quorum and could not finish its controlled shutdown.
+  local i
+  for ((i = 1; i <= BROKERS; i++)); do select_node "$i"; signal_node; done
+  for ((i = 1; i <= BROKERS; i++)); do select_node "$i"; await_node_stopped; done
 }
 
 cmd_status() {
-  local pid
-  if pid=$(running_pid); then
-    log "running (pid $pid) on 127.0.0.1:$PORT"
-  else
-    log "stopped"
-    return 3
-  fi
+  local pid i rc=0
+  for ((i = 1; i <= BROKERS; i++)); do
+    select_node "$i"
+    if pid=$(running_pid); then
+      log "node $NODE running (pid $pid) on 127.0.0.1:$PORT"
+    else
+      log "node $NODE stopped"; rc=3
+    fi
+  done
+  return $rc
 }
 
 case "${1:-}" in
@@ -252,5 +323,6 @@ case "${1:-}" in
   down|stop) cmd_down ;;
   status) cmd_status ;;
   restart) cmd_down; cmd_up ;;
-  *) echo "usage: $0 up|down|status|restart" >&2; exit 2 ;;
+  bootstrap) bootstrap_list ;;
+  *) echo "usage: $0 up|down|status|restart|bootstrap" >&2; exit 2 ;;
 esac

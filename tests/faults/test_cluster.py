@@ -1,0 +1,126 @@
+"""A replicated three-broker cluster loses a broker mid-advisory: nothing lost, nothing doubled.
+
+Topics are created with replication 3 and min.insync.replicas 2 from the services' own
+settings; producers send with acks=all and idempotence; consumers follow the leaders that
+move when a node is SIGKILLed in the middle of a 2,000-person advisory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from tests.faults.cluster import KafkaCluster
+from tests.faults.conftest import FAULTS_ENV
+from tests.faults.crowd import (
+    add_crowd,
+    advisory,
+    callout,
+    incident,
+    indexed,
+    not_exactly_once,
+    raise_incident,
+    sent_count,
+    wait_served,
+)
+from tests.faults.infra import PrivateInfra
+from tests.support import eventually
+from tests.system.harness import System, create_database, drop_database
+
+pytestmark = pytest.mark.faults
+
+# Both inside 章贡区 (seat 25.82, 114.94), about 6 km apart: neither call reaches the other crowd.
+ADVISORY_PLACE = (25.83, 114.90)
+CALLOUT_PLACE = (25.80, 114.96)
+CROWD = 2000
+CLUSTER_ENV = {"BAIYING_KAFKA_REPLICATION_FACTOR": "3", "BAIYING_KAFKA_MIN_INSYNC_REPLICAS": "2"}
+
+
+@pytest.fixture(scope="module")
+def cluster(private_infra: PrivateInfra) -> Iterator[KafkaCluster]:
+    kafka = KafkaCluster.from_env()
+    kafka.up()
+    try:
+        yield kafka
+    finally:
+        kafka.down()
+
+
+@pytest.fixture(scope="module")
+async def on_cluster(private_infra: PrivateInfra, cluster: KafkaCluster) -> AsyncIterator[System]:
+    admin_url = private_infra.infra.admin_database_url
+    url = await create_database(admin_url)
+    # Two senders at 80 msg/s each: the 2,000 take about 12 s, long enough to kill mid-way.
+    env = {**FAULTS_ENV, **CLUSTER_ENV, "BAIYING_SENDER_MPS": "80"}
+    system = System(database_url=url, kafka_bootstrap=cluster.bootstrap, env_extra=env)
+    try:
+        await system.start()
+        yield system
+    finally:
+        await system.stop()
+        await drop_database(admin_url, url)
+
+
+async def topic_replication(system: System, cluster: KafkaCluster) -> dict[str, tuple[int, str]]:
+    """Replicas per partition and min.insync.replicas of each of the System's topics."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(system.prefix)]
+        described = await admin.describe_topics(names)
+        configs = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, n) for n in names])
+        isr = {
+            r[3]: {e[0]: e[1] for e in r[4]}.get("min.insync.replicas", "?")
+            for c in configs for r in c.resources
+        }
+        return {
+            t["topic"]: (min(len(p["replicas"]) for p in t["partitions"]), isr.get(t["topic"], "?"))
+            for t in described
+        }
+    finally:
+        await admin.close()
+
+
+async def test_topics_are_replicated_from_settings(
+    on_cluster: System, cluster: KafkaCluster
+) -> None:
+    seen = await topic_replication(on_cluster, cluster)
+    assert seen and all(s == (3, "2") for s in seen.values()), seen
+
+
+async def test_broker_killed_mid_advisory(on_cluster: System, cluster: KafkaCluster) -> None:
+    system = on_cluster
+    crowd = await add_crowd(system, CROWD, near=ADVISORY_PLACE)
+    squad = await add_crowd(system, 30, near=CALLOUT_PLACE)
+    await eventually(lambda: indexed(system, crowd + squad), timeout=90, what="people indexed")
+    sent_advisory = await raise_incident(system, advisory(ADVISORY_PLACE, radius_m=3000))
+
+    async def under_way() -> bool:
+        return await sent_count(system, crowd) >= 200
+
+    await eventually(under_way, timeout=60, what="advisory under way")
+    cluster.kill(1)  # the first bootstrap address, and leader of about a third of partitions
+    at_kill = await sent_count(system, crowd)
+    assert at_kill < CROWD, "the broker must die while the advisory is still going out"
+    raised = await raise_incident(system, callout(CALLOUT_PLACE, need=10))
+
+    counts = await wait_served(system, crowd, within=150, what="every advisory recipient served")
+    assert not_exactly_once(counts) == {}, f"{at_kill} sent when node 1 died"
+    squad_counts = await wait_served(system, squad, 20, within=60, what="call-out served")
+    assert not_exactly_once({p: n for p, n in squad_counts.items() if n}) == {}
+
+    async def all_delivered(incident_id: str, n: int) -> dict[str, int] | None:
+        seen = (await incident(system, incident_id))["deliveries"]
+        return seen if seen.get("delivered") == n else None
+
+    # Each delivery status applied once at the dispatcher: exactly n, not more.
+    await eventually(lambda: all_delivered(raised["id"], 20), timeout=60,
+                     what="call-out statuses back at the dispatcher")
+    await eventually(lambda: all_delivered(sent_advisory["id"], CROWD), timeout=90,
+                     what="advisory statuses back at the dispatcher")
+    await asyncio.to_thread(cluster.up)  # node 1 rejoins; the cluster ends whole
