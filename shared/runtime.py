@@ -18,7 +18,7 @@ from baiying_shared.db.pool import create_pool
 from baiying_shared.kafka.admin import ensure_topics
 from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.kafka.producer import make_producer
-from baiying_shared.logging import get_logger
+from baiying_shared.logging import get_logger, service_context
 from baiying_shared.settings import CommonSettings
 from baiying_shared.web import ReadinessCheck
 
@@ -63,6 +63,25 @@ async def running(
     prunes: tuple[Prune, ...] = (),
 ) -> AsyncIterator[Runtime]:
     """Start the service's I/O; stop it in reverse order on exit."""
+    # Bound here so the relay, consumers and background tasks started below inherit the label.
+    with service_context(service):
+        async with _running(settings, service=service, schema=schema,
+                            migrations_package=migrations_package, consumers=consumers,
+                            auto_migrate=auto_migrate, prunes=prunes) as runtime:
+            yield runtime
+
+
+@asynccontextmanager
+async def _running(
+    settings: CommonSettings,
+    *,
+    service: str,
+    schema: str,
+    migrations_package: str,
+    consumers: ConsumerFactory | None,
+    auto_migrate: bool,
+    prunes: tuple[Prune, ...],
+) -> AsyncIterator[Runtime]:
     await ensure_topics(settings)
     if auto_migrate:
         await migrate(

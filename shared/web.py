@@ -93,7 +93,7 @@ def install_common(app: FastAPI, *, service: str) -> None:
     ) -> Response:
         start = time.perf_counter()
         trace_id = request.headers.get("x-trace-id") or uuid.uuid4().hex
-        with structlog.contextvars.bound_contextvars(trace_id=trace_id):
+        with structlog.contextvars.bound_contextvars(trace_id=trace_id, service=service):
             response = await call_next(request)
         response.headers["X-Trace-Id"] = trace_id
         elapsed = time.perf_counter() - start
@@ -104,6 +104,7 @@ def install_common(app: FastAPI, *, service: str) -> None:
         if route not in ("/healthz", "/metrics"):
             log.info(
                 "http",
+                service=service,  # named here too: under `serve all` apps share one process
                 method=request.method,
                 route=route,
                 status=response.status_code,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -16,11 +15,6 @@ from baiying_shared.settings import CommonSettings
 
 app = typer.Typer(help="Baiying (一呼百应) operator command.", no_args_is_help=True)
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _load(spec: str) -> Any:
-    module, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 @app.command()
@@ -52,12 +46,25 @@ def migrate_cmd() -> None:
     asyncio.run(run())
 
 
+def _ports(pairs: list[str], names: list[str]) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    for pair in pairs:
+        service, _, number = pair.partition("=")
+        if service not in names or not number.isdigit():
+            raise typer.BadParameter(f"--port-of {pair!r}: want NAME=PORT for one of {names}")
+        ports[service] = int(number)
+    return ports
+
+
 @app.command()
 def serve(
     name: Annotated[str, typer.Argument(help="registry | dispatcher | notifier | sandbox | all")],
     host: str = "127.0.0.1",
     port: Annotated[
         int | None, typer.Option(help="override the default port (one service only)")
+    ] = None,
+    port_of: Annotated[
+        list[str] | None, typer.Option(help="NAME=PORT, repeatable: one service's port")
     ] = None,
 ) -> None:
     """Serve one service (or all of them in this process) on its default port."""
@@ -73,7 +80,10 @@ def serve(
         )
     if port and len(names) > 1:
         raise typer.BadParameter("--port needs a single service")
-    specs = [dataclasses.replace(SERVICES[n], port=port or SERVICES[n].port) for n in names]
+    ports = _ports(port_of or [], names)
+    if port:
+        ports[names[0]] = port
+    specs = [dataclasses.replace(SERVICES[n], port=ports.get(n, SERVICES[n].port)) for n in names]
     asyncio.run(serve_many(specs, host=host))
 
 

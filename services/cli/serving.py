@@ -14,10 +14,6 @@ from baiying_shared.settings import CommonSettings
 
 async def serve_many(specs: list[ServiceSpec], *, host: str) -> None:
     """Serve each spec on its port; return when all have stopped."""
-    settings = CommonSettings()
-    configure_logging(
-        service="+".join(s.name for s in specs), level=settings.log_level, json=settings.log_json
-    )
     servers = []
     for spec in specs:
         module, _, attr = spec.app_factory.partition(":")
@@ -26,4 +22,10 @@ async def serve_many(specs: list[ServiceSpec], *, host: str) -> None:
             factory(), host=host, port=spec.port, log_config=None, lifespan="on"
         )
         servers.append(uvicorn.Server(config))
+    # After the factories: some configure logging for their own name when built alone. Each
+    # app labels its own lines (runtime.running, web.install_common); this names the rest.
+    settings = CommonSettings()
+    configure_logging(
+        service="+".join(s.name for s in specs), level=settings.log_level, json=settings.log_json
+    )
     await asyncio.gather(*(s.serve() for s in servers))
