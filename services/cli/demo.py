@@ -40,6 +40,9 @@ async def prepare(*, seed: int, scale: int) -> None:
     typer.echo("[run] migrations applied")
     report = await seed_ganzhou(RegistrySettings(), seed=seed, scale=scale, progress=typer.echo)
     typer.echo(f"[run] seed: {report}")
+    from baiying_dispatcher.gazetteer.seed import seed_gazetteer
+
+    typer.echo(f"[run] gazetteer: {await seed_gazetteer(settings)} standard addresses")
 
 
 async def _demo_volunteer_id(host: str) -> str | None:

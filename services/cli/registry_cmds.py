@@ -33,6 +33,16 @@ def seed(
         raise typer.BadParameter("the only data set is ganzhou")
     report = asyncio.run(seed_ganzhou(RegistrySettings(), seed=seed, scale=scale, progress=_say))
     typer.echo(f"{report.message} in {report.seconds:.1f}s")
+    seed_gazetteer_cmd()
+
+
+def seed_gazetteer_cmd() -> None:
+    """The dispatcher's synthetic standard addresses (roads, numbers, estates per district)."""
+    from baiying_dispatcher.gazetteer.seed import seed_gazetteer
+    from baiying_shared.settings import CommonSettings
+
+    n = asyncio.run(seed_gazetteer(CommonSettings()))
+    typer.echo(f"gazetteer: {n:,} standard addresses")
 
 
 def import_csv(

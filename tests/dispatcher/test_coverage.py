@@ -75,7 +75,7 @@ def test_numbers_add_up(need: N, accepted: list[P], out: list[P]) -> None:
         assert ln.uncovered >= 0
     assert cov.outstanding <= len(out)
     wire = cov.as_dict()
-    assert wire["filled"] == sum(x["filled"] for x in wire["lines"])  # type: ignore[attr-defined]
+    assert wire["filled"] == sum(x["filled"] for x in wire["lines"])
 
 
 @settings(max_examples=300, deadline=None)
