@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import json
 import signal
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
 
 from tests.faults.conftest import FAULTS_ENV
 from tests.faults.crowd import (
@@ -201,3 +203,44 @@ async def test_rebalance_storm_during_a_fanout(many: Instances) -> None:
             await system.restart(name)
     counts = await wait_served(system, crowd, within=120, what="every recipient served")
     assert not_exactly_once(counts) == {}
+
+
+async def test_the_app_works_through_any_notifier(many: Instances) -> None:
+    """A volunteer's app on each notifier gets the alert whichever instance consumed it,
+    and an accept sent through one instance staffs the incident."""
+    system = many
+    place = (25.83, 115.02)
+    admin = {"Authorization": f"Bearer {system.token('admin')}"}
+    async with httpx.AsyncClient(base_url=system.registry_url, headers=admin) as http:
+        team = await http.post("/v1/teams", json={"name": "多实例看楼队", "type": "building_watch",
+                                                  "district": "360702"})
+        assert team.status_code == 201, team.text
+        person = await http.post("/v1/volunteers", json={
+            "name": "多实例队员", "phone": "+8617355500001", "team_id": team.json()["id"],
+            "channels": ["app"], "home": {"lat": place[0], "lon": place[1]}})
+        assert person.status_code == 201, person.text
+    vid = uuid.UUID(person.json()["id"])
+    await eventually(lambda: indexed(system, ["+8617355500001"]), timeout=30, what="indexed")
+    token = system.token("volunteer", volunteer_id=vid)
+    urls = [system.url(n).replace("http", "ws") + f"/v1/app/ws?access_token={token}"
+            for n in system.instances("notifier")]
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = [await stack.enter_async_context(connect(u, open_timeout=10)) for u in urls]
+        call = await raise_incident(system, callout(place, need=1))
+        cards = [await asyncio.wait_for(next_of(ws, "alert"), 30) for ws in sockets]
+        assert {c["callout_id"] for c in cards} == {cards[0]["callout_id"]}
+        await sockets[-1].send(json.dumps(
+            {"type": "reply", "callout_id": cards[0]["callout_id"], "action": "accept"}))
+        assert (await asyncio.wait_for(next_of(sockets[-1], "reply_ok"), 30))["action"] == "accept"
+
+    async def staffed() -> bool:
+        return (await incident(system, call["id"]))["status"] == "staffed"
+
+    await eventually(staffed, timeout=30, what="staffed by the app's accept")
+
+
+async def next_of(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    while True:
+        msg = json.loads(await ws.recv())
+        if msg["type"] == kind:
+            return dict(msg)
