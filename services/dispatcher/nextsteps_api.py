@@ -1,0 +1,74 @@
+"""HTTP for the desk's next steps: what is offered now, and taking one (duty desk only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+
+import asyncpg
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from pydantic import BaseModel
+
+from baiying_dispatcher import nextsteps, queries, repo
+from baiying_dispatcher.config import DispatcherSettings
+from baiying_dispatcher.schemas import IncidentOut
+from baiying_shared.auth import DutyDeskPrincipal
+
+if TYPE_CHECKING:
+    PgPool: TypeAlias = asyncpg.Pool[Any]
+else:  # FastAPI evaluates annotations at runtime, where asyncpg.Pool is not generic
+    PgPool = asyncpg.Pool
+
+router = APIRouter(prefix="/v1", tags=["next steps"])
+
+
+def _pool(request: Request) -> PgPool:
+    return request.app.state.runtime.pool
+
+
+def _settings(request: Request) -> DispatcherSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+Pool = Annotated[PgPool, Depends(_pool)]
+Settings = Annotated[DispatcherSettings, Depends(_settings)]
+
+
+class OfferedOut(BaseModel):
+    status: str
+    offered: list[nextsteps.Action]
+
+
+class StepOut(BaseModel):
+    action: nextsteps.Action
+    detail: dict[str, Any]
+    incident: IncidentOut  # for `advisory`, the new notice (detail names both)
+
+
+@router.get("/incidents/{incident_id}/next-steps")
+async def offered(incident_id: uuid.UUID, principal: DutyDeskPrincipal, pool: Pool) -> OfferedOut:
+    """The steps this desk may take on the incident now (the buttons to show)."""
+    async with pool.acquire() as conn:
+        incident = await repo.get_incident(conn, incident_id)
+    if incident is None or not principal.may_act_in(incident.district):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
+    return OfferedOut(status=incident.status.value, offered=list(nextsteps.offered(incident)))
+
+
+@router.post("/incidents/{incident_id}/next-steps")
+async def take_step(
+    incident_id: uuid.UUID, step: Annotated[nextsteps.StepIn, Body()],
+    principal: DutyDeskPrincipal, pool: Pool, settings: Settings,
+) -> StepOut:
+    """Another round, a wider radius, a changed need, more time, a phoned-in reply, or an
+    advisory instead; audited as `next_step:<action>`."""
+    try:
+        incident, detail = await nextsteps.take(pool, settings=settings, principal=principal,
+                                                incident_id=incident_id, step=step)
+    except nextsteps.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except nextsteps.Refused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    async with pool.acquire() as conn:
+        out = await queries.incident_out(conn, incident)
+    return StepOut(action=step.action, detail=detail, incident=out)
