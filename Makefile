@@ -1,11 +1,12 @@
 # Baiying developer entry points. Everything runs on the host (no Docker):
 # deploy/local/*.sh manage PostgreSQL+PostGIS and Kafka under .state/.
 #
-#   make install   OS packages + editable install with dev extras
+#   make install   OS packages + .venv synced from uv.lock (project editable, dev group)
+#   make lock      re-resolve uv.lock after changing dependencies in pyproject.toml
 #   make infra     start postgres (5432) + kafka (9092); idempotent
 #   make test      install + infra + pytest   (PYTEST_ARGS='-k foo -x')
 #   make run       install + infra + `baiying run` (migrate, seed, serve all)
-#   make lint      ruff + mypy
+#   make lint      ruff + mypy strict (pinned in uv.lock); CI runs it after the tests
 #   make bench     every benchmark, one JSON document on stdout (BENCH_ARGS='--quick')
 #   make down      stop postgres + kafka (data kept in .state/)
 
@@ -13,7 +14,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# Every target runs the project's own venv (deploy/local/venv.sh), never the system python.
+PYTHON ?= .venv/bin/python
 PYTEST_ARGS ?= -q tests
 MYPY_ARGS ?=
 
@@ -21,28 +23,23 @@ MYPY_ARGS ?=
 export BAIYING_DATABASE_URL ?= postgresql://baiying:baiying@127.0.0.1:$(or $(BAIYING_PG_PORT),5432)/baiying
 export BAIYING_KAFKA_BOOTSTRAP ?= 127.0.0.1:$(or $(BAIYING_KAFKA_PORT),9092)
 
-# Debian's system python refuses `pip install` outside a venv (PEP 668).
-# CI installs into the system interpreter on a throwaway machine, so allow it;
-# harmless for pyenv/venv pythons.
-export PIP_BREAK_SYSTEM_PACKAGES ?= 1
-export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
-export PIP_ROOT_USER_ACTION ?= ignore
-
-# The `baiying` console script lives in the interpreter's scripts dir, which
-# may not be on PATH (pyenv shims need a rehash; /usr/local/bin for root).
+# The `baiying` console script of the interpreter above (.venv/bin/baiying).
 # Recursive variable: evaluated after `install` has run.
 BAIYING ?= $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/baiying
 
 BENCH_ARGS ?=
 
-.PHONY: help install infra test run lint down status bench
+.PHONY: help install venv lock infra test run lint down status bench
 
 help:
 	@sed -n 's/^#   make /  make /p' $(MAKEFILE_LIST)
 
 install:
 	deploy/local/install.sh
-	$(PYTHON) -m pip install -q -e '.[dev]'
+	deploy/local/venv.sh sync
+
+lock:
+	deploy/local/venv.sh lock
 
 infra:
 	deploy/local/infra.sh up
@@ -50,6 +47,7 @@ infra:
 # infra.sh would re-run install.sh; `install` already did it.
 test: install
 	BAIYING_SKIP_INSTALL=1 deploy/local/infra.sh up
+	deploy/local/keycloak.sh up
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks are not tests: they never gate CI. Stdout carries only the JSON document,
@@ -69,7 +67,11 @@ TYPECHECK_PACKAGES := baiying_shared=shared baiying_registry=services/registry \
   baiying_dispatcher=services/dispatcher baiying_notifier=services/notifier \
   baiying_sandbox=services/sandbox baiying_cli=services/cli baiying_consoles=services/consoles
 
-lint:
+# The venv alone (no OS packages, no infra): enough for lint.
+venv:
+	deploy/local/venv.sh sync
+
+lint: venv
 	$(PYTHON) -m ruff check .
 	rm -rf .typecheck && mkdir -p .typecheck
 	for pair in $(TYPECHECK_PACKAGES); do ln -s "$(CURDIR)/$${pair#*=}" ".typecheck/$${pair%%=*}"; done

@@ -2,7 +2,7 @@
 # Install the OS packages the local infra needs (Debian 12 / bookworm).
 # Idempotent: packages already installed are skipped, and `apt-get update`
 # only runs when something actually has to be installed.
-# Python deps (`pip install -e '.[dev]'`) are the Makefile's job, not ours.
+# Python deps are deploy/local/venv.sh's job (uv sync from uv.lock into .venv), not ours.
 set -euo pipefail
 LOG_TAG=install
 # shellcheck source=deploy/local/common.sh
@@ -25,11 +25,10 @@ if [[ ${BAIYING_INSTALL_BROWSER:-} == 1 || ${CI:-} == true ]]; then
   PACKAGES+=(chromium)
 fi
 
-# A fresh Debian python3 has no pip; the Makefile runs `python3 -m pip`.
-# Only add Debian's python packages when the python3 on PATH lacks pip
-# (e.g. a pyenv or python:3.11 image python already has it).
-if ! python3 -m pip --version >/dev/null 2>&1; then
-  PACKAGES+=(python3 python3-pip python3-venv)
+# deploy/local/venv.sh makes a small venv (with pip) to install uv into; a fresh Debian
+# python3 needs python3-venv for that. A pyenv or python:3.11 image python already has it.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  PACKAGES+=(python3 python3-venv)
 fi
 
 is_installed() {
