@@ -18,6 +18,9 @@ PACKAGES=(
   procps                   # pgrep/ps used by the scripts
 )
 
+# The consoles' map library (Leaflet) comes from npm (deploy/local/webdeps.sh, run at the end).
+command -v npm >/dev/null || PACKAGES+=(npm)
+
 # Headless browser tests (pytest marker `browser`) drive Debian's chromium
 # via playwright (`playwright install` can't download browsers here). It is
 # large, so only install it in CI or when asked: BAIYING_INSTALL_BROWSER=1.
@@ -42,7 +45,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   log "all OS packages present (${#PACKAGES[@]} checked)"
-  exit 0
+  exec "$(dirname "${BASH_SOURCE[0]}")/webdeps.sh"
 fi
 
 SUDO=()
@@ -75,3 +78,4 @@ if ! "${APT[@]}" install --no-install-recommends "${missing[@]}"; then
   "${APT[@]}" install --no-install-recommends "${missing[@]}"
 fi
 log "done"
+exec "$(dirname "${BASH_SOURCE[0]}")/webdeps.sh"

@@ -1,7 +1,9 @@
 """Serve the consoles: HTML pages at /desk and /dashboard…, assets under /console-static/.
 
 The pages are plain files shipped in the package; all data comes from the dispatcher API in
-the browser, so this router needs no settings, no database and no auth of its own.
+the browser, so this router needs no database and no auth of its own. Its one setting is the
+optional base-map tile source (`MapSettings`), given to the pages at /console-config.json and
+written into each page's Content-Security-Policy: the browser itself refuses any other origin.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, RedirectResponse
+
+from baiying_consoles.config import MapSettings
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSET_PREFIX = "/console-static"
@@ -22,16 +26,26 @@ CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".json": "application/json",
     ".svg": "image/svg+xml",
+    ".map": "application/json",
+    ".png": "image/png",
 }
 # Pages may change between deploys; keep the browser asking (ETag/Last-Modified make it cheap).
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
-def _file(path: Path) -> FileResponse:
+def _file(path: Path, headers: dict[str, str] | None = None) -> FileResponse:
     media_type = CONTENT_TYPES.get(path.suffix)
     if media_type is None or not path.is_file():
         raise HTTPException(404, "not found")
-    return FileResponse(path, media_type=media_type, headers=NO_CACHE)
+    return FileResponse(path, media_type=media_type, headers={**NO_CACHE, **(headers or {})})
+
+
+def content_policy(settings: MapSettings) -> str:
+    """Pages load from their own origin only; images also from the tile origins, if any."""
+    images = " ".join(["'self'", "data:", *settings.origins()])
+    # Inline style attributes: the map library and the progress bars position by style.
+    return (f"default-src 'self'; img-src {images}; style-src 'self' 'unsafe-inline'; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
 
 def _asset(rel: str) -> Path:
@@ -42,20 +56,26 @@ def _asset(rel: str) -> Path:
     return path
 
 
-def router() -> APIRouter:
+def router(settings: MapSettings | None = None) -> APIRouter:
     """Pages and assets of the duty desk and the supervisor dashboard."""
+    settings = settings or MapSettings()
+    page_headers = {"Content-Security-Policy": content_policy(settings)}
     r = APIRouter(tags=["consoles"], include_in_schema=False)
 
     @r.get("/desk")
     async def desk() -> FileResponse:
-        return _file(STATIC / "desk.html")
+        return _file(STATIC / "desk.html", page_headers)
+
+    @r.get("/console-config.json")
+    async def config() -> dict[str, object]:
+        return settings.public()
 
     # The dashboard is one page; its script routes on the path (list, incident, stats).
     @r.get("/dashboard")
     @r.get("/dashboard/stats")
     @r.get("/dashboard/incidents/{incident_id}")
     async def dashboard() -> FileResponse:
-        return _file(STATIC / "dashboard.html")
+        return _file(STATIC / "dashboard.html", page_headers)
 
     @r.get("/consoles")
     async def consoles() -> RedirectResponse:

@@ -19,9 +19,11 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import StreamingResponse
 
 from baiying_consoles import router as consoles_router
+from baiying_consoles.config import MapSettings
 from baiying_dispatcher.schemas import CalloutOut, IncidentIn, IncidentOut, StatRow, StatsOut
 from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal
 from baiying_shared.events.common import GeoPoint
+from baiying_shared.reference import raw as reference
 from baiying_shared.settings import CommonSettings
 from baiying_shared.web import install_common
 
@@ -152,6 +154,10 @@ def _stats(fake: FakeDispatcher, scope: list[str] | None) -> StatsOut:
 def api(fake: FakeDispatcher) -> APIRouter:
     r = APIRouter(prefix="/v1")
 
+    @r.get("/reference")
+    async def reference_() -> dict[str, object]:
+        return reference()
+
     @r.post("/incidents", status_code=201)
     async def raise_(body: IncidentIn, p: DutyDeskPrincipal) -> IncidentOut:
         p.ensure_district(body.district)
@@ -216,13 +222,13 @@ async def _sse(fake: FakeDispatcher, scope: list[str] | None) -> AsyncIterator[b
         fake.subscribers.remove(entry)
 
 
-def app_with(fake: FakeDispatcher) -> FastAPI:
+def app_with(fake: FakeDispatcher, map_settings: MapSettings | None = None) -> FastAPI:
     """The consoles router beside the fake API, as the dispatcher will mount it."""
     app = FastAPI()
     app.state.settings = CommonSettings()
     install_common(app, service="fake-dispatcher")
     app.include_router(api(fake))
-    app.include_router(consoles_router())
+    app.include_router(consoles_router(map_settings or MapSettings(tiles="")))
     return app
 
 

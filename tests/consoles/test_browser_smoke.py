@@ -32,7 +32,7 @@ async def _sign_in(page: Page, base: str, path: str, token: str) -> None:
 
 async def _raise_from_desk(page: Page, base: str, watch: Watch) -> None:
     await _sign_in(page, base, "/desk", _token("duty_desk", ["360702"]))
-    seat = await page.locator('circle.seat[data-code="360702"]').bounding_box()
+    seat = await page.locator('path.seat[data-code="360702"]').bounding_box()
     assert seat
     await page.mouse.click(seat["x"] + seat["width"] / 2, seat["y"] + seat["height"] / 2 + 2)
     assert await page.input_value("select[name=district]") == "360702"

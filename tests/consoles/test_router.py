@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from baiying_consoles import router
+from baiying_consoles.config import MapSettings
 from baiying_consoles.web import STATIC
 
 EXPECTED_CODES = {
@@ -20,7 +22,10 @@ EXPECTED_CODES = {
     "360729", "360730", "360731", "360732", "360733", "360734", "360735", "360781", "360783",
 }
 TOOL = STATIC.parent / "tools" / "build_geo.py"
-ASSETS = sorted(p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*") if p.is_file())
+VENDOR = STATIC / "vendor"  # installed by deploy/local/webdeps.sh, not committed
+OURS = [p for p in STATIC.rglob("*") if p.is_file() and not p.is_relative_to(VENDOR)]
+ASSETS = sorted(p.relative_to(STATIC).as_posix() for p in OURS)
+LEAFLET = ["vendor/leaflet/leaflet-src.esm.js", "vendor/leaflet/leaflet.css"]
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +56,48 @@ def test_assets_have_their_content_type(client: TestClient, rel: str) -> None:
     assert r.headers["content-type"] == expected
 
 
+@pytest.mark.parametrize("rel", LEAFLET)
+def test_the_map_library_is_served_locally(client: TestClient, rel: str) -> None:
+    """Leaflet comes from npm via deploy/local/webdeps.sh and is served from our own origin."""
+    assert (VENDOR / "leaflet" / "VERSION").is_file(), "run deploy/local/webdeps.sh"
+    r = client.get(f"/console-static/{rel}")
+    assert r.status_code == 200
+    kind = {".js": "text/javascript", ".css": "text/css"}[Path(rel).suffix]
+    assert r.headers["content-type"].startswith(kind)
+
+
+def test_without_tiles_the_pages_reach_only_their_origin(client: TestClient) -> None:
+    assert client.get("/console-config.json").json() == {"tiles": None}
+    csp = client.get("/desk").headers["content-security-policy"]
+    assert "img-src 'self' data:;" in csp and "connect-src 'self'" in csp
+
+
+def test_a_tile_template_reaches_the_page_and_its_policy() -> None:
+    settings = MapSettings(tiles="https://t{s}.tiles.example:8443/v/{z}/{x}/{y}.png",
+                           subdomains="01", attribution="© example")
+    app = FastAPI()
+    app.include_router(router(settings))
+    c = TestClient(app)
+    tiles = c.get("/console-config.json").json()["tiles"]
+    assert tiles["url"] == "https://t{s}.tiles.example:8443/v/{z}/{x}/{y}.png"
+    assert tiles["subdomains"] == "01" and tiles["attribution"] == "© example"
+    csp = c.get("/dashboard").headers["content-security-policy"]
+    origins = "https://t0.tiles.example:8443 https://t1.tiles.example:8443"
+    assert f"img-src 'self' data: {origins};" in csp
+
+
+def test_wmts_names_become_xyz() -> None:
+    s = MapSettings(tiles="http://127.0.0.1:9/wmts?TILEMATRIX={TileMatrix}&TILEROW={TileRow}&TILECOL={TileCol}&tk=k")
+    assert s.tiles == "http://127.0.0.1:9/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=k"
+    assert s.origins() == ["http://127.0.0.1:9"]
+
+
+@pytest.mark.parametrize("bad", ["ftp://x/{z}/{x}/{y}", "https://x/{z}/{x}.png", "t/{z}/{x}/{y}"])
+def test_a_bad_tile_template_is_refused_naming_the_setting(bad: str) -> None:
+    with pytest.raises(ValidationError, match="tiles"):
+        MapSettings(tiles=bad)
+
+
 @pytest.mark.parametrize("path", ["/console-static/../web.py", "/console-static/%2e%2e/web.py",
                                   "/console-static/js/nope.js", "/console-static/js"])
 def test_nothing_outside_the_static_files(client: TestClient, path: str) -> None:
@@ -66,7 +113,7 @@ def test_module_imports_resolve() -> None:
 
 def test_no_request_leaves_the_origin() -> None:
     """No CDN, font or tile URL anywhere in the shipped files (the SVG namespace is not a fetch)."""
-    for path in STATIC.rglob("*"):
+    for path in OURS:
         if path.suffix in (".js", ".css", ".html"):
             urls = re.findall(r"https?://[^\s'\"`)]+", path.read_text(encoding="utf-8"))
             assert [u for u in urls if u != "http://www.w3.org/2000/svg"] == [], path.name

@@ -1,7 +1,7 @@
 // The raise form of the duty desk: builds the POST /v1/incidents body from the inputs.
 import { h } from './dom.js';
 import { t } from './i18n.js';
-import { TEAM_TYPES, SKILLS, CATEGORIES } from './model.js';
+import { TEAM_TYPES, SKILLS } from './model.js';
 
 const num = (form, name) => Number(form.elements[name].value || 0);
 
@@ -45,7 +45,7 @@ export function raiseForm(geo, { mine, canRaise }) {
       field('title', h('input', { name: 'title', required: true, placeholder: t('title_ph'), maxlength: 120 })),
       field('description', h('textarea', { name: 'description', rows: 2, placeholder: t('description_ph') })),
       h('div', { class: 'grid-2' },
-        field('category', h('select', { name: 'category' }, CATEGORIES.map((c) => h('option', { value: c }, t(`cat_${c}`))))),
+        field('category', h('select', { name: 'category' }, geo.categories.map((c) => h('option', { value: c }, geo.category(c))))),
         h('div', { class: 'field field-wide' }, h('span', {}, t('kind')),
           segmented('kind', [['callout', 'kind_callout'], ['advisory', 'kind_advisory']], 'callout')))),
     needFields(),

@@ -1,19 +1,40 @@
-// Ganzhou's 18 county-level divisions (shipped JSON) and a local flat projection in km.
-// At city scale (≈ 300 km) an equirectangular plane at the mid latitude is accurate to well
-// under 1 %, which is all a scale bar and a radius circle need.
+// Ganzhou's 18 county-level divisions (shipped JSON) and a local flat projection in km, plus
+// what every screen names: the categories (one list for server and consoles, GET /v1/reference)
+// and the map settings (/console-config.json). At city scale (≈ 300 km) an equirectangular plane
+// at the mid latitude is accurate to well under 1 %, which is all a district lookup needs.
 import { lang } from './i18n.js';
 
 const KM_PER_DEG_LAT = 110.574;
 let cached = null;
 
+const json = (url, fallback) => fetch(url, { headers: { Accept: 'application/json' } })
+  .then((r) => (r.ok ? r.json() : fallback)).catch(() => fallback);
+
 export async function loadGeo() {
   if (!cached) {
-    cached = fetch('/console-static/geo/ganzhou.json').then((r) => {
-      if (!r.ok) throw new Error(`geo ${r.status}`);
-      return r.json();
-    }).then(makeGeo);
+    cached = Promise.all([
+      fetch('/console-static/geo/ganzhou.json').then((r) => {
+        if (!r.ok) throw new Error(`geo ${r.status}`);
+        return r.json();
+      }),
+      json('/v1/reference', { categories: [] }),
+      json('/console-config.json', { tiles: null }),
+    ]).then(([data, ref, cfg]) => ({ ...makeGeo(data), ...categoriesOf(ref), mapConfig: cfg }));
   }
   return cached;
+}
+
+function categoriesOf(ref) {
+  const cats = (ref && ref.categories) || [];
+  const byCode = new Map(cats.map((c) => [c.code, c]));
+  return {
+    categories: cats.map((c) => c.code),
+    /** The category's word in the page's language; an unknown code as it is (never cat_x). */
+    category: (code) => {
+      const c = byCode.get(code);
+      return c ? (lang() === 'en' ? c.en : c.zh) : String(code || '—');
+    },
+  };
 }
 
 function makeGeo(data) {

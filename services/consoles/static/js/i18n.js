@@ -25,9 +25,6 @@ const zh = {
   desk_none: '暂无警情', cancel: '撤销', close: '结束', confirm_cancel: '确定撤销此警情？所有人员将收到解除通知。',
   confirm_close: '确定结束此警情？', open_dashboard: '在看板中查看', need_at_least_one: '请至少需要 1 人',
   pick_location: '请先在地图上点选或输入坐标',
-  // categories
-  cat_theft: '盗窃', cat_disturbance: '纠纷滋事', cat_missing_person: '人员走失',
-  cat_fire: '火情', cat_traffic: '交通事故', cat_patrol: '巡逻防控', cat_fraud: '电信诈骗', cat_other: '其他',
   // team types and skills
   team_patrol: '治安巡防队', team_community_security: '社区保安队', team_security_volunteer: '治安志愿者',
   team_building_watch: '看楼护院队', team_information_officer: '治安信息员', team_unit_guard: '内部单位护厂队',
@@ -84,8 +81,6 @@ const en = {
   close: 'Close', confirm_cancel: 'Cancel this incident? Everyone called will be stood down.',
   confirm_close: 'Close this incident?', open_dashboard: 'Open in dashboard',
   need_at_least_one: 'Ask for at least one person', pick_location: 'Click the map or type coordinates first',
-  cat_theft: 'Theft', cat_disturbance: 'Disturbance', cat_missing_person: 'Missing person', cat_fire: 'Fire',
-  cat_traffic: 'Traffic accident', cat_patrol: 'Patrol', cat_fraud: 'Telecom fraud', cat_other: 'Other',
   team_patrol: 'Patrol', team_community_security: 'Community security',
   team_security_volunteer: 'Security volunteers', team_building_watch: 'Building watch',
   team_information_officer: 'Information officers', team_unit_guard: 'Unit guards',

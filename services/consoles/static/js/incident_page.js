@@ -50,7 +50,7 @@ function header(inc, geo, reload) {
   return h('div', { class: 'page-head' },
     h('div', {}, h('a', { href: '/dashboard', class: 'back' }, `← ${t('back_to_list')}`),
       h('h1', { id: 'incident-title' }, inc.title, ' ', statusPill(inc.status)),
-      h('p', { class: 'muted' }, [geo.name(inc.district), inc.address, t(`cat_${inc.category}`)].filter(Boolean).join(' · '))),
+      h('p', { class: 'muted' }, [geo.name(inc.district), inc.address, geo.category(inc.category)].filter(Boolean).join(' · '))),
     incidentActions(inc, reload));
 }
 

@@ -1,7 +1,10 @@
-// An offline SVG map: approximate district cells, county seats, a scale bar, the incident with
-// its call-out radius and responders coloured by call-out state. User units are kilometres, so
-// zooming is just a viewBox change; sizes that must stay constant on screen are rescaled.
-import { h, s } from './dom.js';
+// The consoles' map, on Leaflet (installed from npm by deploy/local/webdeps.sh, served from our
+// own origin). The default layer is the offline outline: approximate district cells and county
+// seats from geo/ganzhou.json. When the deployment names a tile source (BAIYING_MAP_TILES, given
+// at /console-config.json) its tiles are drawn underneath; nothing else is ever fetched.
+// Leaflet turns a click into a latitude/longitude itself, so a pick lands where clicked at any zoom.
+import * as L from '../vendor/leaflet/leaflet-src.esm.js';
+import { h } from './dom.js';
 import { t } from './i18n.js';
 import { districtName } from './geo.js';
 
@@ -9,178 +12,136 @@ export const STATE_COLOURS = {
   pending: '#9aa5b1', sent: '#5b8def', delivered: '#3f5bd9', accepted: '#1f9d55', arrived: '#0b6e3a',
   declined: '#d64545', no_answer: '#e8912d', stood_down: '#c3c9d0', failed: '#8d2b2b',
 };
-const NICE = [1, 2, 5];
-// Seat labels that would collide at city zoom (赣县区 sits 8 km from 章贡区): [dx, dy, anchor].
-const LABEL_AT = { 360704: [7, 4, 'start'], 360702: [0, 17, 'middle'] };
 
-function niceLength(maxKm) {
-  const pow = 10 ** Math.floor(Math.log10(maxKm));
-  let best = pow;
-  for (const n of NICE) if (n * pow <= maxKm) best = n * pow;
-  return best;
+const latLng = (lat, lon) => L.latLng(lat, lon);
+const has = (v) => v !== null && v !== undefined;
+
+function tag(layer, attrs) {
+  const el = layer.getElement && layer.getElement();
+  if (el) for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
 }
 
 export class GeoMap {
+  /** `geo` comes from loadGeo(), which carries the map settings ({tiles: {...} | null}). */
   constructor(container, geo, { onPick, pickable = false, highlight = null } = {}) {
+    const cfg = geo.mapConfig || { tiles: null };
     this.geo = geo;
     this.onPick = onPick;
     this.highlight = highlight ? new Set(highlight) : null;
-    this.svg = s('svg', { class: 'map-svg', role: 'img', 'aria-label': 'map', preserveAspectRatio: 'xMidYMid meet' });
-    this.layers = Object.fromEntries(['cells', 'seats', 'labels', 'radius', 'markers', 'pin'].map(
-      (name) => [name, this.svg.appendChild(s('g', { class: `layer-${name}` }))]));
-    this.scale = h('div', { class: 'map-scale' }, h('div', { class: 'map-scale-bar' }), h('span'));
-    const tools = h('div', { class: 'map-tools' },
-      this.button('+', 'map_zoom_in', () => this.zoom(0.5)),
-      this.button('−', 'map_zoom_out', () => this.zoom(2)),
-      this.button(t('map_city'), 'map_city', () => this.showCity(), 'wide'));
-    this.root = h('div', { class: `map ${pickable ? 'map-pickable' : ''}` }, this.svg, tools, this.scale);
-    container.append(this.root);
-    this.drawBase();
-    this.bindPointer();
-    new ResizeObserver(() => this.rescale()).observe(this.svg);
-    this.showCity();
+    this.el = h('div', { class: `map ${pickable ? 'map-pickable' : ''} ${cfg.tiles ? 'map-tiled' : 'map-offline'}` });
+    container.append(this.el);
+    this.el.geomap = this; // tests find the map through its element
+    const bb = geo.bbox;
+    this.cityBounds = L.latLngBounds([bb.min_lat, bb.min_lon], [bb.max_lat, bb.max_lon]);
+    this.map = L.map(this.el, {
+      zoomControl: false, attributionControl: false, minZoom: 7,
+      maxZoom: cfg.tiles ? cfg.tiles.max_zoom || 18 : 18, maxBounds: this.cityBounds.pad(0.3),
+    });
+    this.showCity(); // a view first: Leaflet creates a layer's SVG element only once it has one
+    if (cfg.tiles) {
+      this.tiles = L.tileLayer(cfg.tiles.url, {
+        subdomains: cfg.tiles.subdomains || 'abc', attribution: cfg.tiles.attribution || '',
+        maxZoom: cfg.tiles.max_zoom || 18, className: 'map-tiles',
+      }).addTo(this.map);
+      L.control.attribution({ prefix: false }).addTo(this.map);
+    }
+    this.layers = Object.fromEntries(['cells', 'seats', 'radius', 'markers', 'pin'].map(
+      (name) => [name, L.layerGroup().addTo(this.map)]));
+    this.controls();
+    this.drawBase(Boolean(cfg.tiles));
+    if (onPick) this.map.on('click', (e) => this.pick(e.latlng));
+    new ResizeObserver(() => this.map.invalidateSize()).observe(this.el);
   }
 
-  button(label, key, fn, cls = '') {
-    return h('button', { type: 'button', class: `map-btn ${cls}`, title: t(key), 'data-i18n-title': key, onclick: fn }, label);
+  controls() {
+    this.zoomCtl = L.control.zoom({ position: 'topright', zoomInTitle: t('map_zoom_in'), zoomOutTitle: t('map_zoom_out') }).addTo(this.map);
+    const City = L.Control.extend({
+      onAdd: () => {
+        this.cityBtn = h('button', { type: 'button', class: 'map-btn wide', id: 'map-city', title: t('map_city') }, t('map_city'));
+        L.DomEvent.disableClickPropagation(this.cityBtn);
+        this.cityBtn.addEventListener('click', () => this.showCity());
+        return this.cityBtn;
+      },
+    });
+    new City({ position: 'topright' }).addTo(this.map);
+    L.control.scale({ position: 'bottomleft', imperial: false, maxWidth: 140 }).addTo(this.map);
   }
 
-  drawBase() {
-    const { project } = this.geo;
+  drawBase(tiled) {
     for (const d of this.geo.divisions) {
-      const pts = d.cell.map(([lon, lat]) => project(lon, lat).map((v) => v.toFixed(2)).join(',')).join(' ');
       const mine = !this.highlight || this.highlight.has(d.code);
-      this.layers.cells.append(s('polygon', { points: pts, class: `cell ${mine ? 'cell-mine' : 'cell-other'}`, 'data-code': d.code }));
-      const [x, y] = project(d.seat.lon, d.seat.lat);
-      this.layers.seats.append(s('circle', { cx: x, cy: y, class: 'seat', 'data-code': d.code, 'data-r': 3 }));
-      const [dx, dy, anchor] = LABEL_AT[d.code] || [0, -7, 'middle'];
-      this.layers.labels.append(s('text', { x, y, class: 'seat-label', 'text-anchor': anchor, 'data-code': d.code, 'data-dx': dx, 'data-dy': dy }));
+      const cell = L.polygon(d.cell.map(([lon, lat]) => [lat, lon]), {
+        className: `cell ${mine ? 'cell-mine' : 'cell-other'}`, interactive: false,
+        // Over real tiles the cells are only outlines, so streets stay readable.
+        fillOpacity: tiled ? (mine ? 0.06 : 0.02) : 1, weight: tiled ? 1.5 : 1.5,
+      }).addTo(this.layers.cells);
+      tag(cell, { 'data-code': d.code });
+      const seat = L.circleMarker(latLng(d.seat.lat, d.seat.lon), { radius: 3, className: 'seat', interactive: false })
+        .bindTooltip('', { permanent: true, direction: 'top', className: 'seat-label', offset: [0, -4] })
+        .addTo(this.layers.seats);
+      seat.code = d.code;
+      tag(seat, { 'data-code': d.code });
     }
     this.relabel();
   }
 
-  /** Re-read district names (language switch). */
+  /** Re-read district names and control titles (language switch). */
   relabel() {
-    for (const el of this.layers.labels.querySelectorAll('.seat-label')) {
-      el.textContent = districtName(this.geo.division(el.dataset.code), el.dataset.code);
-    }
-    for (const btn of this.root.querySelectorAll('.map-btn.wide')) btn.textContent = t('map_city');
-    this.rescale();
+    this.layers.seats.eachLayer((seat) => seat.setTooltipContent(districtName(this.geo.division(seat.code), seat.code)));
+    if (this.cityBtn) { this.cityBtn.textContent = t('map_city'); this.cityBtn.title = t('map_city'); }
+    const zin = this.el.querySelector('.leaflet-control-zoom-in'), zout = this.el.querySelector('.leaflet-control-zoom-out');
+    if (zin) zin.title = t('map_zoom_in');
+    if (zout) zout.title = t('map_zoom_out');
   }
 
-  setView(x, y, w, hgt) {
-    this.view = { x, y, w, h: hgt };
-    this.svg.setAttribute('viewBox', `${x} ${y} ${w} ${hgt}`);
-    this.rescale();
-  }
-
-  showCity() {
-    const pad = 4;
-    this.setView(-pad, -pad, this.geo.width + 2 * pad, this.geo.height + 2 * pad);
-  }
+  showCity() { this.map.fitBounds(this.cityBounds, { padding: [8, 8], animate: false }); }
 
   /** Centre on (lat, lon) showing about `spanKm` across. */
   focus(lat, lon, spanKm) {
-    const [x, y] = this.geo.project(lon, lat);
-    this.setView(x - spanKm / 2, y - spanKm / 2, spanKm, spanKm);
+    const c = latLng(lat, lon);
+    this.map.fitBounds(c.toBounds(spanKm * 1000), { animate: false });
   }
 
-  zoom(factor, cx, cy) {
-    const v = this.view;
-    const px = cx ?? v.x + v.w / 2, py = cy ?? v.y + v.h / 2;
-    const w = Math.min(Math.max(v.w * factor, 0.5), this.geo.width * 1.5);
-    const k = w / v.w;
-    this.setView(px - (px - v.x) * k, py - (py - v.y) * k, v.w * k, v.h * k);
-  }
+  zoomTo(lat, lon, zoom) { this.map.setView(latLng(lat, lon), zoom, { animate: false }); }
 
-  /** km per screen pixel under the current view (0 until laid out). */
-  kmPerPx() {
-    const ctm = this.svg.getScreenCTM();
-    return ctm && ctm.a ? 1 / ctm.a : 0;
-  }
-
-  /** Keep dots, labels and the scale bar the same size on screen whatever the zoom. */
-  rescale() {
-    const k = this.kmPerPx();
-    if (!k) return;
-    for (const el of this.svg.querySelectorAll('[data-r]')) el.setAttribute('r', el.dataset.r * k);
-    for (const el of this.svg.querySelectorAll('text')) {
-      el.setAttribute('font-size', 12 * k);
-      el.setAttribute('stroke-width', 3 * k); // the white halo; user units are km
-      el.setAttribute('dx', (el.dataset.dx || 0) * k);
-      el.setAttribute('dy', (el.dataset.dy || 0) * k);
-    }
-    const km = niceLength(k * 120);
-    this.scale.firstChild.style.width = `${km / k}px`;
-    this.scale.lastChild.textContent = km >= 1 ? `${km} km` : `${km * 1000} m`;
-  }
-
-  toMap(evt) {
-    const pt = new DOMPoint(evt.clientX, evt.clientY).matrixTransform(this.svg.getScreenCTM().inverse());
-    return [pt.x, pt.y];
-  }
-
-  bindPointer() {
-    let drag = null;
-    this.svg.addEventListener('pointerdown', (e) => {
-      drag = { x: e.clientX, y: e.clientY, view: { ...this.view }, moved: false };
-      this.svg.setPointerCapture(e.pointerId);
-    });
-    this.svg.addEventListener('pointermove', (e) => {
-      if (!drag) return;
-      const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
-      if (Math.abs(dx) + Math.abs(dy) > 4) drag.moved = true;
-      if (!drag.moved) return;
-      const k = this.kmPerPx();
-      this.setView(drag.view.x - dx * k, drag.view.y - dy * k, drag.view.w, drag.view.h);
-    });
-    this.svg.addEventListener('pointerup', (e) => {
-      const wasClick = drag && !drag.moved;
-      drag = null;
-      if (wasClick && this.onPick) this.pick(e);
-    });
-    this.svg.addEventListener('wheel', (e) => {
-      e.preventDefault();
-      const [x, y] = this.toMap(e);
-      this.zoom(e.deltaY > 0 ? 1.25 : 0.8, x, y);
-    }, { passive: false });
-  }
-
-  pick(evt) {
-    const [x, y] = this.toMap(evt);
-    const [lon, lat] = this.geo.unproject(x, y);
-    if (this.geo.contains(lat, lon)) this.onPick(+lat.toFixed(5), +lon.toFixed(5));
+  pick(ll) {
+    if (!this.geo.contains(ll.lat, ll.lng)) return;
+    this.onPick(+ll.lat.toFixed(5), +ll.lng.toFixed(5));
   }
 
   /** A pin for a chosen location (desk), without a radius. */
   setPin(lat, lon) {
-    this.layers.pin.replaceChildren();
-    if (lat === null || lat === undefined) return;
-    const [x, y] = this.geo.project(lon, lat);
-    this.layers.pin.append(s('circle', { cx: x, cy: y, class: 'pin', 'data-r': 7 }),
-      s('circle', { cx: x, cy: y, class: 'pin-dot', 'data-r': 2.5 }));
-    this.rescale();
+    this.layers.pin.clearLayers();
+    if (!has(lat) || !has(lon)) return;
+    L.circleMarker(latLng(lat, lon), { radius: 8, className: 'pin', interactive: false }).addTo(this.layers.pin);
+    L.circleMarker(latLng(lat, lon), { radius: 3, className: 'pin-dot', interactive: false }).addTo(this.layers.pin);
   }
 
   /** The incident location and its current call-out radius. */
   setIncident(lat, lon, radiusM) {
-    this.layers.radius.replaceChildren();
-    if (lat === null || lat === undefined) return;
-    const [x, y] = this.geo.project(lon, lat);
-    if (radiusM) this.layers.radius.append(s('circle', { cx: x, cy: y, r: radiusM / 1000, class: 'radius' }));
+    this.layers.radius.clearLayers();
+    if (!has(lat) || !has(lon)) { this.setPin(null); return; }
+    if (radiusM) L.circle(latLng(lat, lon), { radius: radiusM, className: 'radius', interactive: false }).addTo(this.layers.radius);
     this.setPin(lat, lon);
   }
 
   /** Responders: [{lat, lon, state, title}] — those without a position are skipped. */
   setMarkers(markers) {
-    this.layers.markers.replaceChildren();
+    this.layers.markers.clearLayers();
     for (const m of markers) {
-      if (m.lat === null || m.lat === undefined || m.lon === null || m.lon === undefined) continue;
-      const [x, y] = this.geo.project(m.lon, m.lat);
-      const dot = s('circle', { cx: x, cy: y, class: `marker marker-${m.state}`, fill: STATE_COLOURS[m.state] || '#888', 'data-r': 5 },
-        s('title', {}, m.title || ''));
-      this.layers.markers.append(dot);
+      if (!has(m.lat) || !has(m.lon)) continue;
+      const colour = STATE_COLOURS[m.state] || '#888';
+      const dot = L.circleMarker(latLng(m.lat, m.lon), {
+        radius: 6, className: `marker marker-${m.state}`, fillColor: colour, fillOpacity: 1, color: '#fff', weight: 1.5,
+      }).bindTooltip(m.title || '').addTo(this.layers.markers);
+      tag(dot, { 'data-state': m.state });
     }
-    this.rescale();
+  }
+
+  /** Screen position (px, relative to the page) of a place: tests and the pin use it. */
+  pointOf(lat, lon) {
+    const p = this.map.latLngToContainerPoint(latLng(lat, lon));
+    const r = this.el.getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
   }
 }

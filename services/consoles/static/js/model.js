@@ -4,7 +4,6 @@ const LIVE = new Set(['mobilising', 'staffed', 'unmet', 'issued']);
 export const TEAM_TYPES = ['patrol', 'community_security', 'security_volunteer', 'building_watch',
   'information_officer', 'unit_guard'];
 export const SKILLS = ['first_aid', 'driver', 'mediation'];
-export const CATEGORIES = ['theft', 'disturbance', 'missing_person', 'fire', 'traffic', 'fraud', 'patrol', 'other'];
 export const CALLOUT_STATES = ['pending', 'sent', 'delivered', 'accepted', 'arrived', 'declined',
   'no_answer', 'failed', 'stood_down'];
 
