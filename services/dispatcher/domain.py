@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 
+from baiying_dispatcher import coverage as cov
 from baiying_shared.events.deliveries import STATUS_RANK
 
 
@@ -132,30 +132,22 @@ class Need:
 
     @property
     def headcount(self) -> int:
-        return max(self.total, sum(self.teams.values()), max(self.skills.values(), default=0))
+        """People asked for: one person fills one slot (see coverage.py)."""
+        return cov.headcount(self)
 
     def components(self) -> list[tuple[Component, int]]:
-        """Requirements, scarcest first: skills, then team types, then the head count."""
-        out = [(Component(skill=s), n) for s, n in sorted(self.skills.items()) if n > 0]
-        out += [(Component(team_type=t), n) for t, n in sorted(self.teams.items()) if n > 0]
-        out.append((Component(), self.headcount))
-        return out
-
-
-def _count(component: Component, people: Iterable[Profile]) -> int:
-    return sum(1 for p in people if component.matches(p))
+        """Requirements, scarcest first: skills, then team types, then "any" up to the total."""
+        return [(Component(s.team_type, s.skill), n) for s, n in cov.slots(self)]
 
 
 def shortfall(need: Need, accepted: Iterable[Profile]) -> dict[str, int]:
     """How many more of each component are still needed (only the positive ones)."""
-    people = list(accepted)
-    missing = {c.key: n - _count(c, people) for c, n in need.components()}
-    return {k: v for k, v in missing.items() if v > 0}
+    return cov.coverage(need, accepted).missing
 
 
 def is_covered(need: Need, accepted: Iterable[Profile]) -> bool:
-    """True when the accepted responders meet every component of the need."""
-    return need.headcount > 0 and not shortfall(need, accepted)
+    """True when the accepted responders fill every slot of the need, one slot each."""
+    return cov.coverage(need, accepted).complete
 
 
 @dataclass(frozen=True)
@@ -174,21 +166,12 @@ def wants(
 ) -> list[Want]:
     """Who else to call: for each short component, enough to keep missing × over_call in flight.
 
-    The caller picks people for the first want, adds them to `in_flight` and asks again,
-    so one person who fits several components (a patrol member with first aid) counts for all.
+    The caller picks people for the first want, adds them to `in_flight` and asks again;
+    a person in flight counts once, against the component that needs them most.
     """
-    acc, flying = list(accepted), list(in_flight)
-    out = []
-    for component, required in need.components():
-        if component.key in exhausted:
-            continue
-        missing = required - _count(component, acc)
-        if missing <= 0:
-            continue
-        more = math.ceil(missing * over_call) - _count(component, flying)
-        if more > 0:
-            out.append(Want(component, more))
-    return out
+    asked = cov.to_call(need, accepted, in_flight, over_call=over_call)
+    return [Want(Component(s.team_type, s.skill), n) for s, n in asked
+            if s.key not in exhausted]
 
 
 @dataclass(frozen=True)

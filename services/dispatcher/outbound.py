@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from baiying_dispatcher.queries import coverage_of
 from baiying_dispatcher.repo import Callout, Incident
 from baiying_shared.db import outbox
 from baiying_shared.events import callouts as topic
@@ -104,7 +105,15 @@ def callout_notice(incident: Incident, c: Callout, state: str) -> dict[str, Any]
 
 
 async def notify(conn: asyncpg.Connection[Any], notices: Sequence[dict[str, Any]]) -> None:
-    """Queue stream notices; PostgreSQL delivers them to listeners only after commit."""
+    """Queue stream notices; PostgreSQL delivers them to listeners only after commit.
+
+    Each notice of a call-out incident carries its coverage as of this transaction, so the
+    live screens show the same figure as IncidentOut without fetching it again.
+    """
+    ids = sorted({n["incident_id"] for n in notices if n.get("kind", "callout") == "callout"})
+    covers = await coverage_of(conn, ids) if ids else {}
+    notices = [{**n, "coverage": covers[n["incident_id"]].as_dict()}
+               if n["incident_id"] in covers else n for n in notices]
     if notices:
         await conn.executemany(
             f"SELECT pg_notify('{CHANGES_CHANNEL}', $1)",

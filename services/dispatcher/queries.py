@@ -9,7 +9,15 @@ from typing import Any
 import asyncpg
 
 from baiying_dispatcher import repo
-from baiying_dispatcher.domain import COMMITTED, CalloutState, Profile, acceptance_rate, shortfall
+from baiying_dispatcher.coverage import Coverage, coverage
+from baiying_dispatcher.domain import (
+    COMMITTED,
+    OUTSTANDING,
+    CalloutState,
+    Need,
+    Profile,
+    acceptance_rate,
+)
 from baiying_dispatcher.repo import Incident
 from baiying_dispatcher.schemas import CalloutOut, IncidentOut, StatRow, StatsOut
 from baiying_shared.events.common import GeoPoint
@@ -28,13 +36,17 @@ async def incident_out(conn: asyncpg.Connection[Any], incident: Incident) -> Inc
     )
     counts: dict[str, int] = {}
     deliveries: dict[str, int] = {}
-    accepted = []
+    accepted, outstanding = [], []
     for r in rows:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
         if r["delivery_status"]:
             deliveries[r["delivery_status"]] = deliveries.get(r["delivery_status"], 0) + 1
-        if CalloutState(r["state"]) in COMMITTED:
+        state = CalloutState(r["state"])
+        if state in COMMITTED:
             accepted.append(Profile(r["team_type"], frozenset(r["skills"])))
+        elif state in OUTSTANDING:
+            outstanding.append(Profile(r["team_type"], frozenset(r["skills"])))
+    cover = coverage(incident.need, accepted, outstanding) if incident.kind == "callout" else None
     return IncidentOut(
         id=incident.id, kind=incident.kind, title=incident.title,
         description=incident.description, category=incident.category,
@@ -48,8 +60,31 @@ async def incident_out(conn: asyncpg.Connection[Any], incident: Incident) -> Inc
         time_to_first_accept_s=_seconds(incident.created_at, incident.first_accept_at),
         time_to_staffed_s=_seconds(incident.created_at, incident.staffed_at),
         counts=counts, deliveries=deliveries, accepted=len(accepted), called=len(rows),
-        missing=shortfall(incident.need, accepted) if incident.kind == "callout" else {},
+        missing=cover.missing if cover else {},
+        coverage=cover.as_dict() if cover else None,
     )
+
+
+async def coverage_of(
+    conn: asyncpg.Connection[Any], incident_ids: list[str]
+) -> dict[str, Coverage]:
+    """Coverage of each call-out incident named (stream notices, stats), by incident id."""
+    rows = await conn.fetch(
+        "SELECT i.id, i.need, c.state, c.team_type, c.skills FROM incidents i"
+        " LEFT JOIN callouts c ON c.incident_id = i.id AND c.state = ANY($2::text[])"
+        " WHERE i.id = ANY($1::uuid[]) AND i.kind = 'callout'",
+        incident_ids, [s.value for s in COMMITTED | OUTSTANDING],
+    )
+    needs: dict[str, Need] = {}
+    people: dict[str, tuple[list[Profile], list[Profile]]] = {}
+    for r in rows:
+        key, n = str(r["id"]), r["need"]
+        needs[key] = Need(total=n["total"], teams=n["teams"], skills=n["skills"])
+        acc, out = people.setdefault(key, ([], []))
+        if r["state"] is not None:
+            p = Profile(r["team_type"], frozenset(r["skills"]))
+            (acc if CalloutState(r["state"]) in COMMITTED else out).append(p)
+    return {k: coverage(needs[k], *people[k]) for k in needs}
 
 
 async def list_incidents(
@@ -109,4 +144,22 @@ async def stats(
                                    districts, since)
     overall = await conn.fetch(_STATS.format(key="'all'", group="()"), districts, since)
     return StatsOut(overall=_stat(overall[0]), by_team_type=[_stat(r) for r in by_team],
-                    by_district=[_stat(r) for r in by_district])
+                    by_district=[_stat(r) for r in by_district],
+                    coverage=await _coverage_totals(conn, districts=districts, since=since))
+
+
+async def _coverage_totals(
+    conn: asyncpg.Connection[Any], *, districts: list[str] | None, since: datetime | None
+) -> dict[str, int]:
+    """Call-out incidents, how many were fully covered, and slots filled of slots required."""
+    ids = [str(r["id"]) for r in await conn.fetch(
+        "SELECT id FROM incidents WHERE kind = 'callout'"
+        " AND ($1::text[] IS NULL OR district = ANY($1::text[]))"
+        " AND ($2::timestamptz IS NULL OR created_at >= $2)", districts, since)]
+    covers = list((await coverage_of(conn, ids)).values()) if ids else []
+    return {
+        "incidents": len(covers),
+        "complete": sum(1 for c in covers if c.complete),
+        "filled": sum(c.filled for c in covers),
+        "required": sum(c.required for c in covers),
+    }

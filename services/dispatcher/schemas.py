@@ -119,6 +119,8 @@ class IncidentOut(BaseModel):
     accepted: int = 0
     called: int = 0
     missing: dict[str, int] = Field(default_factory=dict)
+    # One figure for every screen (coverage.py): filled/required, per-component lines.
+    coverage: dict[str, object] | None = None
 
 
 class CalloutOut(BaseModel):
@@ -155,3 +157,5 @@ class StatsOut(BaseModel):
     overall: StatRow
     by_team_type: list[StatRow]
     by_district: list[StatRow]
+    # Over the call-outs in scope: incidents, fully covered ones, slots filled / required.
+    coverage: dict[str, int] = Field(default_factory=dict)

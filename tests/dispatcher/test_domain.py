@@ -70,11 +70,14 @@ def test_late_accept_after_staffed_is_stood_down() -> None:
 
 
 def test_mix_quorum_needs_every_component() -> None:
-    assert MIX.headcount == 3
-    assert not is_covered(MIX, [PATROL, PATROL, INFO])  # nobody with first aid
-    assert is_covered(MIX, [MEDIC_PATROL, PATROL, INFO])
-    assert not is_covered(MIX, [MEDIC_PATROL, MEDIC_GUARD, INFO])  # one patrol short
-    assert shortfall(MIX, [PATROL, INFO]) == {"skill:first_aid": 1, "team:patrol": 1, "any": 1}
+    # One person fills one slot (coverage.py): 1 first aid + 2 patrol + 1 info = 4 people.
+    assert MIX.headcount == 4
+    assert not is_covered(MIX, [PATROL, PATROL, INFO, INFO])  # nobody with first aid
+    assert not is_covered(MIX, [MEDIC_PATROL, PATROL, INFO])  # the medic counts once
+    assert is_covered(MIX, [MEDIC_PATROL, PATROL, PATROL, INFO])
+    assert is_covered(MIX, [MEDIC_GUARD, PATROL, PATROL, INFO])
+    assert not is_covered(MIX, [MEDIC_GUARD, MEDIC_GUARD, PATROL, INFO])  # one patrol short
+    assert shortfall(MIX, [PATROL, INFO]) == {"skill:first_aid": 1, "team:patrol": 1}
     assert not is_covered(Need(), [PATROL])
 
 
@@ -87,12 +90,12 @@ def test_total_need() -> None:
 def test_wants_over_call_and_shared_people() -> None:
     got = wants(MIX, [], [], over_call=2.0)
     assert got[0].component == Component(skill="first_aid") and got[0].count == 2
-    # Two medics in flight who are patrol members also count toward the patrol slots.
+    # Two medics in flight who are patrol members count once each: toward first aid.
     got = wants(MIX, [], [MEDIC_PATROL, MEDIC_PATROL], over_call=2.0)
     assert [(w.component.key, w.count) for w in got] == [
-        ("team:information_officer", 2), ("team:patrol", 2), ("any", 4)
+        ("team:information_officer", 2), ("team:patrol", 4)
     ]
-    full = [MEDIC_PATROL] * 2 + [PATROL] * 2 + [INFO] * 2
+    full = [MEDIC_PATROL] * 2 + [PATROL] * 4 + [INFO] * 2
     assert wants(MIX, [], full, over_call=2.0) == []
     # A decline empties a slot: the call is topped up by exactly one.
     got = wants(Need(total=3), [], [PATROL] * 5, over_call=2.0)

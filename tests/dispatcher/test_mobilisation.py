@@ -55,12 +55,13 @@ async def test_quorum_by_mix_then_stand_down(system: System) -> None:
     need = {"teams": {"patrol": 2, "information_officer": 1}, "skills": {"first_aid": 1}}
     inc = await raise_incident(system, incident_body(area, need=need))
     assert inc["status"] == "mobilising"
-    # ×2 over-call: 2 first-aiders wanted (only 1 exists), 4 patrol, 2 info; total 6 is met.
-    calls = await issued_n(system, inc["id"], 6)
+    # One person fills one slot: 1 first aid + 2 patrol + 1 info. ×2 over-call: 2 first-aiders
+    # wanted (only the medic exists), 4 patrol (the medic counts for first aid), 2 info.
+    calls = await issued_n(system, inc["id"], 7)
     by_vol = {c.volunteer_id: c for c in calls}
-    assert set(by_vol) == {medic.volunteer_id, *(p.volunteer_id for p in patrols[:3]),
+    assert set(by_vol) == {medic.volunteer_id, *(p.volunteer_id for p in patrols[:4]),
                            infos[0].volunteer_id, infos[1].volunteer_id}
-    assert [c.rank for c in calls] == list(range(1, 7))
+    assert [c.rank for c in calls] == list(range(1, 8))
     assert [c.distance_m for c in calls] == sorted(c.distance_m for c in calls)
     first = calls[0]
     assert first.volunteer_id == medic.volunteer_id and 90 <= first.distance_m <= 110
@@ -70,22 +71,22 @@ async def test_quorum_by_mix_then_stand_down(system: System) -> None:
             and str(e.payload.incident_id) == inc["id"]}
     assert keys == {str(v) for v in by_vol}, "keyed by volunteer id"
 
-    # medic (patrol, first aid) + one patrol + one info officer accept: covered.
-    for who in (medic, patrols[0], infos[0]):
+    # medic (patrol, first aid) + two patrols + one info officer accept: covered.
+    for who in (medic, patrols[0], patrols[1], infos[0]):
         await reply(system.producer, system.settings, by_vol[who.volunteer_id], "accept")
     got = await eventually(lambda: _status(system, inc["id"], "staffed"), what="staffed")
-    assert got["counts"] == {"accepted": 3, "stood_down": 3}
+    assert got["counts"] == {"accepted": 4, "stood_down": 3}
     assert got["time_to_first_accept_s"] is not None and got["time_to_staffed_s"] is not None
 
-    confirmed = await eventually(lambda: _n(system.tap.of(CalloutConfirmed, inc["id"]), 3),
-                                 what="3 confirmations")
+    confirmed = await eventually(lambda: _n(system.tap.of(CalloutConfirmed, inc["id"]), 4),
+                                 what="4 confirmations")
     assert {c.volunteer_id for c in confirmed} == {medic.volunteer_id, patrols[0].volunteer_id,
-                                                   infos[0].volunteer_id}
+                                                   patrols[1].volunteer_id, infos[0].volunteer_id}
     assert all(c.address == "章贡区文清路88号万达广场北门" and c.contact for c in confirmed)
     downs = await eventually(lambda: _n(system.tap.of(CalloutStoodDown, inc["id"]), 3),
                              what="3 stand-downs")
     assert {d.reason for d in downs} == {"staffed"}
-    assert {d.volunteer_id for d in downs} == {patrols[1].volunteer_id, patrols[2].volunteer_id,
+    assert {d.volunteer_id for d in downs} == {patrols[2].volunteer_id, patrols[3].volunteer_id,
                                                infos[1].volunteer_id}
 
 
