@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+from typing import Annotated, Any
 
-import asyncpg
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel
 
 from baiying_dispatcher import nextsteps, queries, repo
-from baiying_dispatcher.config import DispatcherSettings
+from baiying_dispatcher.api import Pool, Settings
 from baiying_dispatcher.schemas import IncidentOut
 from baiying_shared.auth import DutyDeskPrincipal
 
-if TYPE_CHECKING:
-    PgPool: TypeAlias = asyncpg.Pool[Any]
-else:  # FastAPI evaluates annotations at runtime, where asyncpg.Pool is not generic
-    PgPool = asyncpg.Pool
-
 router = APIRouter(prefix="/v1", tags=["next steps"])
-
-
-def _pool(request: Request) -> PgPool:
-    return request.app.state.runtime.pool
-
-
-def _settings(request: Request) -> DispatcherSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
-
-
-Pool = Annotated[PgPool, Depends(_pool)]
-Settings = Annotated[DispatcherSettings, Depends(_settings)]
 
 
 class OfferedOut(BaseModel):

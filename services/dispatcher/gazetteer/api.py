@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+from typing import Annotated
 
-import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
+from baiying_dispatcher.api import Pool
 from baiying_dispatcher.gazetteer import repo
 from baiying_dispatcher.gazetteer.rows import LineError, parse
 from baiying_shared.auth import DutyDeskPrincipal, StaffPrincipal
@@ -15,21 +15,11 @@ from baiying_shared.events.common import DistrictCode
 from baiying_shared.logging import get_logger
 from baiying_shared.reference import district_name, raw
 
-if TYPE_CHECKING:
-    PgPool: TypeAlias = asyncpg.Pool[Any]
-else:  # FastAPI evaluates annotations at runtime, where asyncpg.Pool is not generic
-    PgPool = asyncpg.Pool
-
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["gazetteer"])
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
-def _pool(request: Request) -> PgPool:
-    return request.app.state.runtime.pool
-
-
-Pool = Annotated[PgPool, Depends(_pool)]
 SearchText = Annotated[str, Query(min_length=1, max_length=80, description="what the desk typed")]
 
 
