@@ -125,9 +125,12 @@ async def run_drill(
         final = await drill.run(limit_s=limit_s)
     finally:
         await drill.close()
+    cover = final.get("coverage") or {}
+    missing = ", ".join(f"{k} ×{n}" for k, n in (cover.get("missing") or {}).items()) or "none"
     typer.echo(
         f"\nincident {final['id']}: {final['status']} after round {final['round']} "
         f"(radius {final['radius_m']} m); called {final['called']}, accepted {final['accepted']}; "
+        f"coverage {cover.get('filled')}/{cover.get('required')} (missing: {missing}); "
         f"first accept {final['time_to_first_accept_s']} s, staffed {final['time_to_staffed_s']} s"
     )
     return final, drill.replies

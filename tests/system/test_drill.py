@@ -41,3 +41,7 @@ async def test_drill_runs_a_mobilisation_to_the_end(system: System) -> None:
     assert final["status"] in ("staffed", "unmet"), final
     assert final["called"] >= 6 and replies >= 1
     assert final["round"] >= 1 and final["radius_m"] >= INCIDENT["radius_m"]
+    # The numbers add up: staffed exactly when every slot is filled, and no more than asked.
+    cover = final["coverage"]
+    assert cover["complete"] is (final["status"] == "staffed")
+    assert cover["filled"] + sum(cover["missing"].values()) == cover["required"] == 3
