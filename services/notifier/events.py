@@ -6,14 +6,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-import asyncpg
-
 from baiying_shared.db import outbox
+from baiying_shared.deps import PgConn
 from baiying_shared.events import contacts, deliveries, replies
 from baiying_shared.events.envelope import Envelope, wrap
 
 PRODUCER = "notifier"
-Conn: TypeAlias = "asyncpg.Connection[Any]"
+Conn: TypeAlias = PgConn
 
 
 def now() -> datetime:

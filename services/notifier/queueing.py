@@ -13,15 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
-import asyncpg
-
 from baiying_notifier import events
 from baiying_notifier.domain.pacing import PRIORITY
 from baiying_notifier.domain.templates import Rendered
 from baiying_shared.db import outbox
+from baiying_shared.deps import PgConn
 from baiying_shared.ids import new_id
 
-Conn: TypeAlias = "asyncpg.Connection[Any]"
+Conn: TypeAlias = PgConn
 NOTIFY_MAX_BYTES = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
 DELIVERIES_CHANNEL = "notifier_deliveries"
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeAlias
 
-import asyncpg
-
 from baiying_notifier import events
+from baiying_shared.deps import PgConn
 
-Conn: TypeAlias = "asyncpg.Connection[Any]"
+Conn: TypeAlias = PgConn
 
 # Which call-outs an answer may apply to: accept/decline while live; arrival after accepting.
 _STATES = {

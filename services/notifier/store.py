@@ -11,11 +11,12 @@ import asyncpg
 from baiying_notifier import events
 from baiying_notifier.domain.pacing import OPT_OUT_CODES, PERMANENT_CODES
 from baiying_shared.db import outbox
+from baiying_shared.deps import PgPool
 from baiying_shared.events import deliveries
 from baiying_shared.events.deliveries import STATUS_RANK
 from baiying_shared.events.envelope import Envelope, wrap
 
-Pool: TypeAlias = "asyncpg.Pool[Any]"
+Pool: TypeAlias = PgPool
 _COLUMNS = (
     "id, seq, callout_id, incident_id, volunteer_id, channel, message, priority, rank,"
     " phone, body, attempts, created_at, claimed_at"

@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from baiying_registry import repo
 from baiying_registry.config import RegistrySettings
 from baiying_registry.domain import decode_cursor
 from baiying_registry.schemas import TeamOut, VolunteerOut
+from baiying_shared.deps import Conn, app_settings
 from baiying_shared.errors import InvalidField
 from baiying_shared.events.common import GeoPoint, QuietHours
 
-
-def get_settings(request: Request) -> RegistrySettings:
-    settings: RegistrySettings = request.app.state.settings
-    return settings
-
-
-async def get_conn(request: Request) -> AsyncIterator[repo.Conn]:
-    """A pooled connection for the length of the request."""
-    async with request.app.state.runtime.pool.acquire() as conn:
-        yield conn
-
-
-Settings = Annotated[RegistrySettings, Depends(get_settings)]
-Db = Annotated[repo.Conn, Depends(get_conn)]
+Settings = Annotated[RegistrySettings, Depends(app_settings)]
+Db = Conn  # the shared pooled-connection dependency, under the name the registry's routes use
 
 
 def cursor_id(cursor: str | None) -> uuid.UUID | None:

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 import structlog
 
 from baiying_shared.db import outbox
+from baiying_shared.deps import PgConn
 from baiying_shared.errors import NotFound
 from baiying_shared.events import teams as team_events
 from baiying_shared.events import volunteers as volunteer_events
 from baiying_shared.events.common import GeoPoint, QuietHours
 from baiying_shared.events.envelope import wrap
 
-if TYPE_CHECKING:
-    Conn: TypeAlias = asyncpg.Connection[Any]
-else:  # asyncpg's classes are generic only to type checkers
-    Conn = asyncpg.Connection
+Conn: TypeAlias = PgConn
 Row: TypeAlias = asyncpg.Record
 PRODUCER = "registry"
 V_COLUMNS = (
