@@ -8,7 +8,7 @@ from datetime import time
 from enum import StrEnum
 
 from baiying_dispatcher import coverage as cov
-from baiying_shared.events.deliveries import STATUS_RANK
+from baiying_shared.events.deliveries import FAILED_STATUSES, is_ahead
 
 
 class CalloutState(StrEnum):
@@ -53,7 +53,7 @@ def after_delivery(state: CalloutState, status: str, *, message: str) -> Callout
     """
     if message != "alert" or state not in OUTSTANDING:
         return None
-    if status in ("failed", "undelivered"):
+    if status in FAILED_STATUSES:
         return CalloutState.failed
     target = {"sent": CalloutState.sent, "delivered": CalloutState.delivered}.get(status)
     if target is None or _PROGRESS[target] <= _PROGRESS[state]:
@@ -63,7 +63,7 @@ def after_delivery(state: CalloutState, status: str, *, message: str) -> Callout
 
 def delivery_is_newer(current: str | None, status: str) -> bool:
     """True if `status` ranks above the recorded delivery status (STATUS_RANK order)."""
-    return current is None or STATUS_RANK.get(status, -1) > STATUS_RANK.get(current, -1)
+    return is_ahead(status, current)
 
 
 def after_reply(

@@ -13,7 +13,6 @@ from baiying_notifier.domain.pacing import OPT_OUT_CODES, PERMANENT_CODES
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgPool
 from baiying_shared.events import deliveries
-from baiying_shared.events.deliveries import STATUS_RANK
 from baiying_shared.events.envelope import Envelope, wrap
 
 Pool: TypeAlias = PgPool
@@ -170,7 +169,7 @@ async def record_status(
     current = await conn.fetchval(
         "SELECT status FROM deliveries WHERE id = $1 FOR UPDATE", row["id"]
     )
-    ahead = STATUS_RANK[status] > STATUS_RANK.get(current or "", -1)
+    ahead = deliveries.is_ahead(status, current)
     # Any status proves the provider took it: settles a claim our crash left open.
     await conn.execute(
         "UPDATE deliveries SET provider_sid = coalesce(provider_sid, $2),"
