@@ -124,5 +124,4 @@ def require_role(*roles: Role) -> Any:
 AdminPrincipal = Annotated[Principal, require_role("admin")]
 DutyDeskPrincipal = Annotated[Principal, require_role("duty_desk")]
 StaffPrincipal = Annotated[Principal, require_role("duty_desk", "supervisor")]
-SupervisorPrincipal = Annotated[Principal, require_role("supervisor")]
 VolunteerPrincipal = Annotated[Principal, require_role("volunteer")]

@@ -16,7 +16,6 @@ SKILL = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_RADIUS_M = 200_000
 # Mainland mobiles as people write them: +86 / 0086 / 86 prefix optional, spaces or dashes.
 _CN_MOBILE = re.compile(r"^(?:\+86|0086|86)?[ -]?(1\d{2})[ -]?(\d{4})[ -]?(\d{4})$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 class InvalidPhone(ValueError):
@@ -75,10 +74,6 @@ def _hint(text: str) -> str:
 
 
 normalize_phone = PhoneNormalizer()
-
-
-def is_e164(text: str) -> bool:
-    return bool(_E164.match(text))
 
 
 def area_error(lat: float, lon: float, area: BBox) -> str | None:

@@ -45,9 +45,3 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
 )
 
-
-def by_name(name: str) -> TopicSpec:
-    for spec in TOPICS:
-        if spec.name == name:
-            return spec
-    raise KeyError(name)

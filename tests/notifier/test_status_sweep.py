@@ -116,7 +116,7 @@ class CountingGateway:
     """Answers every fetch with "sent" (never final) and remembers what it was asked."""
 
     capabilities = Capabilities(
-        supports_status_callback=True, supports_lookup=True, max_segments=10, supports_fetch=True
+        supports_status_callback=True, supports_lookup=True, supports_fetch=True
     )
 
     def __init__(self) -> None:

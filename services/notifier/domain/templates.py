@@ -17,7 +17,6 @@ from baiying_notifier.domain.segments import count
 from baiying_shared.reference import category_name
 
 Language = Literal["zh", "en"]
-Kind = Literal["alert", "advisory", "confirmation", "stand_down", "help", "ack"]
 
 ALERT_MAX_SEGMENTS = 2
 OTHER_MAX_SEGMENTS = 4

@@ -15,7 +15,6 @@ from typing import Protocol
 class Capabilities:
     supports_status_callback: bool  # the provider calls us back with delivery progress
     supports_lookup: bool  # we can list recent messages to a number (reconciliation)
-    max_segments: int  # the longest body it accepts
     # we can read one message's current status by id (the status sweep; callbacks get lost)
     supports_fetch: bool = False
 

@@ -17,7 +17,7 @@ class TwilioGateway:
     """SmsGateway over Twilio's Messages API."""
 
     capabilities = Capabilities(
-        supports_status_callback=True, supports_lookup=True, max_segments=10, supports_fetch=True
+        supports_status_callback=True, supports_lookup=True, supports_fetch=True
     )
 
     def __init__(
