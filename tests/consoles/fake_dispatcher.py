@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 
 from baiying_consoles import router as consoles_router
 from baiying_consoles.config import MapSettings
+from baiying_dispatcher.gazetteer.api import AddressOut
 from baiying_dispatcher.schemas import CalloutOut, IncidentIn, IncidentOut, StatRow, StatsOut
 from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal
 from baiying_shared.events.common import GeoPoint
@@ -44,6 +45,17 @@ class FakeDispatcher:
         self.callouts: dict[uuid.UUID, list[dict[str, Any]]] = {}
         self.subscribers: list[tuple[list[str] | None, asyncio.Queue[dict[str, Any]]]] = []
         self.keys: dict[str, uuid.UUID] = {}
+        self.addresses: list[AddressOut] = []  # the standard-address gazetteer
+        self.steps: list[tuple[uuid.UUID, dict[str, Any]]] = []  # next steps taken
+        self.audits: dict[uuid.UUID, list[dict[str, Any]]] = {}
+
+    def address(self, address: str, district: str, community: str, lat: float,
+                lon: float) -> None:
+        label = f"{district} {address}（{community}）"
+        self.addresses.append(AddressOut(
+            id=len(self.addresses) + 1, address=address, district=district,
+            district_name=district, community=community, police_room="", area=community,
+            label=label, lat=lat, lon=lon, score=1.0))
 
     def add(self, body: IncidentIn, *, ago_s: float = 0, called: int = 8) -> dict[str, Any]:
         """Store an incident with `called` call-outs around it, nearest first."""
@@ -184,7 +196,7 @@ def api(fake: FakeDispatcher) -> APIRouter:
     async def audit(incident_id: uuid.UUID, p: StaffPrincipal) -> list[dict[str, Any]]:
         inc = fake.visible(p, incident_id)
         return [{"at": inc["created_at"], "actor": "desk", "role": "duty_desk", "action": "raise",
-                 "detail": {}}]
+                 "detail": {}}, *fake.audits.get(incident_id, [])]
 
     @r.post("/incidents/{incident_id}/{verb}")
     async def end(incident_id: uuid.UUID, verb: str, p: StaffPrincipal) -> IncidentOut:
@@ -193,6 +205,12 @@ def api(fake: FakeDispatcher) -> APIRouter:
         fake._publish({"type": "incident", "incident_id": str(incident_id),
                        "district": inc["district"], "status": inc["status"]})
         return fake.out(incident_id)
+
+    @r.get("/gazetteer/search")
+    async def search(q: str, p: StaffPrincipal, limit: int = 10) -> list[AddressOut]:
+        scope = p.district_filter()
+        return [a for a in fake.addresses if q in a.address
+                and (scope is None or a.district in scope)][:limit]
 
     @r.get("/stats")
     async def stats(p: StaffPrincipal) -> StatsOut:

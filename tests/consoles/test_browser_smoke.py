@@ -37,8 +37,11 @@ async def _raise_from_desk(page: Page, base: str, watch: Watch) -> None:
     await page.mouse.click(seat["x"] + seat["width"] / 2, seat["y"] + seat["height"] / 2 + 2)
     assert await page.input_value("select[name=district]") == "360702"
     watch.allow(422, "/v1/incidents")
-    await page.click("#raise-submit")  # no title, no address: the API's 422 is shown readably
-    await page.wait_for_selector("#raise-error:has-text('title')", timeout=TIMEOUT)
+    await page.click("#raise-submit")  # no title, no address: the API's 422, beside each field
+    await page.wait_for_selector(".field-error[data-for=title]:has-text('此项必填')",
+                                 timeout=TIMEOUT)
+    assert await page.inner_text(".field-error[data-for=address]") == "此项必填"
+    assert await page.inner_text("#raise-error") == "请修正标红的项目后再发起"  # said once
     await page.fill("input[name=title]", "老旧小区疑似入室盗窃")
     await page.fill("input[name=address]", "章贡区红旗大道 18 号 3 栋")
     await page.click("#raise-submit")
@@ -90,7 +93,9 @@ async def test_every_console_page_in_chromium() -> None:
         await page.wait_for_selector(".pill-staffed:has-text('Staffed')")
         await shoot(page, "incident-en")
         await page.goto(f"{base}/desk")
-        await page.wait_for_selector("text=Raise an incident")
-        await shoot(page, "desk-en")
+        await page.wait_for_selector("#role-note:has-text('supervisor')")  # no raise form for them
+        assert await page.locator("#raise").count() == 0
+        assert await page.title() == "Baiying · Duty desk"
+        await shoot(page, "desk-supervisor-en")
         await page.close()
         watch.assert_clean(base)

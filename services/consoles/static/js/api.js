@@ -69,5 +69,6 @@ export const api = {
   stats: (params = {}) => request('GET', `/v1/stats${query(params)}`),
   raise: (body, key) => request('POST', '/v1/incidents', { body, headers: { 'Idempotency-Key': key } }),
   cancel: (id) => request('POST', `/v1/incidents/${encodeURIComponent(id)}/cancel`, { body: {} }),
+  gazetteer: (q, limit = 8) => request('GET', `/v1/gazetteer/search${query({ q, limit })}`),
   close: (id) => request('POST', `/v1/incidents/${encodeURIComponent(id)}/close`, { body: {} }),
 };

@@ -19,7 +19,7 @@ function incidentRow(inc, geo) {
     h('td', {}, statusPill(inc.status)),
     h('td', {}, h('a', { href, class: 'row-title' }, inc.title), h('div', { class: 'muted small' }, inc.area || inc.address)),
     h('td', {}, geo.name(inc.district)),
-    h('td', { class: 'col-progress' }, inc.kind === 'advisory' ? t('kind_advisory') : progressBar(inc.accepted, inc.needed, inc.status)),
+    h('td', { class: 'col-progress' }, inc.kind === 'advisory' ? t('kind_advisory') : progressBar(inc.coverage.filled, inc.coverage.required, inc.status)),
     h('td', { class: 'num' }, inc.round),
     h('td', { class: 'num' }, duration(inc.ttfa_s)),
     h('td', { class: 'num' }, dateTime(inc.created_at)));

@@ -1,6 +1,7 @@
-// Duty desk: pick a place on the map (or type it), describe the need, raise; then watch the
-// incident mobilise on the same screen, and cancel or close it.
-import { h, $, toast, dateTime } from './dom.js';
+// Duty desk: find the address (standard-address search, the map, or coordinates), describe the
+// need, raise; then watch the incident mobilise on the same screen, and cancel or close it.
+// The list on the side is the desk's live incidents as the server has them, however many.
+import { h, $, toast, ago } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { districtsOf } from './auth.js';
@@ -10,7 +11,10 @@ import { GeoMap } from './map.js';
 import { incident as toIncident, callout as toCallout } from './model.js';
 import { statusPill } from './incident_view.js';
 import { incidentActions, summaryBlock, showOnMap } from './incident_page.js';
-import { raiseForm, syncNeedMode, raiseBody } from './desk_form.js';
+import { raiseForm, syncNeedMode, raiseBody, FieldError, clearFieldErrors, showFieldErrors } from './desk_form.js';
+import { Suggest } from './gazetteer.js';
+
+const LIVE_STATUSES = ['mobilising', 'unmet', 'staffed', 'issued'];
 
 /** A random UUID that works outside secure contexts too (crypto.randomUUID needs https). */
 function uuid() {
@@ -31,7 +35,8 @@ class Desk {
     this.mapBox = h('div', { class: 'card map-card desk-map' });
     this.side = h('div', { class: 'desk-side' });
     main.replaceChildren(h('section', { class: 'page page-desk' }, h('div', { class: 'desk-grid' }, this.mapBox, this.side)));
-    this.map = new GeoMap(this.mapBox, geo, { pickable: true, highlight: allowed, onPick: (lat, lon) => this.pick(lat, lon) });
+    this.map = new GeoMap(this.mapBox, geo, { pickable: this.canRaise, highlight: allowed,
+      onPick: this.canRaise ? (lat, lon) => this.pick(lat, lon) : null });
     this.refresh = debounce(() => this.load());
   }
 
@@ -46,19 +51,41 @@ class Desk {
   }
 
   draw() {
+    if (!this.canRaise) { this.drawViewer(); return; }
     const keep = this.form ? new FormData(this.form) : null;
-    this.form = raiseForm(this.geo, { mine: this.mine, canRaise: this.canRaise });
+    this.form = raiseForm(this.geo, { mine: this.mine });
     if (keep) for (const [k, v] of keep) if (this.form.elements[k] && this.form.elements[k].type !== 'radio') this.form.elements[k].value = v;
     if (keep) for (const name of ['kind', 'need_mode']) this.form.elements[name].value = keep.get(name);
     this.form.addEventListener('change', () => syncNeedMode(this.form));
     this.form.addEventListener('input', (e) => { if (['lat', 'lon'].includes(e.target.name)) this.typed(); });
     this.form.addEventListener('submit', (e) => { e.preventDefault(); this.raise(); });
     syncNeedMode(this.form);
-    // The incident being followed sits above the form: after raising, it is what matters.
-    this.side.replaceChildren(h('div', { class: 'card followed', id: 'followed' }),
-      h('div', { class: 'card' }, h('h1', {}, t('desk_title')), this.form), h('div', { class: 'card', id: 'recent' }));
+    new Suggest(this.form, { onPick: (a) => this.picked(a) });
+    // The form comes first so the raise button is in sight; the followed incident and the
+    // desk's live list follow it (and the followed one is scrolled to after raising).
+    this.side.replaceChildren(h('div', { class: 'card' }, h('h1', {}, t('desk_title')), this.form),
+      h('div', { class: 'card followed', id: 'followed' }), h('div', { class: 'card', id: 'recent' }));
     this.map.relabel();
     this.load();
+  }
+
+  /** A supervisor (or anyone who may not raise) sees the live list and the map, not the form. */
+  drawViewer() {
+    this.side.replaceChildren(h('p', { class: 'role-note', id: 'role-note' }, t('desk_role_view')),
+      h('div', { class: 'card followed', id: 'followed' }), h('div', { class: 'card', id: 'recent' }));
+    this.map.relabel();
+    this.load();
+  }
+
+  /** A standard address picked from the search: it fills location, district and area. */
+  picked(a) {
+    const f = this.form.elements;
+    [f.lat.value, f.lon.value, f.address.value, f.area.value] = [a.lat, a.lon, a.address, a.area || ''];
+    if ([...f.district.options].some((o) => o.value === a.district)) f.district.value = a.district;
+    this.map.setIncident(null);
+    this.map.setMarkers([]);
+    this.map.setPin(a.lat, a.lon);
+    this.map.zoomTo(a.lat, a.lon, 16);
   }
 
   /** Coordinates typed by hand: move the pin and pre-fill the district like a click. */
@@ -71,11 +98,21 @@ class Desk {
     }
   }
 
+  /** Errors beside their fields; one line above the button says what to do (never twice). */
+  showErrors(errors, fallback) {
+    const stray = showFieldErrors(this.form, errors);
+    $('#raise-error').textContent = stray.length ? stray.join('；') : (errors.length ? t('err_fix_fields') : fallback);
+  }
+
   async raise() {
-    const err = $('#raise-error'), btn = $('#raise-submit');
-    err.textContent = '';
+    const btn = $('#raise-submit');
+    $('#raise-error').textContent = '';
+    clearFieldErrors(this.form);
     let body;
-    try { body = raiseBody(this.form); } catch (e) { err.textContent = e.message; return; }
+    try { body = raiseBody(this.form); } catch (e) {
+      if (e instanceof FieldError) { this.showErrors([e]); return; }
+      throw e;
+    }
     btn.disabled = true;
     btn.textContent = t('submitting');
     try {
@@ -86,9 +123,10 @@ class Desk {
       this.form.elements.title.value = '';
       this.form.elements.description.value = '';
       await this.load();
-      this.side.scrollTop = 0;
+      $('#followed').scrollIntoView({ block: 'nearest' });
     } catch (e) {
-      err.textContent = e.message;
+      const fields = e.status === 422 && Array.isArray(e.detail) ? e.detail : [];
+      this.showErrors(fields, e.message);
     } finally {
       btn.disabled = false;
       btn.textContent = t('submit_raise');
@@ -97,7 +135,9 @@ class Desk {
 
   async load() {
     try {
-      const list = (await api.listIncidents({ limit: 12 })).map(toIncident);
+      // Every live incident of the desk's districts, not the last few raised anywhere.
+      const lists = await Promise.all(LIVE_STATUSES.map((status) => api.listIncidents({ status, limit: 500 })));
+      const list = lists.flat().map(toIncident).sort((a, b) => new Date(b.created_at) - new Date(a.created_at));
       this.drawRecent(list);
       if (this.current) await this.follow(this.current);
     } catch (e) {
@@ -122,8 +162,9 @@ class Desk {
     const rows = list.map((inc) => h('li', { class: inc.id === this.current ? 'sel' : '', 'data-id': inc.id,
       onclick: () => { this.current = inc.id; this.load(); } },
     statusPill(inc.status), h('span', { class: 'recent-title' }, inc.title),
-    h('span', { class: 'muted small' }, `${inc.accepted}/${inc.needed} · ${dateTime(inc.created_at)}`)));
-    $('#recent').replaceChildren(h('h2', {}, t('recent')), rows.length ? h('ul', { class: 'recent' }, rows) : h('p', { class: 'muted' }, t('desk_none')));
+    h('span', { class: 'muted small' }, `${inc.kind === 'advisory' ? t('kind_advisory') : `${inc.coverage.filled}/${inc.coverage.required}`} · ${ago(inc.created_at)}`)));
+    $('#recent').replaceChildren(h('h2', {}, `${t('desk_live')} (${list.length})`),
+      rows.length ? h('ul', { class: 'recent', id: 'desk-live' }, rows) : h('p', { class: 'muted' }, t('desk_none')));
   }
 }
 

@@ -52,6 +52,20 @@ export function dateTime(iso) {
   return d.toLocaleString(loc, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
 }
 
+/** "3 分钟前" / "3 minutes ago" in the page's language, for times within a day; else dateTime. */
+export function ago(iso, now = Date.now()) {
+  if (!iso) return '—';
+  const s = Math.round((new Date(iso).getTime() - now) / 1000);
+  if (Number.isNaN(s)) return '—';
+  const fmt = new Intl.RelativeTimeFormat(lang() === 'en' ? 'en-GB' : 'zh-CN', { numeric: 'auto' });
+  const a = Math.abs(s);
+  if (a < 10) return fmt.format(0, 'second');
+  if (a < 60) return fmt.format(s, 'second');
+  if (a < 3600) return fmt.format(Math.round(s / 60), 'minute');
+  if (a < 86400) return fmt.format(Math.round(s / 3600), 'hour');
+  return dateTime(iso);
+}
+
 /** Show a message in the page's toast area; errors stay until clicked. */
 export function toast(message, kind = 'info') {
   const box = $('#toasts') || document.body.appendChild(h('div', { id: 'toasts', role: 'status' }));

@@ -6,7 +6,7 @@ import { api } from './api.js';
 import { debounce } from './stream.js';
 import { GeoMap } from './map.js';
 import { incident as toIncident, callout as toCallout, countStates, NOTABLE } from './model.js';
-import { statusPill, progressBar, figures, stateCounts, needText, missingText, respondersTable, timelineList, details } from './incident_view.js';
+import { statusPill, progressBar, coverageNote, figures, stateCounts, needText, missingText, respondersTable, timelineList, details } from './incident_view.js';
 
 /** Cancel / close buttons for a live incident; `after` runs once the dispatcher agreed. */
 export function incidentActions(inc, after) {
@@ -26,12 +26,13 @@ export function summaryBlock(inc, callouts) {
   const flag = inc.status === 'unmet' ? h('div', { class: 'flag-unmet', role: 'alert' }, t('unmet_flag')) : null;
   // An advisory expects no replies: its progress is deliveries out of those reached.
   const advisory = inc.kind === 'advisory';
-  const done = advisory ? (inc.raw.deliveries || {}).delivered || 0 : inc.accepted;
+  const done = advisory ? (inc.raw.deliveries || {}).delivered || 0 : inc.coverage.filled;
   const of = advisory ? inc.called || 0 : inc.needed;
   return h('div', { class: 'summary' }, flag,
     h('div', { class: 'progress-row' }, h('span', { class: 'figure-label' }, t(advisory ? 'advisory_delivered' : 'progress')),
       h('span', { class: 'need-text' }, advisory ? '' : needText(inc.need))),
     progressBar(done, of, inc.status),
+    advisory ? null : coverageNote(inc.coverage),
     inc.live && !advisory ? h('p', { class: 'missing small' }, missingText(inc.missing)) : null,
     figures(inc), stateCounts(counts));
 }
@@ -62,14 +63,16 @@ export async function renderIncident(main, geo, id) {
     if (!inc) return;
     if (!map) map = new GeoMap(mapBox, geo, { highlight: [inc.district] });
     else map.relabel();
-    showOnMap(map, inc, callouts, !draw.done);
-    draw.done = true;
     main.replaceChildren(h('section', { class: 'page page-incident', 'data-status': inc.status }, header(inc, geo, load),
       h('div', { class: 'incident-grid' }, mapBox,
         h('div', { class: 'card side' }, summaryBlock(inc, callouts), details(inc))),
       h('div', { class: 'incident-grid lower' },
         h('div', { class: 'card' }, h('h2', {}, t('responders')), respondersTable(callouts)),
         h('div', { class: 'card' }, h('h2', {}, t('timeline')), timelineList(inc, callouts, audit, seen)))));
+    // Only now is the map laid out: Leaflet needs its size before it can frame the incident.
+    map.map.invalidateSize();
+    showOnMap(map, inc, callouts, !draw.done);
+    draw.done = true;
   };
   const load = async () => {
     try {

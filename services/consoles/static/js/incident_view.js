@@ -1,6 +1,6 @@
 // Pieces of an incident shared by the desk and the dashboard: status pill, progress bar,
 // key figures, call-out counts, responders table and timeline.
-import { h, duration, distance, clock, dateTime } from './dom.js';
+import { h, duration, distance, clock, dateTime, ago } from './dom.js';
 import { t } from './i18n.js';
 import { STATE_COLOURS } from './map.js';
 import { CALLOUT_STATES, timeline } from './model.js';
@@ -9,11 +9,21 @@ export function statusPill(status) {
   return h('span', { class: `pill pill-${status}`, 'data-status': status }, t(`st_${status}`));
 }
 
-export function progressBar(accepted, needed, status) {
-  const pct = needed ? Math.min(100, Math.round((accepted / needed) * 100)) : 0;
-  return h('div', { class: `progress progress-${status}`, role: 'progressbar', 'aria-valuenow': accepted, 'aria-valuemax': needed },
+/** "2 / 3": people who fit the need out of those it asks for (the dispatcher's coverage). */
+export function progressBar(filled, required, status) {
+  const pct = required ? Math.min(100, Math.round((filled / required) * 100)) : 0;
+  return h('div', { class: `progress progress-${status}`, role: 'progressbar', 'aria-valuenow': filled, 'aria-valuemax': required },
     h('div', { class: 'progress-fill', style: `width:${pct}%` }),
-    h('span', { class: 'progress-text' }, `${accepted} / ${needed}`));
+    h('span', { class: 'progress-text' }, `${filled} / ${required}`));
+}
+
+/** Accepted people who fit no open slot, and call-outs still out: said once, beside the figure. */
+export function coverageNote(cov) {
+  const extra = cov.accepted - cov.filled;
+  const parts = [];
+  if (cov.outstanding) parts.push(t('cov_outstanding', { n: cov.outstanding }));
+  if (extra > 0) parts.push(t('cov_extra', { n: extra }));
+  return parts.length ? h('p', { class: 'cov-note small muted' }, parts.join(' · ')) : null;
 }
 
 function figure(label, value, id) {
@@ -87,9 +97,10 @@ function eventText(ev) {
   return t('ev_callout', { who: ev.who, state: t(`cs_${ev.state}`) });
 }
 
+/** Newest first; each line says how long ago ("2 分钟前") and, on hover, the clock time. */
 export function timelineList(inc, callouts, audit, seen) {
   const events = timeline(inc, callouts, audit, seen);
-  return h('ol', { class: 'timeline' }, events.map((ev) =>
+  return h('ol', { class: 'timeline', id: 'timeline' }, events.map((ev) =>
     h('li', { class: `tl tl-${ev.kind} tl-${ev.state || ev.status || ev.action || ''}` },
-      h('time', {}, clock(ev.at)), h('span', {}, eventText(ev)))));
+      h('time', { datetime: ev.at, title: `${dateTime(ev.at)} ${clock(ev.at)}` }, ago(ev.at)), h('span', {}, eventText(ev)))));
 }

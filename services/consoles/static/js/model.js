@@ -22,9 +22,22 @@ function location(raw) {
   return { lat: num(loc.lat) ?? num(raw.lat), lon: num(loc.lon) ?? num(raw.lon) };
 }
 
+/** The dispatcher's coverage (people who fit the need), else the older accepted/needed pair. */
+function coverageOf(raw, accepted, needed) {
+  const c = raw.coverage;
+  if (c && typeof c === 'object' && num(c.required) !== null) {
+    return { filled: c.filled, required: c.required, outstanding: num(c.outstanding) ?? 0,
+      accepted: num(c.accepted) ?? accepted, complete: Boolean(c.complete), missing: c.missing || {}, lines: c.lines || [] };
+  }
+  return { filled: Math.min(accepted, needed), required: needed, outstanding: 0, accepted,
+    complete: needed > 0 && accepted >= needed, missing: raw.missing || {}, lines: [] };
+}
+
 export function incident(raw) {
   const counts = raw.counts || raw.callout_counts || {};
   const accepted = num(raw.accepted) ?? ((counts.accepted || 0) + (counts.arrived || 0));
+  const needed = num(raw.needed) ?? headcount(raw.need);
+  const coverage = coverageOf(raw, accepted, needed);
   const { lat, lon } = location(raw);
   return {
     raw, id: raw.id || raw.incident_id, title: raw.title || '', description: raw.description || '',
@@ -32,8 +45,8 @@ export function incident(raw) {
     district: raw.district, address: raw.address || raw.area || '', area: raw.area || '', lat, lon,
     radius_m: num(raw.radius_m) ?? num(raw.current_radius_m), round: num(raw.round) ?? 1,
     rounds_max: num(raw.rounds) ?? num(raw.escalation && raw.escalation.rounds),
-    missing: raw.missing || {}, called: num(raw.called), advice: raw.advice || '',
-    need: raw.need || {}, needed: num(raw.needed) ?? headcount(raw.need), accepted, counts,
+    missing: coverage.missing, called: num(raw.called), advice: raw.advice || '',
+    need: raw.need || {}, needed: coverage.required, accepted, coverage, counts,
     created_at: raw.created_at, first_callout_at: raw.first_callout_at,
     first_accept_at: raw.first_accept_at, staffed_at: raw.staffed_at, unmet_at: raw.unmet_at,
     ended_at: raw.ended_at,
@@ -67,7 +80,7 @@ export function countStates(callouts) {
 export const NOTABLE = new Set(['declined', 'no_answer', 'failed', 'arrived']);
 
 /**
- * Events of an incident, oldest first, merged from its timestamps, its call-outs, the audit
+ * Events of an incident, newest first (what just happened is what a desk looks for), merged from its timestamps, its call-outs, the audit
  * log (raise, cancel, close, manual changes) and what the stream reported while watching.
  */
 export function timeline(inc, callouts, audit = [], seen = []) {
@@ -89,7 +102,7 @@ export function timeline(inc, callouts, audit = [], seen = []) {
   const known = new Set(ev.map((e) => `${e.who}|${e.state}`));
   for (const s of seen) if (!known.has(`${s.who}|${s.state}`)) add(s.at, 'callout', { who: s.who, state: s.state });
   add(inc.staffed_at, 'status', { status: 'staffed' });
-  return ev.sort((a, b) => new Date(a.at) - new Date(b.at));
+  return ev.sort((a, b) => new Date(b.at) - new Date(a.at));
 }
 
 /** Stats rows: [{key, rate, median_s, n}] for a grouping ("team_type" or "district"). */

@@ -61,6 +61,7 @@ export async function startShell({ page, render, onLang }) {
   const bar = $('#topbar'), main = $('#main');
   const paint = () => {
     const live = $('#live') && $('#live').dataset.state;
+    document.title = `${t('brand')} · ${t(NAV.find(([key]) => key === page)[2])}`; // the tab, in the chosen language too
     bar.replaceChildren(...topBar(page, sess, geo));
     if (live) setLive(live);
     applyI18n(document);
