@@ -111,7 +111,11 @@ async def take(
         await repo.audit(conn, actor=principal.sub, role=principal.role,
                          action=f"next_step:{step.action}", incident_id=incident.id,
                          detail=detail)
-        await outbound.notify(conn, [outbound.incident_notice(result)])
+        # The timeline line goes live too: supervisors see the step as it is taken.
+        step_notice = {"type": "step", "incident_id": str(incident.id),
+                       "district": incident.district, "action": step.action,
+                       "actor": principal.sub, "at": now.isoformat(), "detail": detail}
+        await outbound.notify(conn, [outbound.incident_notice(result), step_notice])
     return result, detail
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from tests.dispatcher.conftest import System
 from tests.dispatcher.support import fresh_area, volunteer
 from tests.dispatcher.test_mobilisation import detail, incident_body, issued_n, raise_incident
+from tests.dispatcher.test_scoping import listening
 from tests.support import eventually
 
 NANKANG = "360703"
@@ -45,8 +46,15 @@ async def test_widen_an_unmet_call_reaches_further(system: System) -> None:
 
     narrower = await step(system, inc["id"], {"action": "widen", "radius_m": 500})
     assert narrower.status_code == 409 and "radius_m" in narrower.text
-    r = await step(system, inc["id"], {"action": "widen", "radius_m": 6000})
-    assert r.status_code == 200, r.text
+    async with listening(system, "360702") as seen:
+        r = await step(system, inc["id"], {"action": "widen", "radius_m": 6000})
+        assert r.status_code == 200, r.text
+
+        async def step_line() -> list[dict[str, Any]] | None:
+            got = [n for n in seen if n["event"] == "step" and n["incident_id"] == inc["id"]]
+            return got or None
+        [line] = await eventually(step_line, what="the step on the stream")
+        assert line["action"] == "widen" and line["detail"] == {"from_m": 1000, "to_m": 6000}
     out = r.json()
     assert out["incident"]["status"] == "mobilising" and out["incident"]["radius_m"] == 6000
     assert out["detail"] == {"from_m": 1000, "to_m": 6000}
