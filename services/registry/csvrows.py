@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -69,17 +70,33 @@ class Parsed:
 
 
 def decode_upload(data: bytes) -> str:
-    """Bytes of an upload -> text; MalformedCsv unless UTF-8."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise MalformedCsv(
-            f"not UTF-8 (byte {exc.start}); save the sheet as 'CSV UTF-8'"
-        ) from exc
+    """Bytes of an upload -> text; a byte that is not UTF-8 stays as a lone surrogate.
+
+    The parser rejects the line holding one (with its number); a header that holds one means
+    the whole file is in another encoding, and MalformedCsv says so.
+    """
+    return data.decode("utf-8-sig", errors="surrogateescape")
+
+
+_BAD_CHAR = re.compile("[\x00\udc80-\udcff]")
+
+
+def bad_byte(raw: str) -> str | None:
+    """Why the field cannot be stored (a NUL or a byte that is not UTF-8), or None."""
+    m = _BAD_CHAR.search(raw)
+    if m is None:
+        return None
+    if m.group() == "\x00":
+        return f"contains a NUL byte at character {m.start() + 1}"
+    byte = ord(m.group()) - 0xDC00
+    return f"byte 0x{byte:02x} at character {m.start() + 1} is not UTF-8; save as 'CSV UTF-8'"
 
 
 def read_header(header: list[str]) -> tuple[str, ...]:
     """Check the header; return the column names, normalised."""
+    for name in header:
+        if why := bad_byte(name):
+            raise MalformedCsv(f"header is not UTF-8 text ({why})")
     cols = tuple(c.strip().lower().lstrip("\ufeff") for c in header)
     unknown = [c for c in cols if c not in REQUIRED and c not in OPTIONAL]
     if unknown:
@@ -191,6 +208,9 @@ def _row_parser(columns: tuple[str, ...], area: BBox, phones: PhoneNormalizer) -
         errors: list[tuple[str, str]] = []
         for i, name, fn in present:
             raw = values[i].strip()
+            if why := bad_byte(raw):
+                errors.append((name, why))
+                continue
             if not raw:
                 if name in REQUIRED:
                     errors.append((name, "required"))

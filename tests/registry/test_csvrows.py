@@ -80,4 +80,19 @@ def test_malformed_files(text: str, says: str) -> None:
 def test_only_utf8_is_accepted() -> None:
     assert decode_upload("\ufeff名".encode()) == "名"
     with pytest.raises(MalformedCsv, match="UTF-8"):
-        decode_upload("名字".encode("gbk"))
+        _parse(decode_upload("名字,phone\n".encode("gbk")))
+
+
+def test_a_bad_byte_rejects_its_line_naming_the_field() -> None:
+    text = decode_upload(f"name,phone,team_id,lat,lon\n张三,138\x0012345678,{TEAM},25.8,114.9\n"
+                         .encode() + "李四".encode("gbk") + f",13812345679,{TEAM},25.8,114.9\n"
+                         f"王五,13812345670,{TEAM},25.8,114.9\n".encode())
+    p = _parse(text)
+    assert [(r.line, r.field) for r in p.rejected] == [(2, "phone"), (3, "name")]
+    assert "NUL" in p.rejected[0].reason and "byte 0x" in p.rejected[1].reason
+    assert [r.line for r in p.rows] == [4]
+
+
+def test_an_undecodable_header_still_rejects_the_file() -> None:
+    with pytest.raises(MalformedCsv, match="UTF-8"):
+        _parse(decode_upload("姓名,phone,team_id,lat,lon\n".encode("gbk")))

@@ -137,3 +137,26 @@ async def test_a_file_found_malformed_late_writes_nothing(registry: Registry) ->
 def _row(line: int, phone: str, team_id: str) -> Row:
     return Row(line, "测试", phone, uuid.UUID(team_id), None, 25.88, 116.02, [], ["sms"], "zh",
                True, 10, None, None, "active")
+
+
+async def test_a_nul_or_undecodable_byte_rejects_only_its_line(registry: Registry) -> None:
+    """Issue 11 (4): one bad byte used to reject the whole file without naming the line."""
+    team = await registry.team("360781")
+    t = team["id"]
+    good1, nul, gbk, good2 = new_phone(), new_phone(), new_phone(), new_phone()
+    data = b"".join([
+        b"name,phone,team_id,lat,lon\n",
+        f"\u5218\u4e00,{good1},{t},25.88,116.02\n".encode(),  # line 2
+        f"\u5218\u4e8c\x00,{nul},{t},25.88,116.02\n".encode(),  # line 3: a NUL byte
+        "\u5218\u4e09".encode("gbk") + f",{gbk},{t},25.88,116.02\n".encode(),  # line 4: GBK
+        f"\u5218\u56db,{good2},{t},25.88,116.02\n".encode(),  # line 5
+    ])
+    r = await _upload(registry, data)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert (report["received"], report["imported"]) == (4, 2)
+    assert [(x["line"], x["field"]) for x in report["rejected"]] == [(3, "name"), (4, "name")]
+    assert "NUL" in report["rejected"][0]["reason"]
+    assert "UTF-8" in report["rejected"][1]["reason"]
+    assert await _stored(registry, good1) is not None and await _stored(registry, good2)
+    assert await _stored(registry, nul) is None and await _stored(registry, gbk) is None
