@@ -13,9 +13,15 @@ KEYWORDS: dict[str, Intent] = {
     **dict.fromkeys(("1", "Y", "YES", "是", "好", "收到", "接受"), "accept"),
     **dict.fromkeys(("2", "N", "NO", "否", "不", "拒绝"), "decline"),
     **dict.fromkeys(("3", "到", "到达", "已到"), "arrived"),
-    **dict.fromkeys(("STOP", "退订", "TD", "UNSUBSCRIBE"), "opt_out"),
-    **dict.fromkeys(("START", "UNSTOP"), "opt_in"),
+    # The carrier's standard words (Twilio's default opt-out/in/help lists) and the Chinese ones.
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
+                     "退订", "TD", "取消订阅"), "opt_out"),
+    **dict.fromkeys(("START", "UNSTOP", "恢复订阅", "恢复"), "opt_in"),
+    **dict.fromkeys(("HELP", "INFO", "帮助"), "help"),
 }
+# YES is an accept word here and a re-subscribe word at the carrier. A phone that is opted out
+# has no live alert to accept, so from such a phone these words mean "send to me again".
+RESUBSCRIBE_WHEN_OPTED_OUT = frozenset({"YES", "Y"})
 # A reference code printed in every alert ("编号 K7Q2"), so a reply can name its call-out.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed on keypads
 _CODE = re.compile(rf"^[{CODE_ALPHABET}]{{4}}$")
@@ -28,10 +34,12 @@ class Reply:
     code: str | None = None  # the call-out the reply names, if any
 
 
-def parse(text: str) -> Reply:
-    """Parse a reply such as "1", "是", "yes K7Q2", "2 #K7Q2", "退订"."""
+def parse(text: str, *, opted_out: bool = False) -> Reply:
+    """Parse a reply such as "1", "是", "yes K7Q2", "2 #K7Q2", "退订" (NFKC, any case)."""
     norm = unicodedata.normalize("NFKC", text).strip().upper()
     tokens = [t for t in _SPLIT.split(norm) if t]
+    if opted_out and len(tokens) == 1 and tokens[0] in RESUBSCRIBE_WHEN_OPTED_OUT:
+        return Reply("opt_in")
     intent: Intent | None = None
     code: str | None = None
     for token in tokens:
