@@ -12,6 +12,7 @@ import json
 import math
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,9 @@ from fastapi.responses import StreamingResponse
 
 from baiying_consoles import router as consoles_router
 from baiying_consoles.config import MapSettings
+from baiying_dispatcher.coverage import coverage
 from baiying_dispatcher.gazetteer.api import AddressOut
+from baiying_dispatcher.nextsteps import StepIn
 from baiying_dispatcher.schemas import CalloutOut, IncidentIn, IncidentOut, StatRow, StatsOut
 from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal
 from baiying_shared.events.common import GeoPoint
@@ -31,6 +34,19 @@ from baiying_shared.web import install_common
 NAMES = ["刘伟", "陈静", "王强", "李娜", "张敏", "黄磊", "赵丽", "周杰", "吴芳", "徐斌"]
 TEAMS = ["patrol", "information_officer", "community_security", "security_volunteer",
          "building_watch", "patrol", "unit_guard", "information_officer", "patrol", "patrol"]
+
+
+@dataclass(frozen=True)
+class _Mix:
+    total: int
+    teams: dict[str, int]
+    skills: dict[str, int]
+
+
+@dataclass(frozen=True)
+class _Person:
+    team_type: str
+    skills: frozenset[str]
 
 
 def _around(lat: float, lon: float, distance_m: float, bearing: float) -> tuple[float, float]:
@@ -126,11 +142,19 @@ class FakeDispatcher:
             return (t - inc["created_at"]).total_seconds() if t else None
 
         missing = max(0, self._needed(inc) - self._accepted(incident_id))
+        need = inc["need"]
+        mix = _Mix(need.get("total") or 0, dict(need.get("teams") or {}),
+                   dict(need.get("skills") or {}))
+        people = {st: [_Person(c["team_type"], frozenset(c["skills"])) for c in calls
+                       if c["state"] in sts]
+                  for st, sts in (("yes", ("accepted", "arrived")), ("out", ("delivered",)))}
+        cover = coverage(mix, people["yes"], people["out"]).as_dict()
         return IncidentOut(
             **inc, time_to_first_accept_s=seconds(inc["first_accept_at"]),
             time_to_staffed_s=seconds(inc["staffed_at"]), counts=counts,
             deliveries={"delivered": len(calls)}, accepted=self._accepted(incident_id),
             called=len(calls), missing={"any": missing} if missing else {},
+            coverage=cover if inc["kind"] == "callout" else None,
         )
 
     def visible(self, principal: Principal, incident_id: uuid.UUID) -> dict[str, Any]:
@@ -177,9 +201,11 @@ def api(fake: FakeDispatcher) -> APIRouter:
         return fake.out(inc["id"])
 
     @r.get("/incidents")
-    async def list_(p: StaffPrincipal, limit: int = 100) -> list[IncidentOut]:
+    async def list_(p: StaffPrincipal, limit: int = 100,
+                    status: str | None = None) -> list[IncidentOut]:
         scope = p.district_filter()
-        found = [i for i in fake.incidents.values() if scope is None or i["district"] in scope]
+        found = [i for i in fake.incidents.values() if (scope is None or i["district"] in scope)
+                 and status in (None, i["status"])]
         found.sort(key=lambda i: i["created_at"], reverse=True)
         return [fake.out(i["id"]) for i in found[:limit]]
 
@@ -197,6 +223,28 @@ def api(fake: FakeDispatcher) -> APIRouter:
         inc = fake.visible(p, incident_id)
         return [{"at": inc["created_at"], "actor": "desk", "role": "duty_desk", "action": "raise",
                  "detail": {}}, *fake.audits.get(incident_id, [])]
+
+    @r.get("/incidents/{incident_id}/next-steps")
+    async def offered(incident_id: uuid.UUID, p: DutyDeskPrincipal) -> dict[str, Any]:
+        inc = fake.visible(p, incident_id)
+        live = inc["status"] in ("mobilising", "unmet")
+        steps = ["another_round", "widen", "change_need", "extend", "phoned_reply", "advisory"]
+        return {"status": inc["status"], "offered": steps if live else []}
+
+    @r.post("/incidents/{incident_id}/next-steps")
+    async def take(incident_id: uuid.UUID, step: StepIn, p: DutyDeskPrincipal) -> dict[str, Any]:
+        inc = fake.visible(p, incident_id)
+        body = step.model_dump(mode="json")
+        fake.steps.append((incident_id, body))
+        if body["action"] == "widen":
+            inc["radius_m"] = body["radius_m"]
+        fake.audits.setdefault(incident_id, []).append(
+            {"at": datetime.now(UTC), "actor": p.sub, "role": p.role,
+             "action": f"next_step:{body['action']}", "detail": body})
+        fake._publish({"type": "incident", "incident_id": str(incident_id),
+                       "district": inc["district"], "status": inc["status"]})
+        return {"action": body["action"], "detail": body,
+                "incident": fake.out(incident_id).model_dump(mode="json")}
 
     @r.post("/incidents/{incident_id}/{verb}")
     async def end(incident_id: uuid.UUID, verb: str, p: StaffPrincipal) -> IncidentOut:

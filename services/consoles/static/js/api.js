@@ -69,6 +69,8 @@ export const api = {
   stats: (params = {}) => request('GET', `/v1/stats${query(params)}`),
   raise: (body, key) => request('POST', '/v1/incidents', { body, headers: { 'Idempotency-Key': key } }),
   cancel: (id) => request('POST', `/v1/incidents/${encodeURIComponent(id)}/cancel`, { body: {} }),
+  nextSteps: (id) => request('GET', `/v1/incidents/${encodeURIComponent(id)}/next-steps`),
+  nextStep: (id, body) => request('POST', `/v1/incidents/${encodeURIComponent(id)}/next-steps`, { body }),
   gazetteer: (q, limit = 8) => request('GET', `/v1/gazetteer/search${query({ q, limit })}`),
   close: (id) => request('POST', `/v1/incidents/${encodeURIComponent(id)}/close`, { body: {} }),
 };

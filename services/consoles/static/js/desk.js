@@ -137,7 +137,8 @@ class Desk {
     try {
       // Every live incident of the desk's districts, not the last few raised anywhere.
       const lists = await Promise.all(LIVE_STATUSES.map((status) => api.listIncidents({ status, limit: 500 })));
-      const list = lists.flat().map(toIncident).sort((a, b) => new Date(b.created_at) - new Date(a.created_at));
+      const byId = new Map(lists.flat().map((raw) => [raw.id, raw])); // a status change mid-fetch can list one twice
+      const list = [...byId.values()].map(toIncident).sort((a, b) => new Date(b.created_at) - new Date(a.created_at));
       this.drawRecent(list);
       if (this.current) await this.follow(this.current);
     } catch (e) {
@@ -155,7 +156,7 @@ class Desk {
       h('h2', { id: 'followed-title' }, inc.title, ' ', statusPill(inc.status)),
       h('a', { href: `/dashboard/incidents/${encodeURIComponent(id)}`, class: 'link' }, t('open_dashboard'))),
     h('p', { class: 'muted' }, [this.geo.name(inc.district), inc.address].filter(Boolean).join(' · ')),
-    summaryBlock(inc, callouts), incidentActions(inc, () => this.load()));
+    summaryBlock(inc, callouts), incidentActions(inc, () => this.load(), callouts));
   }
 
   drawRecent(list) {

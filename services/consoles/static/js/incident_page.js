@@ -6,10 +6,11 @@ import { api } from './api.js';
 import { debounce } from './stream.js';
 import { GeoMap } from './map.js';
 import { incident as toIncident, callout as toCallout, countStates, NOTABLE } from './model.js';
+import { nextStepsBox, mayActIn } from './nextsteps.js';
 import { statusPill, progressBar, coverageNote, figures, stateCounts, needText, missingText, respondersTable, timelineList, details } from './incident_view.js';
 
-/** Cancel / close buttons for a live incident; `after` runs once the dispatcher agreed. */
-export function incidentActions(inc, after) {
+/** Cancel / close buttons for a live incident, then the next steps the desk may take. */
+export function incidentActions(inc, after, callouts = []) {
   if (!inc.live) return null;
   const act = (verb) => async () => {
     if (!window.confirm(t(`confirm_${verb}`))) return;
@@ -17,7 +18,8 @@ export function incidentActions(inc, after) {
   };
   return h('div', { class: 'actions' },
     h('button', { type: 'button', class: 'btn-danger', id: 'act-cancel', onclick: act('cancel') }, t('cancel')),
-    h('button', { type: 'button', class: 'btn-secondary', id: 'act-close', onclick: act('close') }, t('close')));
+    h('button', { type: 'button', class: 'btn-secondary', id: 'act-close', onclick: act('close') }, t('close')),
+    nextStepsBox(inc, callouts, { mayAct: mayActIn(inc.district), after }));
 }
 
 /** Progress, figures and counts: the part the desk shows too. */
@@ -47,12 +49,12 @@ export function showOnMap(map, inc, callouts, first) {
   if (first && inc.lat !== null) map.focus(inc.lat, inc.lon, Math.max(12, ((inc.radius_m || 3000) / 1000) * 3.2));
 }
 
-function header(inc, geo, reload) {
+function header(inc, geo, reload, callouts) {
   return h('div', { class: 'page-head' },
     h('div', {}, h('a', { href: '/dashboard', class: 'back' }, `← ${t('back_to_list')}`),
       h('h1', { id: 'incident-title' }, inc.title, ' ', statusPill(inc.status)),
       h('p', { class: 'muted' }, [geo.name(inc.district), inc.address, geo.category(inc.category)].filter(Boolean).join(' · '))),
-    incidentActions(inc, reload));
+    incidentActions(inc, reload, callouts));
 }
 
 export async function renderIncident(main, geo, id) {
@@ -63,7 +65,7 @@ export async function renderIncident(main, geo, id) {
     if (!inc) return;
     if (!map) map = new GeoMap(mapBox, geo, { highlight: [inc.district] });
     else map.relabel();
-    main.replaceChildren(h('section', { class: 'page page-incident', 'data-status': inc.status }, header(inc, geo, load),
+    main.replaceChildren(h('section', { class: 'page page-incident', 'data-status': inc.status }, header(inc, geo, load, callouts),
       h('div', { class: 'incident-grid' }, mapBox,
         h('div', { class: 'card side' }, summaryBlock(inc, callouts), details(inc))),
       h('div', { class: 'incident-grid lower' },

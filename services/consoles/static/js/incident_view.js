@@ -90,6 +90,10 @@ function eventText(ev) {
   if (ev.kind === 'raised') return t('ev_raised');
   if (ev.kind === 'round') return t('ev_round', { n: ev.n, count: ev.count });
   if (ev.kind === 'status') return t('ev_status', { s: t(`st_${ev.status}`) });
+  if (ev.kind === 'audit' && String(ev.action).startsWith('next_step:')) {
+    const step = ev.action.slice('next_step:'.length);
+    return t('ev_next_step', { actor: ev.actor, step: t(`ns_${step}`) });
+  }
   if (ev.kind === 'audit') {
     const key = { cancel: 'ev_cancel', close: 'ev_close', manual_change: 'ev_manual' }[ev.action] || 'ev_audit';
     return t(key, { actor: ev.actor, action: ev.action, state: t(`cs_${ev.detail.to}`), reason: ev.detail.reason || '' });
