@@ -105,3 +105,10 @@ def test_old_shaped_events_still_parse() -> None:
         **_addressed(), "title": "t", "address": "a", "lat": 25.8, "lon": 114.9, "contact": "c",
     })
     assert confirmed.description == ""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_advisory_names_its_area_within_budget(lang: templates.Language) -> None:
+    r = templates.render("advisory", lang, title="防范电信诈骗", area="章贡区南门广场片区",
+                         advice="不要向陌生人转账，接到自称公检法的电话请先挂断再核实。" * 8)
+    assert "章贡区南门广场片区" in r.text and r.segments <= templates.OTHER_MAX_SEGMENTS
