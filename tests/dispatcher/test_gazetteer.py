@@ -43,14 +43,17 @@ async def test_import_reports_each_bad_line_and_keeps_the_good(system: System) -
         "文清路88号,360702,,,25.83,114.93",                 # duplicate in the file
         "蓉江路1号,360703,,,25.66,114.76",                  # Nankang: not this desk's
         "文清路96号,360702,南门社区,南门警务室,25.8295,114.9352",
+        "瑞金路1号,360702,,,25.8856,116.0271",              # Ruijin's point, Zhanggong's code
     ))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["imported"] == 2
     assert [(e["line"], e["field"]) for e in body["errors"]] == [
         (3, "district"), (4, "lat"), (5, "address"), (6, "lon"), (7, "address"), (8, "district"),
+        (10, "location"),
     ]
     assert "999999" in body["errors"][0]["message"]
+    assert "km outside 章贡区" in body["errors"][-1]["message"]
     # Re-importing the same line updates it instead of doubling it.
     again = await _import(system, _csv("文清路88号,360702,南门社区,南门警务室,25.8291,114.9351"))
     assert again.json() == {"imported": 1, "errors": []}

@@ -7,12 +7,16 @@ import io
 import math
 from dataclasses import dataclass
 
+from baiying_dispatcher.areas import metres_outside
 from baiying_shared.reference import district_name, districts
 
 COLUMNS = ("address", "district", "community", "police_room", "lat", "lon")
 REQUIRED = ("address", "district", "lat", "lon")
 # Ganzhou's bounding box (shared reference), widened a little: a point outside is a typo.
 LAT_RANGE, LON_RANGE = (24.3, 27.3), (113.7, 116.8)
+# The district cells are approximate (Voronoi cells of the seats), so only a point well
+# beyond its district's cell is taken for a mistake (a swapped district or coordinate).
+DISTRICT_SLACK_M = 10_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,9 @@ def parse_line(row: dict[str, str], line: int) -> Address | LineError:
         lon = _coordinate(cells["lon"], "lon", LON_RANGE)
     except ValueError as exc:
         return LineError(line, str(exc).split(" ", 1)[0], str(exc))
+    if (off := metres_outside(lat, lon, [cells["district"]])) > DISTRICT_SLACK_M:
+        return LineError(line, "location", f"({lat}, {lon}) lies {off / 1000:.1f} km outside "
+                         f"{district_name(cells['district'])}")
     return Address(cells["address"], cells["district"], cells["community"][:60],
                    cells["police_room"][:60], lat, lon)
 
