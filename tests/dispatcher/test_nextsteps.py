@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from baiying_shared.events.callouts import CalloutConfirmed
 from tests.dispatcher.conftest import System
 from tests.dispatcher.support import fresh_area, volunteer
 from tests.dispatcher.test_mobilisation import detail, incident_body, issued_n, raise_incident
@@ -98,6 +99,15 @@ async def test_phoned_reply_for_a_named_volunteer_staffs_the_call(system: System
                                            "volunteer_id": str(vol.volunteer_id)})
     assert again.status_code == 409
     assert "next_step:phoned_reply" in await audit_actions(system, inc["id"])
+    # The volunteer is told what the desk wrote and whom to call back, as after an SMS yes.
+    [issued] = system.tap.issued(inc["id"])
+    assert issued.description == "6岁男孩，蓝色上衣" and issued.area == "章贡区解放街道"
+
+    async def confirmed() -> list[CalloutConfirmed] | None:
+        return system.tap.of(CalloutConfirmed, inc["id"]) or None
+    [conf] = await eventually(confirmed, what="confirmation")
+    assert conf.description == "6岁男孩，蓝色上衣"
+    assert conf.contact == system.settings.dispatch_contact  # no per-district number set
 
 
 async def test_raise_the_need_reopens_a_staffed_call(system: System) -> None:
