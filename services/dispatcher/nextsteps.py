@@ -23,6 +23,7 @@ from baiying_dispatcher.repo import Incident
 from baiying_dispatcher.responses import apply_reply
 from baiying_dispatcher.schemas import IncidentIn, NeedIn
 from baiying_shared.auth import Principal
+from baiying_shared.errors import InvalidField
 from baiying_shared.events.common import GeoPoint
 
 Action = Literal["another_round", "widen", "change_need", "extend", "phoned_reply", "advisory"]
@@ -154,9 +155,9 @@ async def _another_round(ctx: _Ctx, incident: Incident, _: Any) -> tuple[Inciden
 
 async def _widen(ctx: _Ctx, incident: Incident, step: Widen) -> tuple[Incident, dict[str, Any]]:
     if step.radius_m <= incident.radius_m:
-        raise Refused(f"radius_m: {step.radius_m} is not wider than {incident.radius_m}")
+        raise InvalidField("radius_m", f"{step.radius_m} is not wider than {incident.radius_m}")
     if step.radius_m > ctx.settings.dispatch_max_radius_m:
-        raise Refused(f"radius_m: at most {ctx.settings.dispatch_max_radius_m}")
+        raise InvalidField("radius_m", f"at most {ctx.settings.dispatch_max_radius_m}")
     after = await _remobilise(ctx, incident, call=True, radius_m=step.radius_m)
     return after, {"from_m": incident.radius_m, "to_m": step.radius_m}
 

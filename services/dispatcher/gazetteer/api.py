@@ -11,6 +11,7 @@ from baiying_dispatcher.api import Pool
 from baiying_dispatcher.gazetteer import repo
 from baiying_dispatcher.gazetteer.rows import LineError, parse
 from baiying_shared.auth import DutyDeskPrincipal, StaffPrincipal
+from baiying_shared.errors import InvalidField
 from baiying_shared.events.common import DistrictCode
 from baiying_shared.logging import get_logger
 from baiying_shared.reference import district_name, raw
@@ -92,7 +93,7 @@ async def search(
         principal.ensure_district(district)
         scope = [district]
     if not q.split():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "q: type part of an address")
+        raise InvalidField("q", "type part of an address", where="query")
     async with pool.acquire() as conn:
         rows = await repo.search(conn, query=q, districts=scope, limit=limit)
     return [
