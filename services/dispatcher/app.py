@@ -14,6 +14,7 @@ from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.consumers import make_consumers
 from baiying_dispatcher.gazetteer.api import router as gazetteer_router
 from baiying_dispatcher.nextsteps_api import router as nextsteps_router
+from baiying_dispatcher.prevention.api import router as cases_router
 from baiying_dispatcher.rounds import run_timer
 from baiying_dispatcher.stream import ChangeHub
 from baiying_shared.logging import configure_logging
@@ -52,5 +53,6 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(gazetteer_router)  # standard addresses, categories and districts
     app.include_router(nextsteps_router)  # the desk's moves on a short or unmet call
+    app.include_router(cases_router)  # 以案说防: the case library
     app.include_router(console_router())  # duty desk and supervisor dashboard pages
     return app
