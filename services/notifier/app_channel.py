@@ -1,7 +1,11 @@
 """The volunteer app: a page, live alerts over a WebSocket, and answers that become replies.
 
 Pushes travel through PostgreSQL NOTIFY from the transaction that queued them, so every
-notifier instance hears them after commit and forwards to the sockets it holds.
+notifier instance hears them after commit and forwards to the sockets it holds. A volunteer
+whose channels are SMS only gets no app deliveries (and so no pushes), yet a signed-in app must
+still show their call-outs live: each socket re-reads the volunteer's call-outs every
+RESYNC_S and sends a fresh snapshot when anything changed (a new alert, the address after
+acceptance, a stand-down, an answer given by SMS).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
 router = APIRouter(tags=["app"])
+RESYNC_S = 2.0  # one indexed query per open socket per period (callouts_volunteer)
 
 
 class AppReply(BaseModel):
@@ -61,10 +66,11 @@ class AppHub:
 async def alerts_for(
     conn: asyncpg.Connection[Any], volunteer_id: uuid.UUID
 ) -> list[dict[str, Any]]:
-    """The volunteer's current call-outs; the address only where they accepted."""
+    """The volunteer's call-outs of the last day (stood-down ones too, so the app can say so);
+    the address only where they accepted."""
     rows = await conn.fetch(
         "SELECT alert, confirmed, state, issued_at FROM callouts WHERE volunteer_id = $1"
-        " AND state <> 'stood_down' AND issued_at > now() - interval '1 day'"
+        " AND issued_at > now() - interval '1 day'"
         " ORDER BY issued_at DESC LIMIT 20",
         volunteer_id,
     )
@@ -147,15 +153,30 @@ async def socket(ws: WebSocket) -> None:
     pool, hub = ws.app.state.runtime.pool, ws.app.state.hub
     await ws.accept()
     hub.attach(str(vid), ws)
+    resync = asyncio.create_task(_resync(ws, pool, vid))
     try:
-        async with pool.acquire() as conn:
-            await ws.send_json({"type": "snapshot", "alerts": await alerts_for(conn, vid)})
         while True:
             await _handle(ws, pool, vid, await ws.receive_json())
     except WebSocketDisconnect:
         pass
     finally:
+        resync.cancel()
         hub.detach(str(vid), ws)
+
+
+async def _resync(ws: WebSocket, pool: asyncpg.Pool[Any], vid: uuid.UUID) -> None:
+    """The first snapshot, then another whenever the volunteer's call-outs changed."""
+    last: list[dict[str, Any]] | None = None
+    try:
+        while True:
+            async with pool.acquire() as conn:
+                now = await alerts_for(conn, vid)
+            if now != last:
+                await ws.send_json({"type": "snapshot", "alerts": now})
+                last = now
+            await asyncio.sleep(RESYNC_S)  # a period, not a wait for a condition
+    except (RuntimeError, WebSocketDisconnect, OSError):
+        pass  # the socket closed; the receive loop ends the connection
 
 
 async def _handle(ws: WebSocket, pool: asyncpg.Pool[Any], vid: uuid.UUID, msg: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeAlias
 
-from baiying_notifier import events
+from baiying_notifier import app_push, events
 from baiying_shared.deps import PgConn
 
 Conn: TypeAlias = PgConn
@@ -53,6 +53,7 @@ async def target_for_volunteer(
 async def record(conn: Conn, *, callout: Any, action: str, channel: str, text: str | None) -> None:
     """Publish the reply; the dispatcher owns what it means for the call-out's state."""
     await events.replied(conn, callout=callout, action=action, channel=channel, text=text)
+    await app_push.answered(conn, callout=callout, action=action, channel=channel)
 
 
 async def latest_for_phone(conn: Conn, phone: str) -> Any:

@@ -1,0 +1,36 @@
+"""Pushes to the volunteer app that are not deliveries: a reply taken on any channel.
+
+A volunteer who answered by SMS ("3" = arrived) must see the app follow at once, and a reload
+must still know it. The answer is kept on the call-out's app view (`callouts.alert.answer`) and
+announced on NOTIFY notifier_app from the reply's own transaction, so it reaches the sockets
+only after commit. No delivery row is made: the SMS delivery counts stay the dispatcher's.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from baiying_shared.deps import PgConn
+
+CHANNEL = "notifier_app"
+
+
+async def notify(conn: PgConn, *, volunteer_id: uuid.UUID, event: dict[str, Any]) -> None:
+    """Send `event` to the volunteer's open app sockets after this transaction commits."""
+    note = json.dumps({"volunteer_id": str(volunteer_id), "event": event}, ensure_ascii=False)
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, note)
+
+
+async def answered(conn: PgConn, *, callout: Any, action: str, channel: str) -> None:
+    """Remember the volunteer's latest answer on the app view and tell their app."""
+    await conn.execute(
+        "UPDATE callouts SET alert = alert || jsonb_build_object('answer', $2::text)"
+        " WHERE callout_id = $1",
+        callout["callout_id"], action,
+    )
+    await notify(conn, volunteer_id=callout["volunteer_id"], event={
+        "type": "answered", "callout_id": str(callout["callout_id"]), "action": action,
+        "channel": channel,
+    })
