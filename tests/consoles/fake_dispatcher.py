@@ -164,6 +164,10 @@ class FakeDispatcher:
         return inc
 
 
+def _n(v: object) -> int:
+    return v if isinstance(v, int) else 0
+
+
 def _stats(fake: FakeDispatcher, scope: list[str] | None) -> StatsOut:
     rows: dict[str, dict[str, list[float]]] = {"team": {}, "district": {}}
     for iid, calls in fake.callouts.items():
@@ -182,7 +186,12 @@ def _stats(fake: FakeDispatcher, scope: list[str] | None) -> StatsOut:
                        acceptance_rate=len(ok) / len(took), median_accept_s=median)
 
     every = [t for v in rows["team"].values() for t in v]
-    return StatsOut(overall=stat("all", every or [-1]),
+    covers = [fake.out(i).coverage for i, inc in fake.incidents.items()
+              if inc["kind"] == "callout" and (scope is None or inc["district"] in scope)]
+    totals = {"incidents": len(covers), "complete": sum(bool(c and c["complete"]) for c in covers),
+              "filled": sum(_n(c["filled"]) for c in covers if c),
+              "required": sum(_n(c["required"]) for c in covers if c)}
+    return StatsOut(overall=stat("all", every or [-1]), coverage=totals,
                     by_team_type=[stat(k, v) for k, v in sorted(rows["team"].items())],
                     by_district=[stat(k, v) for k, v in sorted(rows["district"].items())])
 

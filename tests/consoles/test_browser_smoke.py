@@ -84,6 +84,8 @@ async def test_every_console_page_in_chromium() -> None:
 
         await page.goto(f"{base}/dashboard/stats")
         await page.wait_for_selector("#chart-rate-team_type rect.chart-bar")
+        # The one coverage figure: 3/3 + 1/4 + the fresh 3/3 (cancelled ones count as raised).
+        assert await page.inner_text("#stats-filled b") == "7 / 10"
         await shoot(page, "stats-zh")
 
         await page.click("#lang")

@@ -18,10 +18,21 @@ function charts(stats, group, label) {
   ];
 }
 
+/** The same coverage figure as every other screen: slots filled of slots required. */
+function coverageCards(cov) {
+  if (!cov || !cov.incidents) return null;
+  const card = (key, value, id) => h('div', { class: 'stat-card', id }, h('b', {}, value), h('span', {}, t(key)));
+  return h('div', { class: 'stat-cards', id: 'stats-coverage' },
+    card('stats_incidents', cov.incidents, 'stats-incidents'),
+    card('stats_complete', `${cov.complete} / ${cov.incidents}`, 'stats-complete'),
+    card('stats_filled', `${cov.filled} / ${cov.required}`, 'stats-filled'));
+}
+
 export async function renderStats(main, geo) {
   let stats = null;
   const draw = () => {
     main.replaceChildren(h('section', { class: 'page' }, h('div', { class: 'page-head' }, h('h1', {}, t('stats_title'))),
+      coverageCards(stats && stats.coverage),
       h('div', { class: 'stats-grid' },
         ...charts(stats, 'team_type', (k) => t(`team_${k}`)),
         ...charts(stats, 'district', (k) => geo.name(k)))));
