@@ -5,11 +5,12 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any, cast
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from baiying_sandbox.carrier import Carrier
+from baiying_sandbox.checks import check_credentials
 from baiying_sandbox.config import Behaviour, SandboxSettings
 from baiying_sandbox.store import Store
 
@@ -20,12 +21,20 @@ def _store(request: Request) -> Store:
     return cast(Store, request.app.state.store)
 
 
+async def _admin(request: Request) -> None:
+    """Changing or wiping the carrier takes the sandbox account's credentials (or API key)."""
+    check_credentials(request, None)
+
+
+Admin = [Depends(_admin)]
+
+
 @router.get("/v1/admin/behaviour")
 async def get_behaviour(request: Request) -> Behaviour:
     return _store(request).behaviour
 
 
-@router.patch("/v1/admin/behaviour")
+@router.patch("/v1/admin/behaviour", dependencies=Admin)
 async def patch_behaviour(request: Request, change: dict[str, Any]) -> Behaviour:
     """Change any subset of the behaviour (MPS, latency, 5xx rate, failing numbers…)."""
     store = _store(request)
@@ -34,9 +43,16 @@ async def patch_behaviour(request: Request, change: dict[str, Any]) -> Behaviour
     return merged
 
 
-@router.post("/v1/admin/reset", status_code=204)
+@router.post("/v1/admin/reset", status_code=204, dependencies=Admin)
 async def reset(request: Request) -> None:
     _store(request).reset()
+    cast(Carrier, request.app.state.carrier).reset()
+
+
+@router.get("/v1/admin/sent")
+async def sent(request: Request) -> dict[str, list[tuple[float, int]]]:
+    """The carrier clock: per From number, (seconds, segments) of each message reaching sent."""
+    return {k: list(v) for k, v in _store(request).sent_at.items()}
 
 
 @router.get("/v1/admin/stats")

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import operator
-import secrets
-from datetime import UTC, datetime
 from typing import Annotated, Any, cast
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from baiying_sandbox.carrier import Carrier
+from baiying_sandbox.checks import CreateForm, TwilioError, check_credentials, parse_create
 from baiying_sandbox.config import SandboxSettings
-from baiying_sandbox.store import API_VERSION, SYNC_ERRORS, Message, Store
+from baiying_sandbox.store import API_VERSION, FINAL, SYNC_ERRORS, Message, Store, segments
 
 router = APIRouter(prefix=f"/{API_VERSION}/Accounts/{{account_sid}}")
+
+__all__ = ["API_VERSION", "TwilioError", "router", "twilio_error"]
 
 
 def twilio_error(status: int, code: int, message: str) -> JSONResponse:
@@ -34,25 +31,8 @@ def twilio_error(status: int, code: int, message: str) -> JSONResponse:
     )
 
 
-class TwilioError(Exception):
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
 async def authenticate(request: Request, account_sid: str) -> None:
-    """HTTP Basic with the account SID and auth token, as Twilio checks it."""
-    settings: SandboxSettings = request.app.state.settings
-    header = request.headers.get("authorization", "")
-    try:
-        user, _, password = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        user, password = "", ""
-    good = secrets.compare_digest(user, settings.account_sid) and secrets.compare_digest(
-        password, settings.auth_token.get_secret_value()
-    )
-    if not header.startswith("Basic ") or not good or account_sid != settings.account_sid:
-        raise TwilioError(401, 20003, "Authenticate")
+    check_credentials(request, account_sid)
 
 
 Authenticated = Annotated[None, Depends(authenticate)]
@@ -62,111 +42,144 @@ def _store(request: Request) -> Store:
     return cast(Store, request.app.state.store)
 
 
+def _carrier(request: Request) -> Carrier:
+    return cast(Carrier, request.app.state.carrier)
+
+
+class _Concurrency:
+    """Creates in progress; above the limit Twilio answers 20429 (not for the rate)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store, self.running = store, 0
+
+    def __enter__(self) -> None:
+        limit = self._store.behaviour.concurrency_limit
+        if limit and self.running >= limit:
+            self._store.counters["rejected_429"] += 1
+            raise TwilioError(429, 20429, "Too Many Requests")
+        self.running += 1
+
+    def __exit__(self, *_: object) -> None:
+        self.running -= 1
+
+
+def _concurrency(request: Request) -> _Concurrency:
+    state = request.app.state
+    if not hasattr(state, "concurrency"):
+        state.concurrency = _Concurrency(_store(request))
+    return cast(_Concurrency, state.concurrency)
+
+
 @router.post("/Messages.json", status_code=201)
 async def create_message(request: Request, account_sid: str, _: Authenticated) -> Any:
-    """Accept (or refuse, as configured) one outbound SMS."""
-    store, form = _store(request), await request.form()
+    """Accept (or refuse, as Twilio would or as configured) one outbound SMS."""
+    store, settings = _store(request), cast(SandboxSettings, request.app.state.settings)
+    with _concurrency(request):
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        if store.behaviour.latency_ms:
+            await asyncio.sleep(store.behaviour.latency_ms / 1000)
+        parsed = parse_create(form, settings, store.behaviour.schedule_min_lead_s)
+        _refuse_as_configured(store, parsed)
+        msg = _accept(request, account_sid, parsed)
+    return JSONResponse(msg, status_code=201)
+
+
+def _refuse_as_configured(store: Store, form: CreateForm) -> None:
     b = store.behaviour
-    if b.latency_ms:
-        await asyncio.sleep(b.latency_ms / 1000)
-    to, body = str(form.get("To") or ""), str(form.get("Body") or "")
-    service = form.get("MessagingServiceSid")
-    settings: SandboxSettings = request.app.state.settings
-    sender = str(form.get("From") or "") or (
-        settings.service_numbers[hash(to) % len(settings.service_numbers)] if service else ""
-    )
-    if not to or not body or not sender:
-        raise TwilioError(
-            400, 21602 if not body else 21604, "A 'To', 'Body' and 'From' are required"
-        )
-    if not store.admit(str(service or sender)):
-        store.counters["rejected_429"] += 1
-        raise TwilioError(429, 20429, "Too Many Requests")
     if b.error_rate and store.rng.random() < b.error_rate:
         store.counters["errors_5xx"] += 1
         raise TwilioError(500, 20500, "Internal Server Error")
-    code = 21610 if to in store.opted_out else b.failing_numbers.get(to)
+    code = 21610 if form.to in store.opted_out else b.failing_numbers.get(form.to)
     if code in SYNC_ERRORS:
         store.counters["rejected_permanent"] += 1
-        raise TwilioError(400, code, SYNC_ERRORS[code].format(to=to))
+        raise TwilioError(400, code, SYNC_ERRORS[code].format(to=form.to))
+
+
+def _accept(request: Request, account_sid: str, form: CreateForm) -> dict[str, Any]:
+    """Record the message and hand it to the carrier; the answer is its state right now."""
+    store, carrier = _store(request), _carrier(request)
+    if form.sender and not carrier.room(form.sender, segments(form.body), form.validity_s):
+        store.counters["rejected_21611"] += 1
+        raise TwilioError(
+            400, 21611, "This 'From' number has exceeded the maximum number of queued messages"
+        )
+    status = "scheduled" if form.send_at else "queued" if form.sender else "accepted"
     msg = store.add(
         account_sid=account_sid,
-        to=to,
-        from_=sender,
-        body=body,
-        service_sid=str(service) if service else None,
-        callback=str(form.get("StatusCallback") or "") or None,
+        to=form.to,
+        from_=form.sender,
+        body=form.body,
+        service_sid=form.service,
+        callback=form.callback,
+        status=status,
     )
-    carrier: Carrier = request.app.state.carrier
-    payload = msg.to_json()  # the answer says "queued" whatever happens next
-    carrier.accepted(msg)
-    return JSONResponse(payload, status_code=201)
+    msg.validity_s, msg.send_at = form.validity_s, form.send_at
+    payload = msg.to_json()
+    if form.send_at:
+        carrier.scheduled(msg)
+    elif form.sender:
+        carrier.accepted(msg)
+    else:
+        carrier.accepted_for_service(msg)
+    return payload
 
 
-@router.get("/Messages/{sid}.json")
-async def fetch_message(request: Request, sid: str, _: Authenticated) -> Any:
+def _message(request: Request, sid: str) -> Message:
     msg = _store(request).messages.get(sid)
     if msg is None:
         raise TwilioError(
             404, 20404, f"The requested resource /{API_VERSION}/Messages/{sid}.json was not found"
         )
+    return msg
+
+
+@router.get("/Messages/{sid}.json")
+async def fetch_message(request: Request, sid: str, _: Authenticated) -> Any:
+    return _message(request, sid).to_json()
+
+
+@router.post("/Messages/{sid}.json")
+async def update_message(request: Request, sid: str, _: Authenticated) -> Any:
+    """Cancel a scheduled message (Status=canceled) or redact a finished one (Body=)."""
+    msg, form = _message(request, sid), await request.form()
+    status, body = form.get("Status"), form.get("Body")
+    if status is not None:
+        if status != "canceled":
+            raise TwilioError(400, 21220, f"Invalid parameter Status: {status}")
+        if msg.status != "scheduled":
+            raise TwilioError(
+                400, 30409, f"Message {sid} is {msg.status}; only a scheduled one can be canceled"
+            )
+        _carrier(request).canceled(msg)
+    if body is not None:
+        if body != "" or msg.status not in FINAL:
+            raise TwilioError(400, 20009, "Only an empty Body redacts, and only a finished message")
+        msg.body = ""
     return msg.to_json()
 
 
-def _parse_when(value: str) -> datetime:
-    text = value.strip().rstrip("Z")
-    parsed = (
-        datetime.fromisoformat(text) if "T" in text else datetime.fromisoformat(text + "T00:00:00")
-    )
-    return parsed.replace(tzinfo=parsed.tzinfo or UTC)
+@router.delete("/Messages/{sid}.json", status_code=204)
+async def delete_message(request: Request, sid: str, _: Authenticated) -> Response:
+    msg = _message(request, sid)
+    if msg.status not in FINAL:
+        raise TwilioError(400, 20009, f"Message {sid} is {msg.status}; it cannot be deleted yet")
+    _store(request).messages.pop(sid)
+    return Response(status_code=204)
 
 
-def _matches(msg: Message, q: dict[str, str]) -> bool:
-    if (q.get("To") and msg.to != q["To"]) or (q.get("From") and msg.from_ != q["From"]):
-        return False
-    sent = msg.sent
-    for key, test in (("DateSent>", operator.ge), ("DateSent<", operator.le)):
-        if key in q and (sent is None or not test(sent, _parse_when(q[key]))):
-            return False
-    if "DateSent" in q:
-        day = _parse_when(q["DateSent"]).date()
-        return sent is not None and sent.date() == day
-    return True
-
-
-@router.get("/Messages.json")
-async def list_messages(request: Request, account_sid: str, _: Authenticated) -> Any:
-    """Newest first, paged like Twilio: PageSize, Page and an opaque PageToken."""
-    q = dict(request.query_params)
-    store = _store(request)
-    pool = (
-        [store.messages[s] for s in store.by_to.get(q["To"], [])]
-        if q.get("To")
-        else list(store.messages.values())
-    )
-    found = [m for m in reversed(pool) if _matches(m, q)]
-    size = max(1, min(int(q.get("PageSize", 50)), 1000))
-    page = int(q.get("Page", 0))
-    start = (
-        int(q.get("PageToken", "PA0").removeprefix("PA") or 0) if "PageToken" in q else page * size
-    )
-    chunk = found[start : start + size]
-    base = f"/{API_VERSION}/Accounts/{account_sid}/Messages.json"
-    keep = {k: v for k, v in q.items() if k not in ("Page", "PageToken", "PageSize")}
-
-    def uri(p: int, token: int | None) -> str:
-        extra = {"PageToken": f"PA{token}"} if token is not None else {}
-        return f"{base}?{urlencode({**keep, 'PageSize': size, 'Page': p, **extra})}"
-
-    has_next = start + size < len(found)
+@router.get("/Messages/{sid}/Media.json")
+async def list_media(request: Request, account_sid: str, sid: str, _: Authenticated) -> Any:
+    """SMS only: every message has an empty media list."""
+    _message(request, sid)
+    uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}/Media.json?PageSize=50&Page=0"
     return {
-        "messages": [m.to_json() for m in chunk],
-        "page": page,
-        "page_size": size,
-        "start": start,
-        "end": start + max(len(chunk) - 1, 0),
-        "uri": uri(page, start or None),
-        "first_page_uri": uri(0, None),
-        "next_page_uri": uri(page + 1, start + size) if has_next else None,
-        "previous_page_uri": uri(page - 1, max(start - size, 0)) if page > 0 else None,
+        "media_list": [],
+        "page": 0,
+        "page_size": 50,
+        "start": 0,
+        "end": 0,
+        "uri": uri,
+        "first_page_uri": uri,
+        "next_page_uri": None,
+        "previous_page_uri": None,
     }

@@ -6,10 +6,11 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from baiying_sandbox import admin, api
+from baiying_sandbox import admin, api, listing
 from baiying_sandbox.carrier import Carrier
 from baiying_sandbox.config import SandboxSettings
 from baiying_sandbox.store import Store
@@ -29,6 +30,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
             account_sid=settings.account_sid,
             auth_token=settings.auth_token.get_secret_value(),
             workers=settings.callback_concurrency,
+            pool=settings.service_numbers,
         )
         carrier.start()
         app.state.carrier = carrier
@@ -47,7 +49,21 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         assert isinstance(exc, api.TwilioError)
         return api.twilio_error(exc.status, exc.code, exc.message)
 
+    plain = app.exception_handlers[StarletteHTTPException]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        # Twilio's own error body for unknown resources and methods under its API path.
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith(f"/{api.API_VERSION}/") and exc.status_code in (404, 405):
+            if exc.status_code == 405:
+                return api.twilio_error(405, 20004, "Method not allowed")
+            text = f"The requested resource {request.url.path} was not found"
+            return api.twilio_error(404, 20404, text)
+        return await plain(request, exc)  # type: ignore[no-any-return]
+
     app.include_router(api.router)
+    app.include_router(listing.router)
     app.include_router(admin.router)
     return app
 

@@ -1,5 +1,8 @@
-"""What happens after a create: status progression, signed callbacks, and phone replies.
+"""What happens after a create: per-sender queues at the segment rate, statuses, callbacks.
 
+Like Twilio, each From number drains its queue at `mps` segments a second (first in, first
+out); a message goes queued → sending → sent (its `date_sent`) → delivered. Messaging Service
+sends start `accepted` with no `from`, then take the pool number with the shortest queue.
 Callbacks are signed exactly as Twilio signs them: HMAC-SHA1 of the callback URL followed
 by the sorted form parameters, keyed by the account's auth token (RequestValidator).
 """
@@ -10,6 +13,7 @@ import asyncio
 import contextlib
 import re
 import secrets
+from collections import defaultdict, deque
 from datetime import UTC, datetime
 from html import unescape
 
@@ -21,83 +25,194 @@ from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
 _TWIML_MESSAGE = re.compile(r"<Message[^>]*>(.*?)</Message>", re.S)
+QUEUE_OVERFLOW = 30001
 
 
 class Carrier:
-    """Moves accepted messages through queued → sent → delivered and reports each step."""
+    """Queues, paces and settles accepted messages, and reports each step by callback."""
 
-    def __init__(self, *, store: Store, account_sid: str, auth_token: str, workers: int) -> None:
-        self._store = store
-        self._account = account_sid
+    def __init__(
+        self,
+        *,
+        store: Store,
+        account_sid: str,
+        auth_token: str,
+        workers: int,
+        pool: tuple[str, ...],
+    ) -> None:
+        self._store, self._account, self._pool = store, account_sid, pool
         self._validator = RequestValidator(auth_token)
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._callbacks: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue()
         self._workers = workers
         self._tasks: list[asyncio.Task[None]] = []
+        self._queues: dict[str, deque[Message]] = defaultdict(deque)
+        self._queued_segments: dict[str, int] = defaultdict(int)
+        self._next_at: dict[str, float] = {}
+        self._drains: dict[str, asyncio.Task[None]] = {}
         self._http = httpx.AsyncClient(timeout=10)
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._drains.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self._http.aclose()
 
+    def reset(self) -> None:
+        """Drop every queue (admin reset)."""
+        for task in self._drains.values():
+            task.cancel()
+        self._drains.clear()
+        self._queues.clear()
+        self._queued_segments.clear()
+        self._next_at.clear()
+
+    def room(self, sender: str, msg_segments: int, validity_s: float | None) -> bool:
+        """Whether `sender`'s queue can take this many more segments (else 21611 / 30001)."""
+        b = self._store.behaviour
+        if b.mps <= 0:
+            return True
+        horizon = min(b.queue_limit_s, validity_s or b.queue_limit_s)
+        queued = self._queued_segments[sender]
+        return queued == 0 or queued + msg_segments <= b.mps * horizon  # empty: it goes now
+
+    def queued_segments(self, sender: str) -> int:
+        return self._queued_segments[sender]
+
     def accepted(self, msg: Message) -> None:
-        """Schedule the message's progression (synchronous when nobody listens)."""
-        b = self._store.behaviour
-        if msg.status_callback and b.callback_statuses:
-            self._queue.put_nowait(msg.sid)
-        else:  # no callbacks wanted: settle at once, no task per message
-            self._settle(msg)
+        """A From-send: queue it (no callback for this first `queued`, as Twilio)."""
+        assert msg.from_
+        self._enqueue(msg.from_, msg)
 
-    def _settle(self, msg: Message) -> None:
+    def accepted_for_service(self, msg: Message) -> None:
+        """A Messaging Service send: pick a pool number just after the answer went out."""
+        asyncio.get_running_loop().call_soon(self._assign, msg.sid)
+
+    def scheduled(self, msg: Message) -> None:
+        assert msg.send_at
+        delay = max((msg.send_at - datetime.now(UTC)).total_seconds(), 0.0)
+        asyncio.get_running_loop().call_later(delay, self._release, msg.sid)
+
+    def canceled(self, msg: Message) -> None:
+        """A scheduled message will not go (its timer finds it canceled)."""
+        self._set(msg, "canceled")
+
+    def _release(self, sid: str) -> None:
+        msg = self._store.messages.get(sid)
+        if msg is not None and msg.status == "scheduled":  # not canceled meanwhile
+            self._set(msg, "accepted")
+            self._assign(sid)
+
+    def _assign(self, sid: str) -> None:
+        msg = self._store.messages.get(sid)
+        if msg is None or msg.status != "accepted":
+            return
+        open_ = [n for n in self._pool if self.room(n, msg.num_segments, msg.validity_s)]
+        if not open_:
+            self._store.counters["failed_30001"] += 1
+            self._fail(msg, QUEUE_OVERFLOW)
+            return
+        msg.from_ = min(open_, key=self._queued_segments.__getitem__)
+        self._set(msg, "queued")
+        self._enqueue(msg.from_, msg)
+
+    def _enqueue(self, sender: str, msg: Message) -> None:
+        if self._store.behaviour.mps <= 0:
+            self._depart(msg)
+            return
+        self._queues[sender].append(msg)
+        self._queued_segments[sender] += msg.num_segments
+        if sender not in self._drains:
+            self._drains[sender] = asyncio.create_task(self._drain(sender))
+
+    async def _drain(self, sender: str) -> None:
+        """Send the queue head at the sender's segment rate (GCRA: lateness is not lost)."""
+        loop, queue = asyncio.get_running_loop(), self._queues[sender]
+        try:
+            next_at = max(self._next_at.get(sender, 0.0), loop.time())
+            while queue:
+                msg, now = queue[0], loop.time()
+                if msg.validity_s and (datetime.now(UTC) - msg.created).total_seconds() > (
+                    msg.validity_s
+                ):
+                    self._dequeue(sender)
+                    self._fail(msg, QUEUE_OVERFLOW)  # waited past its ValidityPeriod
+                    continue
+                if next_at > now:
+                    await asyncio.sleep(next_at - now)
+                    continue
+                self._dequeue(sender)
+                self._depart(msg)
+                rate = self._store.behaviour.mps  # 0 (changed at runtime): no pacing
+                next_at += msg.num_segments / rate if rate > 0 else 0.0
+                self._next_at[sender] = next_at
+        finally:
+            self._drains.pop(sender, None)
+
+    def _dequeue(self, sender: str) -> None:
+        msg = self._queues[sender].popleft()
+        self._queued_segments[sender] -= msg.num_segments
+
+    def _depart(self, msg: Message) -> None:
+        """The message leaves the queue (the carrier clock, `date_sent`): sending, then sent."""
+        assert msg.from_
+        loop = asyncio.get_running_loop()
+        self._set(msg, "sending")
+        msg.sent = msg.updated
+        self._store.sent_at[msg.from_].append((loop.time(), msg.num_segments))
+        loop.call_later(self._store.behaviour.handover_ms / 1000, self._handed_over, msg.sid)
+
+    def _handed_over(self, sid: str) -> None:
+        if msg := self._store.messages.get(sid):
+            self._set(msg, "sent")
+            delay = self._store.behaviour.callback_delay_ms / 1000
+            asyncio.get_running_loop().call_later(delay, self._handset, sid)
+
+    def _handset(self, sid: str) -> None:
+        msg = self._store.messages.get(sid)
+        if msg is None:
+            return
         code = self._store.behaviour.failing_numbers.get(msg.to)
-        msg.sent = msg.updated = datetime.now(UTC)
-        msg.status, msg.error_code = ("undelivered", code) if code else ("delivered", None)
+        if code:
+            msg.error_code = code
+        self._set(msg, "undelivered" if code else "delivered")
 
-    async def _work(self) -> None:
-        while True:
-            sid = await self._queue.get()
-            with contextlib.suppress(Exception):  # one bad callback must not stop the worker
-                await self._progress(self._store.messages[sid])
+    def _fail(self, msg: Message, code: int) -> None:
+        msg.error_code = code
+        self._set(msg, "failed")
 
-    async def _progress(self, msg: Message) -> None:
-        b = self._store.behaviour
-        code = b.failing_numbers.get(msg.to)
-        final = "undelivered" if code else "delivered"
-        for status in ("queued", "sent", final):
-            if status != "queued":
-                await asyncio.sleep(b.callback_delay_ms / 1000)
-                msg.status, msg.updated = status, datetime.now(UTC)
-                if status == "sent":
-                    msg.sent = msg.updated
-                if status == final and code:
-                    msg.error_code = code
-            if status in b.callback_statuses or (
-                status == final and "delivered" in b.callback_statuses
-            ):
-                await self._callback(msg)
+    def _set(self, msg: Message, status: str) -> None:
+        msg.status, msg.updated = status, datetime.now(UTC)
+        if msg.status_callback and status in self._store.behaviour.callback_statuses:
+            self._callbacks.put_nowait((msg.status_callback, self._params(msg)))
 
-    async def _callback(self, msg: Message) -> None:
-        assert msg.status_callback
+    def _params(self, msg: Message) -> dict[str, str]:
         params = {
             "AccountSid": self._account,
             "ApiVersion": API_VERSION,
-            "From": msg.from_,
             "MessageSid": msg.sid,
             "MessageStatus": msg.status,
             "SmsSid": msg.sid,
             "SmsStatus": msg.status,
             "To": msg.to,
         }
+        if msg.from_:
+            params["From"] = msg.from_
         if msg.messaging_service_sid:
             params["MessagingServiceSid"] = msg.messaging_service_sid
         if msg.error_code:
             params["ErrorCode"] = str(msg.error_code)
-        ok = await self._post(msg.status_callback, params)
-        self._store.counters["callbacks_ok" if ok else "callbacks_failed"] += 1
+        return params
+
+    async def _work(self) -> None:
+        while True:
+            url, params = await self._callbacks.get()
+            with contextlib.suppress(Exception):  # one bad callback must not stop the worker
+                ok = await self._post(url, params)
+                self._store.counters["callbacks_ok" if ok else "callbacks_failed"] += 1
 
     async def _post(self, url: str, params: dict[str, str]) -> httpx.Response | None:
         signature = self._validator.compute_signature(url, params)
@@ -141,5 +256,5 @@ class Carrier:
                 service_sid=None,
                 callback=None,
             )
-            self._settle(msg)
+            self._depart(msg)
         return answers

@@ -1,16 +1,16 @@
-"""The sandbox's memory: messages, per-sender rate buckets, opt-outs and counters."""
+"""The sandbox's memory: messages in arrival order, opt-outs, counters and carrier timestamps."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import secrets
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 
+from baiying_notifier.domain.segments import count as count_segments
 from baiying_sandbox.config import Behaviour
 
 API_VERSION = "2010-04-01"
@@ -26,17 +26,17 @@ SYNC_ERRORS: dict[int, str] = {
 }
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD"})
 START_WORDS = frozenset({"START", "UNSTOP"})
+FINAL = frozenset({"delivered", "undelivered", "failed", "canceled"})
 
 
 def rfc2822(at: datetime | None) -> str | None:
-    return format_datetime(at, usegmt=True) if at else None
+    """Twilio's date format: `Thu, 30 Jul 2015 20:12:31 +0000`."""
+    return at.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000") if at else None
 
 
 def segments(body: str) -> int:
-    """Rough segment count (ASCII as GSM-7, anything else as UCS-2)."""
-    units = len(body.encode("utf-16-le")) // 2
-    single, multi = (160, 153) if body.isascii() else (70, 67)
-    return 1 if units <= single else -(-units // multi)
+    """GSM-7 (extension characters cost two septets) or UCS-2 parts, as Twilio bills them."""
+    return count_segments(body).segments
 
 
 @dataclass
@@ -44,16 +44,20 @@ class Message:
     sid: str
     account_sid: str
     to: str
-    from_: str
+    from_: str | None
     body: str
     messaging_service_sid: str | None
     status_callback: str | None
     created: datetime
+    seq: int = 0
     status: str = "queued"
     sent: datetime | None = None
     updated: datetime | None = None
     error_code: int | None = None
     direction: str = "outbound-api"
+    validity_s: float | None = None
+    send_at: datetime | None = None
+    num_segments: int = 1
 
     def to_json(self) -> dict[str, Any]:
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{self.sid}.json"
@@ -70,7 +74,7 @@ class Message:
             "from": self.from_,
             "messaging_service_sid": self.messaging_service_sid,
             "num_media": "0",
-            "num_segments": str(segments(self.body)),
+            "num_segments": str(self.num_segments),
             "price": None,
             "price_unit": "USD",
             "sid": self.sid,
@@ -79,23 +83,6 @@ class Message:
             "uri": uri,
             "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
         }
-
-
-class _Bucket:
-    """Token bucket holding one second of burst, like a carrier's per-sender queue limit."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate, self.capacity = rate, max(1.0, rate)
-        self.tokens, self.stamp = self.capacity, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 @dataclass
@@ -107,55 +94,50 @@ class Store:
     conversations: dict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    accepted_at: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # The carrier clock: loop time at which each message reached `sent`, per From number.
+    sent_at: dict[str, list[tuple[float, int]]] = field(default_factory=lambda: defaultdict(list))
     opted_out: set[str] = field(default_factory=set)
     counters: Counter[str] = field(default_factory=Counter)
-    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def reset(self) -> None:
         """Forget every message and counter (behaviour stays)."""
-        for part in (
-            self.messages,
-            self.by_to,
-            self.conversations,
-            self.accepted_at,
-            self._buckets,
-        ):
+        for part in (self.messages, self.by_to, self.conversations, self.sent_at):
             part.clear()
         self.opted_out.clear()
         self.counters.clear()
 
     def set_behaviour(self, behaviour: Behaviour) -> None:
         self.behaviour = behaviour
-        self._buckets.clear()  # a new MPS starts with a fresh bucket
-
-    def admit(self, sender: str) -> bool:
-        """Rate-limit one create for `sender`; False means answer 20429."""
-        if self.behaviour.mps <= 0:
-            return True
-        bucket = self._buckets.get(sender)
-        if bucket is None:
-            bucket = self._buckets[sender] = _Bucket(self.behaviour.mps)
-        return bucket.take()
 
     def add(
         self,
         *,
         account_sid: str,
         to: str,
-        from_: str,
+        from_: str | None,
         body: str,
         service_sid: str | None,
         callback: str | None,
+        status: str = "queued",
     ) -> Message:
         """Record an accepted outbound message."""
         now = datetime.now(UTC)
         msg = Message(
-            "SM" + secrets.token_hex(16), account_sid, to, from_, body, service_sid, callback, now
+            "SM" + secrets.token_hex(16),
+            account_sid,
+            to,
+            from_,
+            body,
+            service_sid,
+            callback,
+            now,
+            seq=next(self._seq),
+            status=status,
+            num_segments=segments(body),
         )
         self.messages[msg.sid] = msg
         self.by_to[to].append(msg.sid)
-        self.accepted_at[from_].append(time.monotonic())
         self.conversations[to].append(
             {"direction": "in", "sid": msg.sid, "from": from_, "body": body, "at": now.isoformat()}
         )
@@ -164,7 +146,7 @@ class Store:
 
     def received(self, number: str) -> list[Message]:
         """Outbound messages this phone number received, oldest first."""
-        return [self.messages[s] for s in self.by_to.get(number, [])]
+        return [self.messages[s] for s in self.by_to.get(number, []) if s in self.messages]
 
     def note_reply(self, *, number: str, body: str, sid: str) -> None:
         """Remember a phone's reply, and honour carrier STOP/START like Twilio does."""
@@ -178,5 +160,7 @@ class Store:
         )
 
     def last_sender_to(self, number: str) -> str | None:
-        sids = self.by_to.get(number)
-        return self.messages[sids[-1]].from_ if sids else None
+        for msg in reversed(self.received(number)):
+            if msg.from_:
+                return msg.from_
+        return None

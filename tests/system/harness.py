@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
 from baiying_shared.auth import Role, mint_token
 from baiying_shared.settings import CommonSettings
 from tests.support import eventually, free_port
@@ -231,7 +232,9 @@ class System:
 
     async def sandbox(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the sandbox's admin / phones API."""
-        async with httpx.AsyncClient(base_url=self.sandbox_url, timeout=10) as client:
+        # The admin endpoints take the sandbox account's credentials (the dev account here).
+        auth = (DEV_ACCOUNT_SID, DEV_AUTH_TOKEN)
+        async with httpx.AsyncClient(base_url=self.sandbox_url, timeout=10, auth=auth) as client:
             response = await client.request(method, path, **kwargs)
             response.raise_for_status()
             return response.json() if response.content else None
