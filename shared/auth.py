@@ -1,21 +1,34 @@
-"""Bearer JWTs with a role and the district codes the holder may act in."""
+"""Bearer JWTs with a role and the district codes the holder may act in.
+
+Two kinds of token reach a service (docs/auth.md):
+- the identity provider's access tokens (OIDC, RS256/ES256 with a key id), when BAIYING_IDP is
+  "keycloak" or "oidc" — verified by baiying_shared.oidc against the provider's JWKS;
+- development tokens (`baiying token`, HS256 with the shared secret, no key id) for the demo and
+  tests — refused outright when BAIYING_PROFILE=prod.
+Either way the holder's session may have been revoked (baiying_shared.oidc_revocations).
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
+import httpx
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from baiying_shared.oidc import JwksCache, NotEntitled, OidcConfig, OidcVerifier, TokenRejected
+from baiying_shared.oidc_revocations import RevocationList
 from baiying_shared.settings import CommonSettings
 
 Role = Literal["duty_desk", "supervisor", "admin", "volunteer"]
 ALL_DISTRICTS = "*"
 _ALGORITHM = "HS256"
+_DEV_KIND = "dev"
+KEYCLOAK_DEV_ISSUER = "http://127.0.0.1:8180/realms/baiying"
 
 
 class Principal(BaseModel):
@@ -26,6 +39,10 @@ class Principal(BaseModel):
     role: Role
     districts: tuple[str, ...] = ()
     volunteer_id: uuid.UUID | None = None
+    # Provider session (OIDC `sid`) or volunteer device id: what a revocation names.
+    session_id: str | None = None
+    issued_at: int | None = None
+    name: str | None = None
 
     def may_act_in(self, district: str) -> bool:
         return self.role == "admin" or ALL_DISTRICTS in self.districts or district in self.districts
@@ -53,9 +70,12 @@ def mint_token(
     volunteer_id: uuid.UUID | None = None,
     ttl_s: int = 12 * 3600,
 ) -> str:
-    """Sign a token (used by `baiying token`, the demo and tests)."""
+    """Sign a development token (used by `baiying token`, the demo and tests; never in prod)."""
+    if settings.profile == "prod":
+        raise ValueError("development tokens are not issued when BAIYING_PROFILE=prod")
     now = int(time.time())
     claims: dict[str, object] = {
+        "kind": _DEV_KIND,
         "sub": sub,
         "role": role,
         "districts": list(districts),
@@ -69,7 +89,9 @@ def mint_token(
 
 
 def decode_token(settings: CommonSettings, token: str) -> Principal:
-    """Verify signature, expiry and issuer; raise 401 with the reason otherwise."""
+    """Verify a development token's signature, expiry and issuer; 401 with the reason otherwise."""
+    if settings.profile == "prod":
+        raise _unauthorized("development tokens are refused in prod; sign in through the provider")
     try:
         claims = jwt.decode(
             token,
@@ -78,6 +100,7 @@ def decode_token(settings: CommonSettings, token: str) -> Principal:
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "iss"]},
         )
+        claims["issued_at"] = claims.get("iat")
         return Principal.model_validate(claims, strict=False)
     except jwt.ExpiredSignatureError as exc:
         raise _unauthorized("token expired") from exc
@@ -103,7 +126,77 @@ async def current_principal(
     if not token:
         raise _unauthorized("missing bearer token")
     settings: CommonSettings = request.app.state.settings
-    return decode_token(settings, token)
+    principal = await authenticate(settings, token, state=request.app.state)
+    if revocations(request.app.state).is_revoked(
+        sub=principal.sub, session_id=principal.session_id, issued_at=principal.issued_at
+    ):
+        raise _unauthorized("session revoked; sign in again")
+    return principal
+
+
+def oidc_config(settings: CommonSettings) -> OidcConfig | None:
+    """The provider settings, or None when only development tokens are accepted."""
+    if settings.idp == "dev":
+        return None
+    issuer = settings.oidc_issuer or (KEYCLOAK_DEV_ISSUER if settings.idp == "keycloak" else "")
+    if not issuer:
+        raise ValueError("BAIYING_IDP=oidc needs BAIYING_OIDC_ISSUER")
+    return OidcConfig(
+        issuer=issuer,
+        audience=settings.oidc_audience,
+        jwks_url=settings.oidc_jwks_url or None,
+        role_claim=settings.oidc_role_claim,
+        districts_claim=settings.oidc_districts_claim,
+        leeway_s=settings.oidc_leeway_s,
+    )
+
+
+def verifier_for(settings: CommonSettings, state: Any) -> OidcVerifier | None:
+    """One verifier (and JWKS cache) per app, built on first use."""
+    existing: OidcVerifier | None = getattr(state, "oidc_verifier", None)
+    if existing is not None:
+        return existing
+    config = oidc_config(settings)
+    if config is None:
+        return None
+    jwks = JwksCache(config=config, client=httpx.AsyncClient())
+    verifier = OidcVerifier(config=config, jwks=jwks)
+    state.oidc_verifier = verifier
+    return verifier
+
+
+def revocations(state: Any) -> RevocationList:
+    """The app's revocation list (fed by the auth.revocations.v1 consumer)."""
+    existing: RevocationList | None = getattr(state, "revocations", None)
+    if existing is None:
+        existing = RevocationList()
+        state.revocations = existing
+    return existing
+
+
+async def authenticate(settings: CommonSettings, token: str, *, state: Any) -> Principal:
+    """A provider token (it names a key id) goes to the OIDC verifier; others are dev tokens."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
+        raise _unauthorized("invalid token: malformed") from exc
+    verifier = verifier_for(settings, state)
+    if "kid" not in header or verifier is None:
+        return decode_token(settings, token)
+    try:
+        staff = await verifier.verify(token)
+    except TokenRejected as exc:
+        raise _unauthorized(str(exc)) from exc
+    except NotEntitled as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    return Principal(
+        sub=staff.sub,
+        role=cast(Role, staff.role),  # staff_claims only returns STAFF_ROLES
+        districts=staff.districts,
+        session_id=staff.session_id,
+        issued_at=staff.issued_at,
+        name=staff.name,
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

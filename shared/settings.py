@@ -31,6 +31,16 @@ class CommonSettings(BaseSettings):
     kafka_min_insync_replicas: int = 1
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "baiying"
+    # Staff sign-in (docs/auth.md): "dev" = only `baiying token` HS256 tokens; "keycloak" = the
+    # project's local Keycloak (deploy/local/keycloak.sh); "oidc" = any provider set below.
+    idp: Literal["dev", "keycloak", "oidc"] = "dev"
+    oidc_issuer: str = ""
+    oidc_audience: str = "baiying"
+    oidc_jwks_url: str = ""
+    oidc_client_id: str = "baiying-consoles"
+    oidc_role_claim: str = "realm_access.roles"
+    oidc_districts_claim: str = "districts"
+    oidc_leeway_s: int = 30
     log_level: str = "INFO"
     log_json: bool = True
     housekeeping_interval_s: float = 600.0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import jwt
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 
-from baiying_shared.auth import CurrentPrincipal, DutyDeskPrincipal, mint_token
+from baiying_shared.auth import CurrentPrincipal, DutyDeskPrincipal, decode_token, mint_token
 from baiying_shared.settings import CommonSettings
 from baiying_shared.web import install_common
 
@@ -89,3 +89,32 @@ async def test_wrong_role_is_403(client: httpx.AsyncClient) -> None:
 def test_prod_refuses_placeholder_secret() -> None:
     with pytest.raises(ValueError, match="placeholder"):
         CommonSettings(profile="prod", database_url="postgresql://u:p@db/x")
+
+
+def test_dev_tokens_are_neither_minted_nor_accepted_in_prod() -> None:
+    token = mint_token(SETTINGS, sub="desk-1", role="duty_desk", districts=["360702"])
+    prod = CommonSettings(
+        profile="prod",
+        jwt_secret="a-real-secret-from-the-vault-0123456789",
+        database_url="postgresql://baiying:s3cret@db:5432/baiying",
+    )
+    with pytest.raises(ValueError, match="prod"):
+        mint_token(prod, sub="desk-1", role="duty_desk", districts=["360702"])
+    with pytest.raises(HTTPException) as refused:
+        decode_token(prod, token)
+    assert refused.value.status_code == 401
+    assert "refused in prod" in str(refused.value.detail)
+
+
+async def test_dev_token_still_works_beside_an_oidc_provider() -> None:
+    """With BAIYING_IDP set, a token without a key id is still checked as a dev token (not prod)."""
+    settings = CommonSettings(
+        profile="test", jwt_secret=SETTINGS.jwt_secret, idp="oidc", oidc_issuer="http://idp.invalid"
+    )
+    app = _app()
+    app.state.settings = settings
+    token = mint_token(settings, sub="desk-1", role="duty_desk", districts=["360702"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.get("/me", headers=_bearer(token))
+    assert r.status_code == 200, r.text
+    assert r.json()["issued_at"] is not None
