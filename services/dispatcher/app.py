@@ -16,6 +16,7 @@ from baiying_dispatcher.gazetteer.api import router as gazetteer_router
 from baiying_dispatcher.nextsteps_api import router as nextsteps_router
 from baiying_dispatcher.prevention.api import router as cases_router
 from baiying_dispatcher.prevention.hotspots_api import router as hotspots_router
+from baiying_dispatcher.prevention.report_api import router as report_router
 from baiying_dispatcher.rounds import run_timer
 from baiying_dispatcher.stream import ChangeHub
 from baiying_shared.logging import configure_logging
@@ -56,5 +57,6 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     app.include_router(nextsteps_router)  # the desk's moves on a short or unmet call
     app.include_router(cases_router)  # 以案说防: the case library
     app.include_router(hotspots_router)  # where and when cases cluster
+    app.include_router(report_router)  # the bureau's monthly figures
     app.include_router(console_router())  # duty desk and supervisor dashboard pages
     return app
