@@ -10,8 +10,11 @@ Either way the holder's session may have been revoked (baiying_shared.oidc_revoc
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, cast
 
 import httpx
@@ -166,12 +169,28 @@ def verifier_for(settings: CommonSettings, state: Any) -> OidcVerifier | None:
 
 
 def revocations(state: Any) -> RevocationList:
-    """The app's revocation list (fed by the auth.revocations.v1 consumer)."""
+    """The app's revocation list: its runtime's (fed by auth.revocations.v1), else its own."""
+    runtime = getattr(state, "runtime", None)
+    if runtime is not None:
+        return runtime.revocations  # type: ignore[no-any-return]
     existing: RevocationList | None = getattr(state, "revocations", None)
     if existing is None:
         existing = RevocationList()
         state.revocations = existing
     return existing
+
+
+@asynccontextmanager
+async def closed_on_revocation(state: Any, principal: Principal) -> AsyncIterator[asyncio.Event]:
+    """For SSE streams and WebSockets: an event set when the holder's session is revoked.
+
+    A stream loop races its next message against `revoked.wait()` and ends when it fires.
+    """
+    watch = revocations(state).watch(sub=principal.sub, session_id=principal.session_id)
+    try:
+        yield watch.revoked
+    finally:
+        revocations(state).unwatch(watch)
 
 
 async def authenticate(settings: CommonSettings, token: str, *, state: Any) -> Principal:

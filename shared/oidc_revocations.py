@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
 
 from baiying_shared.events.envelope import Envelope
-from baiying_shared.events.revocations import SessionRevoked
+from baiying_shared.events.revocations import TOPIC, SessionRevoked
+from baiying_shared.handlers import route
+from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.logging import get_logger
+from baiying_shared.settings import CommonSettings
 
 log = get_logger(__name__)
 
 DAY_S = 24 * 3600
 
 
-@dataclass
+@dataclass(eq=False)  # identity equality: each open stream is its own watch
 class _Watch:
     sub: str
     session_id: str | None
@@ -73,8 +80,10 @@ class RevocationList:
                 del table[key]
 
 
-def apply_revocation(revocations: RevocationList) -> Callable[[Envelope[SessionRevoked]], object]:
-    """A handler for SessionRevoked envelopes (every service consumes the topic from the start)."""
+def apply_revocation(
+    revocations: RevocationList,
+) -> Callable[[Envelope[SessionRevoked]], Awaitable[None]]:
+    """A handler for SessionRevoked envelopes (idempotent: revoking twice changes nothing)."""
 
     async def handle(env: Envelope[SessionRevoked]) -> None:
         p = env.payload
@@ -82,3 +91,26 @@ def apply_revocation(revocations: RevocationList) -> Callable[[Envelope[SessionR
         log.info("auth.session_revoked", sub=p.sub, session_id=p.session_id, by=p.by)
 
     return handle
+
+
+def revocation_consumer(
+    settings: CommonSettings,
+    *,
+    service: str,
+    revocations: RevocationList,
+    dead_letters: AIOKafkaProducer,
+) -> EventConsumer:
+    """This process's consumer of auth.revocations.v1.
+
+    A group of its own (every replica must see every revocation, not a share of them),
+    reading from the earliest retained record so a process started after a revocation knows it.
+    """
+    handler: Any = apply_revocation(revocations)
+    return EventConsumer(
+        settings=settings,
+        group_id=f"{service}-revocations-{uuid.uuid4().hex[:12]}",
+        topics=[TOPIC],
+        handle=route({SessionRevoked: handler}),
+        dead_letters=dead_letters,
+        concurrency=1,
+    )

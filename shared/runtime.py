@@ -19,6 +19,7 @@ from baiying_shared.kafka.admin import ensure_topics
 from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.kafka.producer import make_producer
 from baiying_shared.logging import get_logger, service_context
+from baiying_shared.oidc_revocations import RevocationList, revocation_consumer
 from baiying_shared.settings import CommonSettings
 from baiying_shared.web import ReadinessCheck
 
@@ -37,6 +38,8 @@ class Runtime:
     relay: OutboxRelay
     consumers: list[EventConsumer] = field(default_factory=list)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Revoked sessions, fed by every process's own auth.revocations.v1 consumer (auth.py reads it).
+    revocations: RevocationList = field(default_factory=RevocationList)
 
     def checks(self) -> dict[str, ReadinessCheck]:
         async def database() -> None:
@@ -99,6 +102,9 @@ async def _running(
             name=f"housekeeping:{schema}",
         ))
         runtime.consumers = consumers(runtime) if consumers else []
+        runtime.consumers.append(revocation_consumer(
+            settings, service=service, revocations=runtime.revocations, dead_letters=producer
+        ))
         for consumer in runtime.consumers:
             await consumer.start()
         log.info("service started", service=service, consumers=len(runtime.consumers))

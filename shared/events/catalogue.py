@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baiying_shared.events import callouts, contacts, deliveries, replies, teams, volunteers
+from baiying_shared.events import (
+    callouts,
+    contacts,
+    deliveries,
+    replies,
+    revocations,
+    teams,
+    volunteers,
+)
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -40,6 +48,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(deliveries.TOPIC, 6, "callout_id", "notifier", ("dispatcher",)),
     TopicSpec(replies.TOPIC, 6, "callout_id", "notifier", ("dispatcher",)),
     TopicSpec(contacts.TOPIC, 3, "phone", "notifier", ("registry",)),
+    # Every process reads all of it (own group each), so one partition; kept past any token's life.
+    TopicSpec(
+        revocations.TOPIC, 1, "sub", "any service", ("every process",), retention_ms=2 * DAY_MS
+    ),
     TopicSpec(
         DEAD_LETTER, 3, "original key", "any consumer", ("operators",), retention_ms=30 * DAY_MS
     ),
