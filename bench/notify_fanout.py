@@ -181,7 +181,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await wait_http(f"{sandbox_url}/healthz")
         raw = await raw_rate(sandbox_url, args.raw, args.in_flight)
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(auth=(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN)) as http:
             await http.post(f"{sandbox_url}/v1/admin/reset")
         procs.append(
             serve(
