@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from baiying_dispatcher.domain import Component, Profile, reachable_channels
+from baiying_dispatcher.domain import COMMITTED, LIVE, Component, Profile, reachable_channels
 from baiying_shared.events.volunteers import VolunteerSnapshot
 
 _UPSERT = """
@@ -105,10 +105,16 @@ class Clock:
 _COLUMNS = """r.volunteer_id, r.name, r.phone, r.team_type, r.skills, r.district, r.reachable,
     r.language, ST_Y(r.location::geometry) AS lat, ST_X(r.location::geometry) AS lon"""
 
-# Quiet-hours window that may cross midnight, judged at local time $4.
-_NOT_QUIET = """(r.quiet_start IS NULL OR r.quiet_start = r.quiet_end OR NOT CASE
-    WHEN r.quiet_start < r.quiet_end THEN $4 >= r.quiet_start AND $4 < r.quiet_end
-    ELSE $4 >= r.quiet_start OR $4 < r.quiet_end END)"""
+# The SQL twin of domain.in_quiet_hours (a window that may cross midnight), judged at the
+# local time parameter `{t}`; tests/dispatcher/test_selection.py runs both over one table.
+_QUIET_SQL = """(r.quiet_start IS NULL OR r.quiet_start = r.quiet_end OR NOT CASE
+    WHEN r.quiet_start < r.quiet_end THEN {t} >= r.quiet_start AND {t} < r.quiet_end
+    ELSE {t} >= r.quiet_start OR {t} < r.quiet_end END)"""
+_NOT_QUIET = _QUIET_SQL.format(t="$4")
+
+# Committed states and live incident statuses come from the domain, as parameters.
+_COMMITTED = sorted(s.value for s in COMMITTED)
+_LIVE = sorted(s.value for s in LIVE)
 
 _NEAREST = f"""
 SELECT {_COLUMNS}, ST_Distance(r.location, $1::geography, false) AS distance
@@ -122,8 +128,8 @@ WHERE r.callable
   AND NOT EXISTS (SELECT 1 FROM callouts c WHERE c.incident_id = $7
                   AND c.volunteer_id = r.volunteer_id)
   AND NOT EXISTS (SELECT 1 FROM callouts c JOIN incidents i ON i.id = c.incident_id
-                  WHERE c.volunteer_id = r.volunteer_id AND c.state IN ('accepted', 'arrived')
-                    AND i.status IN ('mobilising', 'staffed', 'unmet'))
+                  WHERE c.volunteer_id = r.volunteer_id AND c.state = ANY($9::text[])
+                    AND i.status = ANY($10::text[]))
   {{extra}}
 ORDER BY r.location <-> $1::geography
 LIMIT $8
@@ -141,15 +147,42 @@ async def nearest(
     want: Component = ANYONE,
     incident_id: uuid.UUID | None = None,
     exclude: Sequence[uuid.UUID] = (),
+    districts: Sequence[str] | None = None,
 ) -> list[Candidate]:
     """The `limit` nearest callable volunteers within `radius_m` who fit `want`, nearest first.
 
     The KNN walk over the partial GiST index returns rows in distance order and stops at
     `limit`, so the cost depends on how many it skips, not on how many volunteers exist.
+    `districts` (district codes), when given, keeps only volunteers living in them.
     """
+    sql, args = _selection(lat=lat, lon=lon, radius_m=radius_m, clock=clock, limit=limit,
+                           want=want, incident_id=incident_id, exclude=exclude,
+                           districts=districts)
+    rows = await _in_transaction(conn, sql, args)
+    found = [_candidate(r) for r in rows]
+    # KNN orders by spherical distance; rank by the exact spheroid distance.
+    return sorted(found, key=lambda c: c.distance_m)
+
+
+async def explain_nearest(
+    conn: asyncpg.Connection[Any], *, lat: float, lon: float, radius_m: int, clock: Clock,
+    limit: int, want: Component = ANYONE, districts: Sequence[str] | None = None,
+) -> str:
+    """The plan `nearest` runs for these filters (EXPLAIN text), for tests and benchmarks."""
+    sql, args = _selection(lat=lat, lon=lon, radius_m=radius_m, clock=clock, limit=limit,
+                           want=want, incident_id=None, exclude=(), districts=districts)
+    rows = await _in_transaction(conn, "EXPLAIN " + sql, args)
+    return "\n".join(r[0] for r in rows)
+
+
+def _selection(
+    *, lat: float, lon: float, radius_m: int, clock: Clock, limit: int, want: Component,
+    incident_id: uuid.UUID | None, exclude: Sequence[uuid.UUID],
+    districts: Sequence[str] | None,
+) -> tuple[str, list[Any]]:
     # The point travels as one geography literal, so it is not rebuilt for every row walked.
     extra, args = "", [point(lat=lat, lon=lon), float(radius_m), clock.now, clock.local,
-                       clock.day, list(exclude), incident_id, limit]
+                       clock.day, list(exclude), incident_id, limit, _COMMITTED, _LIVE]
     # Filters are spliced as fixed text (values stay parameters) so each shape gets its own plan.
     if want.team_type is not None:
         args.append(want.team_type)
@@ -157,15 +190,19 @@ async def nearest(
     if want.skill is not None:
         args.append(want.skill)
         extra += f" AND ${len(args)} = ANY(r.skills)"
-    sql = _NEAREST.format(extra=extra)
+    if districts is not None:
+        args.append(list(districts))
+        extra += f" AND r.district = ANY(${len(args)}::text[])"
+    return _NEAREST.format(extra=extra), args
+
+
+async def _in_transaction(
+    conn: asyncpg.Connection[Any], sql: str, args: list[Any]
+) -> list[Any]:
     if conn.is_in_transaction():
-        rows = await _knn_walk(conn, sql, args)
-    else:
-        async with conn.transaction():
-            rows = await _knn_walk(conn, sql, args)
-    found = [_candidate(r) for r in rows]
-    # KNN orders by spherical distance; rank by the exact spheroid distance.
-    return sorted(found, key=lambda c: c.distance_m)
+        return await _knn_walk(conn, sql, args)
+    async with conn.transaction():
+        return await _knn_walk(conn, sql, args)
 
 
 async def _knn_walk(conn: asyncpg.Connection[Any], sql: str, args: list[Any]) -> list[Any]:
@@ -202,7 +239,7 @@ WITH here AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography AS g)
 SELECT {_COLUMNS}, ST_Distance(r.location, here.g) AS distance
 FROM responders r, here
 WHERE r.active AND cardinality(r.reachable) > 0 AND {{where}}
-  AND {_NOT_QUIET.replace("$4", "$5")}
+  AND {_QUIET_SQL.format(t="$5")}
 ORDER BY distance
 LIMIT $4
 """

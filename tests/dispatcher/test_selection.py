@@ -11,12 +11,14 @@ import asyncpg
 import pytest
 
 from baiying_dispatcher import repo
-from baiying_dispatcher.domain import CalloutState, Component
+from baiying_dispatcher.domain import CalloutState, Component, in_quiet_hours
 from baiying_dispatcher.index import (
+    _QUIET_SQL,
     Candidate,
     Clock,
     apply_snapshots,
     count_alerts,
+    explain_nearest,
     nearest,
     remove,
 )
@@ -142,3 +144,75 @@ async def test_index_applies_only_newer_revisions_and_tombstones(pool: asyncpg.P
         await remove(conn, volunteer_id=snap.volunteer_id)
         assert await conn.fetchval(
             "SELECT count(*) FROM responders WHERE volunteer_id = $1", snap.volunteer_id) == 0
+
+
+async def test_district_filter_keeps_only_those_districts(pool: asyncpg.Pool[Any]) -> None:
+    area = fresh_area()
+    here, there, third = (volunteer(area, d, district=code) for d, code in
+                          ((100, "360702"), (200, "360703"), (300, "360704")))
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await apply_snapshots(conn, [here, there, third])
+
+            async def pick(districts: list[str] | None) -> list[uuid.UUID]:
+                found = await nearest(conn, lat=area.lat, lon=area.lon, radius_m=2000,
+                                      clock=CLOCK, limit=10, districts=districts)
+                return [c.volunteer_id for c in found]
+
+            assert await pick(None) == [here.volunteer_id, there.volunteer_id,
+                                        third.volunteer_id]
+            assert await pick(["360703"]) == [there.volunteer_id]
+            assert await pick(["360704", "360702"]) == [here.volunteer_id, third.volunteer_id]
+            assert await pick([]) == []
+        finally:
+            await tx.rollback()
+
+
+_T = time
+# (start, end, local): windows inside one day, across midnight, empty, absent; edges.
+QUIET_CASES = [
+    (_T(22), _T(7), _T(23, 30)), (_T(22), _T(7), _T(3)), (_T(22), _T(7), _T(7)),
+    (_T(22), _T(7), _T(21, 59)), (_T(22), _T(7), _T(22)), (_T(22), _T(7), _T(12)),
+    (_T(13), _T(14), _T(13)), (_T(13), _T(14), _T(13, 59)), (_T(13), _T(14), _T(14)),
+    (_T(13), _T(14), _T(0)), (_T(0), _T(6), _T(0)), (_T(23), _T(0), _T(23, 30)),
+    (_T(23), _T(0), _T(0)), (_T(8), _T(8), _T(8)), (None, None, _T(3)),
+]
+
+
+async def test_sql_quiet_hours_agree_with_the_domain_rule(pool: asyncpg.Pool[Any]) -> None:
+    sql = ("SELECT NOT " + _QUIET_SQL.format(t="$3::time")
+           + " FROM (SELECT $1::time AS quiet_start, $2::time AS quiet_end) r")
+    async with pool.acquire() as conn:
+        for start, end, local in QUIET_CASES:
+            in_sql = await conn.fetchval(sql, start, end, local)
+            assert in_sql == in_quiet_hours(start, end, local), (start, end, local)
+    assert sum(in_quiet_hours(*c) for c in QUIET_CASES) == 7  # the table has both outcomes
+
+
+FILTER_MIXES = [
+    Component(), Component(team_type="patrol"), Component(skill="first_aid"),
+    Component(team_type="information_officer", skill="first_aid"),
+]
+
+
+@pytest.mark.parametrize("want", FILTER_MIXES, ids=lambda c: c.key)
+@pytest.mark.parametrize("districts", [None, ["360702"]], ids=["all", "district"])
+async def test_knn_plan_walks_the_callable_index(
+    pool: asyncpg.Pool[Any], want: Component, districts: list[str] | None
+) -> None:
+    area = fresh_area()
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await apply_snapshots(conn, [volunteer(area, 10.0 * i) for i in range(300)])
+            await conn.execute("ANALYZE responders")
+            plan = await explain_nearest(conn, lat=area.lat, lon=area.lon, radius_m=5000,
+                                         clock=CLOCK, limit=20, want=want, districts=districts)
+        finally:
+            await tx.rollback()
+    assert "Index Scan using responders_callable_knn" in plan, plan
+    assert "Order By: (location <-> " in plan, plan
+    assert "Sort" not in plan.replace("Sort Key", ""), plan
