@@ -37,6 +37,7 @@ class Desk {
     main.replaceChildren(h('section', { class: 'page page-desk' }, h('div', { class: 'desk-grid' }, this.mapBox, this.side)));
     this.map = new GeoMap(this.mapBox, geo, { pickable: this.canRaise, highlight: allowed,
       onPick: this.canRaise ? (lat, lon) => this.pick(lat, lon) : null });
+    if (allowed) requestAnimationFrame(() => { this.map.map.invalidateSize(); this.map.showDistricts(allowed); });
     this.refresh = debounce(() => this.load());
   }
 
@@ -85,7 +86,8 @@ class Desk {
     this.map.setIncident(null);
     this.map.setMarkers([]);
     this.map.setPin(a.lat, a.lon);
-    this.map.zoomTo(a.lat, a.lon, 16);
+    // Street zoom only helps over real tiles; the offline outline has no streets to show.
+    this.map.zoomTo(a.lat, a.lon, this.geo.mapConfig && this.geo.mapConfig.tiles ? 17 : 12);
   }
 
   /** Coordinates typed by hand: move the pin and pre-fill the district like a click. */

@@ -96,6 +96,12 @@ export class GeoMap {
 
   showCity() { this.map.fitBounds(this.cityBounds, { padding: [8, 8], animate: false }); }
 
+  /** Frame the cells of `codes` (a desk opens on its own districts, not the whole city). */
+  showDistricts(codes) {
+    const cells = this.geo.divisions.filter((d) => codes.includes(d.code)).flatMap((d) => d.cell.map(([lon, lat]) => [lat, lon]));
+    if (cells.length) this.map.fitBounds(L.latLngBounds(cells), { padding: [8, 8], animate: false });
+  }
+
   /** Centre on (lat, lon) showing about `spanKm` across. */
   focus(lat, lon, spanKm) {
     const c = latLng(lat, lon);
