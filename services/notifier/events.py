@@ -66,14 +66,7 @@ async def contact_flagged(
 async def opt_changed(
     conn: Conn, *, phone: str, volunteer_id: uuid.UUID | None, opted_out: bool, keyword: str
 ) -> None:
-    """Record the opt-out locally and tell the registry."""
-    await conn.execute(
-        "INSERT INTO opt_outs (phone, opted_out, keyword) VALUES ($1, $2, $3)"
-        " ON CONFLICT (phone) DO UPDATE SET opted_out = $2, keyword = $3, at = now()",
-        phone,
-        opted_out,
-        keyword,
-    )
+    """SmsOptChanged for the registry (optouts.change also records it in our table)."""
     payload = contacts.SmsOptChanged(
         phone=phone, volunteer_id=volunteer_id, opted_out=opted_out, keyword=keyword, at=now()
     )
@@ -99,12 +92,3 @@ async def replied(conn: Conn, *, callout: Any, action: str, channel: str, text: 
         envelope=wrap(payload, producer=PRODUCER),
     )
 
-
-async def first_time(conn: Conn, key: str) -> bool:
-    """Webhook replay guard: True the first time `key` is seen."""
-    return (
-        await conn.fetchval(
-            "INSERT INTO webhook_seen (key) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true", key
-        )
-        is True
-    )

@@ -20,6 +20,7 @@ from baiying_notifier import queueing
 from baiying_notifier.domain.keywords import short_code
 from baiying_notifier.domain.templates import category_label, distance, phrase, render
 from baiying_notifier.queueing import App, Sms
+from baiying_shared.db import inbox
 from baiying_shared.deps import PgConn
 from baiying_shared.events.callouts import CalloutConfirmed, CalloutIssued, CalloutStoodDown
 from baiying_shared.events.envelope import Envelope
@@ -49,18 +50,8 @@ async def on_batch(pool: asyncpg.Pool[Any], messages: list[Message]) -> None:
 
 
 async def claim_all(conn: Conn, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """The inbox claim for many events: the ids seen for the first time.
-
-    Sorted, so two instances claiming overlapping polls (a rebalance) lock in one order.
-    """
-    rows = await conn.fetch(
-        "INSERT INTO processed_events (event_id, consumer)"
-        " SELECT e, $2 FROM unnest($1::uuid[]) AS e ORDER BY e"
-        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-        sorted(set(event_ids)),
-        CONSUMER,
-    )
-    return {r["event_id"] for r in rows}
+    """The inbox claim for many events: the ids seen for the first time."""
+    return await inbox.claim_many(conn, event_ids=event_ids, consumer=CONSUMER)
 
 
 def _first_copies(envs: Run, fresh: set[uuid.UUID]) -> Run:

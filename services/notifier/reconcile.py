@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from baiying_notifier import events, store
+from baiying_notifier import events, seen, store
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.gateway import GatewayError, SentMessage, SmsGateway
 from baiying_notifier.sender import Sender
@@ -102,7 +102,7 @@ async def _record_found(conn: asyncpg.Connection[Any], *, row: Any, msg: SentMes
         row["id"],
         msg.sid,
     )
-    if await events.first_time(conn, f"status:{msg.sid}:queued"):
+    if await seen.first_time(conn, f"status:{msg.sid}:queued"):
         await events.delivery_status(conn, row=row, status="queued", sid=msg.sid)
 
 

@@ -8,7 +8,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from baiying_notifier import events
+from baiying_notifier import events, optouts, seen
 from baiying_notifier.domain.pacing import OPT_OUT_CODES, PERMANENT_CODES
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgPool
@@ -92,10 +92,7 @@ async def submitted(pool: Pool, items: list[tuple[Queued, str | None, str, str]]
     async with pool.acquire() as conn, conn.transaction():
         # The provider's own 'queued' callback is the same news: mark it seen. Keys first,
         # then rows — the status webhook locks in the same order, so the two cannot deadlock.
-        await conn.executemany(
-            "INSERT INTO webhook_seen (key) VALUES ($1) ON CONFLICT DO NOTHING",
-            sorted((f"status:{sid}:queued",) for _, _, sid, _ in items),
-        )
+        await seen.mark_seen(conn, [f"status:{sid}:queued" for _, _, sid, _ in items])
         updated = {
             r["id"]
             for r in await conn.fetch(
@@ -163,7 +160,7 @@ async def record_status(
     way round, is a replay. A status not ahead of the row's (callbacks can arrive out of
     order) is marked seen but publishes nothing: statuses only move forward.
     """
-    if not await events.first_time(conn, f"status:{sid}:{status}"):
+    if not await seen.first_time(conn, f"status:{sid}:{status}"):
         return False
     # Key first, then the row (as `submitted` does); the lock makes the rank test current.
     current = await conn.fetchval(
@@ -209,6 +206,6 @@ async def flag(
         conn, phone=row["phone"], volunteer_id=vid, code=code, reason=reason
     )
     if code in OPT_OUT_CODES:
-        await events.opt_changed(
+        await optouts.change(
             conn, phone=row["phone"], volunteer_id=vid, opted_out=True, keyword=str(code)
         )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
-from baiying_notifier import events, replies, store
+from baiying_notifier import optouts, replies, seen, store
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain import keywords
 from baiying_notifier.domain.templates import Language, phrase
@@ -99,15 +99,15 @@ async def inbound(request: Request, form: SignedForm) -> Response:
     sid, phone = str(form.get("MessageSid", "")), str(form.get("From", ""))
     body = str(form.get("Body", ""))
     settings: NotifierSettings = request.app.state.settings
-    parsed = keywords.parse(body)
     async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
-        if not await events.first_time(conn, f"inbound:{sid}"):
+        if not await seen.first_time(conn, f"inbound:{sid}"):
             return twiml()  # a replay: already acted on and answered
+        parsed = keywords.parse(body, opted_out=await optouts.is_opted_out(conn, phone))
         latest = await replies.latest_for_phone(conn, phone)
         lang: Language = latest["language"] if latest else settings.default_language
         vid = latest["volunteer_id"] if latest else None
         if parsed.intent in ("opt_out", "opt_in"):
-            await events.opt_changed(
+            await optouts.change(
                 conn,
                 phone=phone,
                 volunteer_id=vid,

@@ -1,16 +1,20 @@
-"""notify.contacts.v1 -> the volunteer's opt-out flag and phone flag (each event once)."""
+"""notify.contacts.v1 -> the volunteer's SMS reachability state (each event once)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import structlog
 
-from baiying_registry import service
+from baiying_registry import reach_store, reachability
 from baiying_registry.domain import InvalidPhone, normalize_phone
+from baiying_registry.reachability import Reach
 from baiying_shared.db import inbox
+from baiying_shared.deps import PgPool
 from baiying_shared.events import contacts
-from baiying_shared.events.envelope import Envelope
+from baiying_shared.events.envelope import Envelope, Payload
 from baiying_shared.handlers import route
 from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.logging import get_logger
@@ -32,26 +36,38 @@ def _phone(raw: str) -> str:
         return raw  # stored phones are E.164; an odd one simply matches nobody
 
 
+async def on_opt(pool: PgPool, env: Envelope[Any]) -> None:
+    """A phone opted out of (or back into) SMS."""
+    p: contacts.SmsOptChanged = env.payload
+    await _apply(pool, env, phone=p.phone, sms_opt_out=p.opted_out)
+
+
+async def on_flag(pool: PgPool, env: Envelope[Any]) -> None:
+    """The carrier refused a phone for good (invalid, blocked)."""
+    p: contacts.ContactFlagged = env.payload
+    await _apply(pool, env, phone=p.phone, phone_flag=flag_text(p.error_code, p.reason))
+
+
+async def _apply(pool: PgPool, env: Envelope[Any], *, phone: str, **change: Any) -> None:
+    # The snapshot we publish carries the notifier's trace id: one reply, one trace.
+    with structlog.contextvars.bound_contextvars(trace_id=env.trace_id):
+        async with pool.acquire() as conn, conn.transaction():
+            if not await inbox.claim(conn, event_id=env.event_id, consumer=GROUP):
+                return
+            changed = await service.set_contact_state(conn, phone=_phone(phone), **change)
+        log.info("contact event applied", type=env.type, volunteer_id=str(changed))
+
+
+# The registry's one handler map: payload class -> handler(pool, envelope).
+HANDLERS: dict[type[Payload], Callable[[PgPool, Envelope[Any]], Awaitable[None]]] = {
+    contacts.SmsOptChanged: on_opt,
+    contacts.ContactFlagged: on_flag,
+}
+TOPICS = [contacts.TOPIC]
+
+
 def make_consumers(rt: Runtime) -> list[EventConsumer]:
     """The registry's one consumer: contact events from the notifier."""
-
-    async def on_opt(env: Envelope[Any]) -> None:
-        p: contacts.SmsOptChanged = env.payload
-        await _apply(env, phone=p.phone, sms_opt_out=p.opted_out)
-
-    async def on_flag(env: Envelope[Any]) -> None:
-        p: contacts.ContactFlagged = env.payload
-        await _apply(env, phone=p.phone, phone_flag=flag_text(p.error_code, p.reason))
-
-    async def _apply(env: Envelope[Any], *, phone: str, **change: Any) -> None:
-        # The snapshot we publish carries the notifier's trace id: one reply, one trace.
-        with structlog.contextvars.bound_contextvars(trace_id=env.trace_id):
-            async with rt.pool.acquire() as conn, conn.transaction():
-                if not await inbox.claim(conn, event_id=env.event_id, consumer=GROUP):
-                    return
-                changed = await service.set_contact_state(conn, phone=_phone(phone), **change)
-            log.info("contact event applied", type=env.type, volunteer_id=str(changed))
-
-    handle = route({contacts.SmsOptChanged: on_opt, contacts.ContactFlagged: on_flag})
-    return [EventConsumer(settings=rt.settings, group_id=GROUP, topics=[contacts.TOPIC],
+    handle = route({kind: partial(h, rt.pool) for kind, h in HANDLERS.items()})
+    return [EventConsumer(settings=rt.settings, group_id=GROUP, topics=TOPICS,
                           handle=handle, dead_letters=rt.producer)]

@@ -17,3 +17,20 @@ async def claim(conn: asyncpg.Connection[Any], *, event_id: uuid.UUID, consumer:
         consumer,
     )
     return row is not None
+
+
+async def claim_many(
+    conn: asyncpg.Connection[Any], *, event_ids: list[uuid.UUID], consumer: str
+) -> set[uuid.UUID]:
+    """The ids of a batch seen for the first time (the batch consumer's `claim`).
+
+    Sorted, so two instances claiming overlapping polls (a rebalance) lock in one order.
+    """
+    rows = await conn.fetch(
+        "INSERT INTO processed_events (event_id, consumer)"
+        " SELECT e, $2 FROM unnest($1::uuid[]) AS e ORDER BY e"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        sorted(set(event_ids)),
+        consumer,
+    )
+    return {r["event_id"] for r in rows}

@@ -60,6 +60,11 @@ class EventConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def topics(self) -> list[str]:
+        """The topics this consumer subscribes to (with the deployment's prefix)."""
+        return list(self._topics)
+
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
             *self._topics,
