@@ -46,6 +46,8 @@ class EventConsumer:
         concurrency: int = 6,
         max_records: int = 500,
         retry_backoff_s: float = 1.0,
+        fetch_max_wait_ms: int = 500,
+        poll_timeout_ms: int = 1000,
     ) -> None:
         if (handle is None) == (handle_batch is None):
             raise ValueError("pass exactly one of handle= and handle_batch=")
@@ -57,6 +59,7 @@ class EventConsumer:
         self._sem = asyncio.Semaphore(concurrency)
         self._max_records = max_records
         self._backoff = retry_backoff_s
+        self._fetch_wait_ms, self._poll_ms = fetch_max_wait_ms, poll_timeout_ms
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -73,6 +76,10 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._max_records,
+            # The broker answers a fetch as soon as one byte is there; the wait only bounds
+            # an idle long poll, so neither adds latency to a record that arrives.
+            fetch_min_bytes=1,
+            fetch_max_wait_ms=self._fetch_wait_ms,
         )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name=f"consume:{self._group_id}")
@@ -88,7 +95,9 @@ class EventConsumer:
         assert self._consumer is not None
         while True:
             try:
-                batch = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
+                batch = await self._consumer.getmany(
+                    timeout_ms=self._poll_ms, max_records=self._max_records
+                )
             except KafkaError as exc:
                 log.warning("consumer poll failed", group=self._group_id, error=str(exc))
                 await asyncio.sleep(self._backoff)
