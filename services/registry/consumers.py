@@ -39,23 +39,38 @@ def _phone(raw: str) -> str:
 async def on_opt(pool: PgPool, env: Envelope[Any]) -> None:
     """A phone opted out of (or back into) SMS."""
     p: contacts.SmsOptChanged = env.payload
-    await _apply(pool, env, phone=p.phone, sms_opt_out=p.opted_out)
+
+    def change(cur: Reach) -> Reach:
+        return reachability.on_keyword(cur, opted_out=p.opted_out, keyword=p.keyword, at=p.at)
+
+    await _apply(pool, env, phone=p.phone, change=change, reason=f"keyword {p.keyword}")
 
 
 async def on_flag(pool: PgPool, env: Envelope[Any]) -> None:
-    """The carrier refused a phone for good (invalid, blocked)."""
+    """The carrier refused a phone (blocked, invalid) or could not deliver to it."""
     p: contacts.ContactFlagged = env.payload
-    await _apply(pool, env, phone=p.phone, phone_flag=flag_text(p.error_code, p.reason))
+
+    def change(cur: Reach) -> Reach:
+        return reachability.on_flag(cur, code=p.error_code, at=p.at)
+
+    await _apply(pool, env, phone=p.phone, change=change,
+                 reason=flag_text(p.error_code, p.reason))
 
 
-async def _apply(pool: PgPool, env: Envelope[Any], *, phone: str, **change: Any) -> None:
+async def _apply(
+    pool: PgPool, env: Envelope[Any], *, phone: str, change: Callable[[Reach], Reach], reason: str
+) -> None:
     # The snapshot we publish carries the notifier's trace id: one reply, one trace.
     with structlog.contextvars.bound_contextvars(trace_id=env.trace_id):
         async with pool.acquire() as conn, conn.transaction():
             if not await inbox.claim(conn, event_id=env.event_id, consumer=GROUP):
                 return
-            changed = await service.set_contact_state(conn, phone=_phone(phone), **change)
-        log.info("contact event applied", type=env.type, volunteer_id=str(changed))
+            vid = await conn.fetchval("SELECT id FROM volunteers WHERE phone = $1", _phone(phone))
+            if vid is None:
+                return  # not one of ours (or since deleted): nothing to change
+            after = await reach_store.move(conn, volunteer_id=vid, change=change,
+                                           actor="notifier", reason=reason)
+        log.info("contact event applied", type=env.type, volunteer_id=str(vid), sms=after.state)
 
 
 # The registry's one handler map: payload class -> handler(pool, envelope).

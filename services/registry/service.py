@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from baiying_registry import repo
+from baiying_registry import reach_store, repo
 from baiying_registry.domain import area_error
 from baiying_registry.reference import BBox
 from baiying_registry.schemas import TeamIn, VolunteerIn, VolunteerPatch
@@ -79,6 +79,8 @@ async def patch_volunteer(
                 )
             except asyncpg.UniqueViolationError as exc:
                 raise Conflict("a volunteer with this phone is already registered") from exc
+            if changes.get("phone"):
+                await reach_store.forget(conn, volunteer_id)
             return await repo.publish_volunteer(conn, volunteer_id)
         return await repo.get_volunteer(conn, volunteer_id)
 
@@ -101,7 +103,8 @@ async def _patch_sets(
         if name in changes and changes[name] is not None:
             put(name, changes[name])
     if changes.get("phone"):
-        sets.append("phone_flag = NULL")  # a flag belongs to the old number
+        # States belong to the old number; the new one starts reachable.
+        sets.extend(["phone_flag = NULL", "sms_opt_out = false"])
     if patch.team_id is not None:
         team = await _existing_team(conn, patch.team_id)
         put("team_id", patch.team_id)
@@ -146,26 +149,6 @@ async def delete_volunteer(conn: repo.Conn, *, volunteer_id: uuid.UUID) -> None:
         )
         for team in led:
             await repo.publish_team(conn, team["id"])
-
-
-async def set_contact_state(
-    conn: repo.Conn, *, phone: str, sms_opt_out: bool | None = None, phone_flag: str | None = None
-) -> uuid.UUID | None:
-    """Apply an opt-out/opt-in or a gateway flag to the volunteer with this phone.
-
-    Returns the volunteer id when something changed (and a snapshot was queued).
-    """
-    async with conn.transaction():
-        volunteer_id: uuid.UUID | None = await conn.fetchval(
-            "UPDATE volunteers SET sms_opt_out = coalesce($2, sms_opt_out),"
-            " phone_flag = coalesce($3, phone_flag), revision = revision + 1, updated_at = now()"
-            " WHERE phone = $1 AND (sms_opt_out IS DISTINCT FROM coalesce($2, sms_opt_out)"
-            "   OR phone_flag IS DISTINCT FROM coalesce($3, phone_flag)) RETURNING id",
-            phone, sms_opt_out, phone_flag,
-        )
-        if volunteer_id is not None:
-            await repo.publish_volunteer(conn, volunteer_id)
-        return volunteer_id
 
 
 def _check_home(home: GeoPoint, area: BBox, field: str) -> None:

@@ -99,14 +99,15 @@ async def test_contact_events_set_flags_once_and_republish(registry: Registry) -
                                            reason="unsubscribed", at=now), producer="notifier")
     await _send(registry, flagged, v["phone"])
 
-    async def applied() -> dict[str, Any] | None:
-        record = await _record(registry, v["id"])
-        return record if record["phone_flag"] else None
+    async def confirmed() -> bool:
+        return bool(await registry.pool.fetchval(
+            "SELECT error_code = 21610 FROM reachability WHERE volunteer_id = $1::uuid", v["id"]))
 
-    record = await eventually(applied, timeout=30, what="flag applied")
-    assert record["sms_opt_out"] is True
-    assert record["phone_flag"].startswith("21610")
-    assert record["revision"] == v["revision"] + 2, "the duplicate STOP was applied twice"
+    await eventually(confirmed, timeout=30, what="21610 recorded")
+    record = await _record(registry, v["id"])
+    # The carrier's 21610 confirms the opt-out: one state, one snapshot.
+    assert (record["sms_opt_out"], record["phone_flag"]) == (True, None)
+    assert record["revision"] == v["revision"] + 1, "the duplicate STOP was applied twice"
 
     start = wrap(contacts.SmsOptChanged(phone=v["phone"], opted_out=False, keyword="START", at=now),
                  producer="notifier")
@@ -118,8 +119,9 @@ async def test_contact_events_set_flags_once_and_republish(registry: Registry) -
     await eventually(opted_in, timeout=30, what="opt-in applied")
     await eventually(lambda: _published(registry), timeout=30, what="outbox drained")
     latest = (await _rebuild(registry, volunteers.TOPIC))[v["id"]]
+    # START clears the opt-out and the carrier's 21610 with it (issue 11: it used to stay).
     assert (latest.sms_opt_out, latest.phone_flag, latest.revision) == (
-        False, record["phone_flag"], v["revision"] + 3)
+        False, None, v["revision"] + 2)
 
 
 async def test_contact_event_for_an_unknown_phone_is_harmless(registry: Registry) -> None:
