@@ -16,8 +16,9 @@ from pydantic import (
 )
 
 from baiying_shared.events.common import DistrictCode, GeoPoint, TeamType
+from baiying_shared.events.volunteers import SKILL_PATTERN
 
-SkillName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+SkillName = Annotated[str, StringConstraints(pattern=SKILL_PATTERN)]  # as the registry
 Count = Annotated[int, Field(ge=1, le=500)]
 
 

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from baiying_registry.domain import SKILL, PhoneNormalizer, normalize_phone
 from baiying_registry.reference import BBox
+from baiying_shared.events.volunteers import DAILY_ALERT_CAP_MAX, NAME_MAX
 
 REQUIRED = ("name", "phone", "team_id", "lat", "lon")
 OPTIONAL = ("district", "skills", "channels", "language", "on_duty", "daily_alert_cap",
@@ -240,8 +241,8 @@ def _cross_checks(out: dict[str, Any], errors: list[tuple[str, str]], area: BBox
 
 
 def _name(raw: str) -> str:
-    if len(raw) > 64:
-        raise ValueError("longer than 64 characters")
+    if len(raw) > NAME_MAX:
+        raise ValueError(f"longer than {NAME_MAX} characters")
     return raw
 
 
@@ -299,8 +300,8 @@ def _bool(raw: str) -> bool:
 
 
 def _cap(raw: str) -> int:
-    if not raw.isdigit() or int(raw) > 200:
-        raise ValueError("a whole number 0-200")
+    if not raw.isdigit() or int(raw) > DAILY_ALERT_CAP_MAX:
+        raise ValueError(f"a whole number 0-{DAILY_ALERT_CAP_MAX}")
     return int(raw)
 
 

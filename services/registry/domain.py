@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import phonenumbers
 
 from baiying_registry.reference import BBox
+from baiying_shared.events.volunteers import SKILL_PATTERN
 
-SKILL = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+SKILL = re.compile(SKILL_PATTERN)
 MAX_RADIUS_M = 200_000
 # Mainland mobiles as people write them: +86 / 0086 / 86 prefix optional, spaces or dashes.
 _CN_MOBILE = re.compile(r"^(?:\+86|0086|86)?[ -]?(1\d{2})[ -]?(\d{4})[ -]?(\d{4})$")

@@ -10,6 +10,11 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from baiying_registry.domain import SKILL, normalize_phone
 from baiying_shared.events.common import Channel, DistrictCode, GeoPoint, QuietHours, TeamType
+from baiying_shared.events.volunteers import (
+    DAILY_ALERT_CAP_MAX,
+    NAME_MAX,
+    SKILLS_PER_PERSON_MAX,
+)
 
 
 def _phone(value: str) -> str:
@@ -30,12 +35,14 @@ def _channels(values: list[Channel]) -> list[Channel]:
 
 
 Phone = Annotated[str, Field(examples=["+8613812345678"]), AfterValidator(_phone)]
-Name = Annotated[str, Field(min_length=1, max_length=64, examples=["刘海燕"])]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, examples=["刘海燕"])]
 Skills = Annotated[
-    list[str], Field(max_length=20, examples=[["first_aid"]]), AfterValidator(_skills)
+    list[str],
+    Field(max_length=SKILLS_PER_PERSON_MAX, examples=[["first_aid"]]),
+    AfterValidator(_skills),
 ]
 Channels = Annotated[list[Channel], AfterValidator(_channels)]
-AlertCap = Annotated[int, Field(ge=0, le=200)]
+AlertCap = Annotated[int, Field(ge=0, le=DAILY_ALERT_CAP_MAX)]
 Status = Literal["active", "suspended"]
 
 

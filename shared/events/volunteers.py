@@ -15,6 +15,14 @@ from baiying_shared.events.envelope import Payload, event
 
 TOPIC = "registry.volunteers.v1"
 
+# A volunteer's field limits, one home for the registry's API and CSV import and the desk's
+# requests (a desk must not be able to ask for a skill no one can hold).
+SKILL_MAX = 32
+SKILL_PATTERN = rf"^[a-z][a-z0-9_]{{0,{SKILL_MAX - 1}}}$"  # first_aid, boat, ...
+NAME_MAX = 64
+SKILLS_PER_PERSON_MAX = 20
+DAILY_ALERT_CAP_MAX = 200
+
 
 @event("volunteer.snapshot", 1)
 class VolunteerSnapshot(Payload):
