@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import SecretStr, model_validator
 
-from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, DEV_SENDERS
+from baiying_shared.devsms import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, DEV_SENDERS
 from baiying_shared.settings import CommonSettings
 
 

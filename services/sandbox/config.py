@@ -5,12 +5,11 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The notifier falls back to this account when no real Twilio credentials are set,
-# so a fresh checkout sends to the sandbox with zero configuration.
-# 32 hex digits after the prefix, as Twilio's SIDs (and the OpenAPI pattern) have them.
-DEV_ACCOUNT_SID = "AC" + "ba1e0000de5a0d" + "0" * 18
-DEV_AUTH_TOKEN = "baiying-sandbox-dev-auth-token00"
-DEV_SENDERS = ("+8610655590001", "+8610655590002")
+# The development account (baiying_shared.devsms): the notifier's default credentials.
+from baiying_shared.devsms import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, DEV_SENDERS
+
+__all__ = ["DEV_ACCOUNT_SID", "DEV_AUTH_TOKEN", "DEV_SENDERS"]
+
 # Every number the dev account owns (a From outside it gets 21606); the first two also form
 # the messaging service's pool.
 DEV_NUMBERS = (*DEV_SENDERS, "+8610655590003", "+8610655590004")
