@@ -23,7 +23,8 @@ import asyncpg
 from baiying_notifier import store
 from baiying_notifier.batching import Batcher
 from baiying_notifier.config import NotifierSettings
-from baiying_notifier.domain.pacing import RetryPolicy, TokenBucket, is_retryable
+from baiying_notifier.domain import segments
+from baiying_notifier.domain.pacing import RetryPolicy, SegmentPacer, is_retryable
 from baiying_notifier.gateway import GatewayError, OutboundSms, SmsGateway
 from baiying_notifier.store import Queued
 from baiying_shared.logging import get_logger
@@ -50,8 +51,13 @@ class Sender:
         self._wake = asyncio.Event()
         self._announced: set[int] = set()
         self._senders: list[str | None] = list(settings.sms_senders) or [None]
-        self._buckets = [
-            TokenBucket(rate=settings.sender_mps, burst=1.0, clock=time.monotonic)
+        # sender_mps is in segments a second, as the carrier counts them.
+        self._pacers = [
+            SegmentPacer(
+                rate=settings.sender_mps,
+                tolerance_s=settings.pacing_tolerance_s,
+                clock=time.monotonic,
+            )
             for _ in self._senders
         ]
         self._inflight = asyncio.Semaphore(settings.sms_max_in_flight)
@@ -130,23 +136,26 @@ class Sender:
                 self._ready.clear()
                 await self._ready.wait()
             await self._inflight.acquire()
-            sender = await self._pace()
+            i = await self._pace()
             if not self._heap:  # cannot shrink meanwhile, but stay defensive
                 self._inflight.release()
                 continue
+            # Popped only now: a call-out pushed while we waited goes before the advisory.
             item = heapq.heappop(self._heap)[-1]
+            self._pacers[i].take(segments.count(item.row["body"]).segments)
+            sender = self._senders[i]
             task = asyncio.create_task(self._send(item, sender))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _pace(self) -> str | None:
-        """Wait for the sender whose bucket frees first; take its token."""
+    async def _pace(self) -> int:
+        """Wait for the sender that frees first (of those free, the least backlogged)."""
         while True:
-            waits = [b.wait_time() for b in self._buckets]
-            i = min(range(len(waits)), key=waits.__getitem__)
-            if waits[i] == 0 and self._buckets[i].try_take():
-                return self._senders[i]
-            await asyncio.sleep(max(waits[i], 0.0005))
+            keys = [(p.wait_time(), p.backlog_s()) for p in self._pacers]
+            i = min(range(len(keys)), key=keys.__getitem__)
+            if keys[i][0] == 0:
+                return i
+            await asyncio.sleep(max(keys[i][0], 0.0005))
 
     def _callback_url(self, item: Queued) -> str | None:
         if not (

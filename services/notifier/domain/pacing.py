@@ -45,6 +45,35 @@ class TokenBucket:
         return False
 
 
+class SegmentPacer:
+    """GCRA in segments: `rate` segments a second, at most `tolerance_s` ahead of schedule.
+
+    The carrier sends a sender's queue at its segment rate, so a two-segment body costs two.
+    A message may go while the virtual carrier queue (`_tat`, when it would empty) is at most
+    `tolerance_s` ahead: a late wake-up of the event loop spends that slack instead of losing
+    sending time, and the carrier never holds more than about `tolerance_s` of our segments.
+    """
+
+    def __init__(self, *, rate: float, tolerance_s: float, clock: Clock) -> None:
+        if rate <= 0 or tolerance_s < 0:
+            raise ValueError("rate must be positive and tolerance_s not negative")
+        self.rate, self.tolerance_s, self._clock = rate, tolerance_s, clock
+        self._tat = clock()
+
+    def wait_time(self, segments: int = 1) -> float:
+        """Seconds until a message of `segments` may go (0: now)."""
+        del segments  # the cost is paid after the send: a long body is not starved
+        return max(0.0, self._tat - self.tolerance_s - self._clock())
+
+    def take(self, segments: int = 1) -> None:
+        """Account for a message of `segments` sent now."""
+        self._tat = max(self._tat, self._clock()) + segments / self.rate
+
+    def backlog_s(self) -> float:
+        """How long the carrier would take to send what we have handed it and it still holds."""
+        return max(0.0, self._tat - self._clock())
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 6
@@ -57,7 +86,8 @@ class RetryPolicy:
 
 
 # Error classification, outside the adapter: the policy is ours, not Twilio's.
-RETRYABLE_CODES = frozenset({20429, 20500, 20503, 30001})
+# 21611: the sender's carrier queue is full (we outran it); it drains, so try again later.
+RETRYABLE_CODES = frozenset({20429, 20500, 20503, 21611, 30001})
 PERMANENT_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 30003, 30004, 30005, 30006})
 OPT_OUT_CODES = frozenset({21610})
 

@@ -1,0 +1,128 @@
+"""Pacing in segments, as the carrier counts them, measured by the carrier's own clock."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from baiying_notifier.config import NotifierSettings
+from baiying_notifier.domain.pacing import SegmentPacer, TokenBucket
+from baiying_sandbox.config import SandboxSettings
+from tests.notifier.harness import issued, system
+
+Factory = Callable[..., NotifierSettings]
+ZH_TITLE = "走失老人寻找，身穿蓝色外套、头戴灰色帽子，最后出现在南门广场附近"
+EN_TITLE = "Missing elder"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_two_segment_message_costs_two() -> None:
+    clock = FakeClock()
+    pacer = SegmentPacer(rate=10, tolerance_s=0, clock=clock)
+    assert pacer.wait_time() == 0
+    pacer.take(2)
+    assert pacer.wait_time() == pytest.approx(0.2)
+    clock.now += 0.2
+    pacer.take(1)
+    assert pacer.wait_time() == pytest.approx(0.1)
+
+
+def _jittery_run(
+    take: Callable[[int], bool], wait: Callable[[], float], clock: FakeClock, seconds: float
+) -> list[tuple[float, int]]:
+    """Send as a late-waking event loop would: every sleep overshoots by 0-15 ms."""
+    rng, sent, end = random.Random(3), [], clock.now + seconds
+    while clock.now < end:
+        clock.now += wait() + rng.uniform(0, 0.015)
+        cost = rng.choice((1, 2))
+        if take(cost):
+            sent.append((clock.now, cost))
+    return sent
+
+
+def test_jitter_neither_loses_rate_nor_bursts_past_the_window() -> None:
+    rate, tolerance = 100.0, 0.25
+    clock = FakeClock()
+    pacer = SegmentPacer(rate=rate, tolerance_s=tolerance, clock=clock)
+
+    def take(cost: int) -> bool:
+        pacer.take(cost)
+        assert pacer.backlog_s() <= tolerance + cost / rate + 0.016, "carrier queue stays short"
+        return True
+
+    sent = _jittery_run(take, pacer.wait_time, clock, 20.0)
+    total = sum(c for _, c in sent)
+    assert total >= 0.99 * rate * 20
+    for start, _ in sent:  # any one-second window: the rate plus the tolerance, no more
+        window = sum(c for t, c in sent if start <= t < start + 1.0)
+        assert window <= rate * (1 + tolerance) + 2
+
+    # The one-token bucket it replaces loses the overshoot of every sleep.
+    clock2 = FakeClock()
+    bucket = TokenBucket(rate=rate, burst=1.0, clock=clock2)
+    old = _jittery_run(lambda _c: bucket.try_take(), bucket.wait_time, clock2, 20.0)
+    assert len(old) < 0.6 * rate * 20
+
+
+def _phones(n: int, base: int) -> list[str]:
+    return [f"+86137{base:04d}{i:04d}" for i in range(n)]
+
+
+async def test_segment_pacing_with_chinese_and_english_bodies(notifier_settings: Factory) -> None:
+    rate, tolerance = 10.0, 0.3
+    sandbox = SandboxSettings(mps=rate, callback_statuses=(), callback_delay_ms=5)
+    async with system(
+        notifier_settings, sandbox=sandbox, sender_mps=rate, pacing_tolerance_s=tolerance
+    ) as s:
+        zh, en = _phones(14, 1), _phones(14, 2)
+        await s.dispatcher.publish(
+            *(issued(phone=p, rank=i, language="zh", title=ZH_TITLE) for i, p in enumerate(zh)),
+            *(issued(phone=p, rank=i, language="en", title=EN_TITLE) for i, p in enumerate(en)),
+        )
+        await s.wait_received(zh + en, limit_s=60)
+        msgs = [m for p in zh + en for m in s.sandbox.received(p)]
+        assert len(msgs) == len(zh + en), "each once"
+        costs = {m.to: m.num_segments for m in msgs}
+        assert min(costs[p] for p in zh) >= 2, "the Chinese call-out is a multi-part SMS"
+        # (the English body carries the Chinese place name, so it is UCS-2 as well; each
+        # body's cost is whatever the carrier counted, and the pacing must follow that)
+        assert s.sandbox.counters["rejected_21611"] == 0
+        for sender in s.settings.sms_senders:
+            stamps = s.sandbox.sent_at[sender]
+            segs = sum(c for _, c in stamps)
+            span = stamps[-1][0] - stamps[0][0]
+            # the carrier was kept busy: its clock shows the sender at (nearly) its rate
+            assert segs - stamps[-1][1] <= rate * span * 1.02 + 1
+            assert segs - stamps[-1][1] >= rate * span * 0.9, (sender, segs, span)
+        waits = [m.sent - m.created for m in msgs if m.sent]
+        assert max(waits) <= timedelta(seconds=tolerance + 0.35), "the carrier queue stays short"
+
+
+async def test_nothing_lost_or_doubled_when_the_carrier_queue_overflows(
+    notifier_settings: Factory,
+) -> None:
+    sandbox = SandboxSettings(mps=5, queue_limit_s=1, callback_statuses=(), callback_delay_ms=5)
+    async with system(
+        notifier_settings,
+        sandbox=sandbox,
+        sender_mps=60.0,  # we overrun the carrier: its queue fills and it answers 21611
+        retry_max_attempts=40,
+        retry_base_s=0.2,
+        retry_cap_s=1.0,
+    ) as s:
+        targets = _phones(24, 3)
+        await s.dispatcher.publish(*(issued(phone=p, rank=i) for i, p in enumerate(targets)))
+        await s.wait_received(targets, limit_s=90)
+        assert s.sandbox.counters["rejected_21611"] > 0
+        assert all(len(s.received(p)) == 1 for p in targets)
+        assert len(s.sandbox.messages) == len(targets)
