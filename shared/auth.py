@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import httpx
 import jwt
@@ -27,6 +27,7 @@ from baiying_shared.oidc import JwksCache, NotEntitled, OidcConfig, OidcVerifier
 from baiying_shared.oidc_revocations import RevocationList
 from baiying_shared.settings import CommonSettings
 
+T = TypeVar("T")
 Role = Literal["duty_desk", "supervisor", "admin", "volunteer"]
 ALL_DISTRICTS = "*"
 _ALGORITHM = "HS256"
@@ -128,9 +129,14 @@ async def current_principal(
     token = credentials.credentials if credentials else request.query_params.get("access_token")
     if not token:
         raise _unauthorized("missing bearer token")
-    settings: CommonSettings = request.app.state.settings
-    principal = await authenticate(settings, token, state=request.app.state)
-    if revocations(request.app.state).is_revoked(
+    return await principal_from_token(request.app.state, token)
+
+
+async def principal_from_token(state: Any, token: str) -> Principal:
+    """Authenticate `token` for the app with this `state` (also for WebSockets); 401/403 if not."""
+    settings: CommonSettings = state.settings
+    principal = await authenticate(settings, token, state=state)
+    if revocations(state).is_revoked(
         sub=principal.sub, session_id=principal.session_id, issued_at=principal.issued_at
     ):
         raise _unauthorized("session revoked; sign in again")
@@ -191,6 +197,35 @@ async def closed_on_revocation(state: Any, principal: Principal) -> AsyncIterato
         yield watch.revoked
     finally:
         revocations(state).unwatch(watch)
+
+
+async def close_when_revoked(
+    state: Any, principal: Principal, close: Callable[[], Awaitable[None]]
+) -> None:
+    """Run beside a WebSocket: call `close` as soon as the holder's session is revoked."""
+    async with closed_on_revocation(state, principal) as revoked:
+        await revoked.wait()
+    await close()
+
+
+async def until_revoked(
+    state: Any, principal: Principal, source: AsyncIterator[T]
+) -> AsyncIterator[T]:
+    """Yield from `source` (an SSE stream) until the holder's session is revoked."""
+    async with closed_on_revocation(state, principal) as revoked:
+        items = aiter(source)
+        while True:
+            item = asyncio.ensure_future(anext(items))
+            stop = asyncio.ensure_future(revoked.wait())
+            done, _ = await asyncio.wait({item, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if stop in done:
+                item.cancel()
+                return
+            stop.cancel()
+            try:
+                yield item.result()
+            except StopAsyncIteration:
+                return
 
 
 async def authenticate(settings: CommonSettings, token: str, *, state: Any) -> Principal:

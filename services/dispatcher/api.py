@@ -22,7 +22,7 @@ from baiying_dispatcher.schemas import (
     StatsOut,
 )
 from baiying_dispatcher.stream import ChangeHub, sse
-from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal
+from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal, until_revoked
 from baiying_shared.events.common import DistrictCode
 
 if TYPE_CHECKING:
@@ -198,11 +198,12 @@ async def stats(
 
 
 @router.get("/stream")
-async def stream(principal: StaffPrincipal, hub: Hub) -> StreamingResponse:
+async def stream(request: Request, principal: StaffPrincipal, hub: Hub) -> StreamingResponse:
     """Server-sent events of incident and call-out changes in the caller's districts."""
     async def events() -> Any:
         with hub.subscribe(principal.district_filter()) as sub:
-            async for chunk in sse(sub):
+            # A revoked session's stream ends at once (docs/auth.md).
+            async for chunk in until_revoked(request.app.state, principal, sse(sub)):
                 yield chunk
 
     return StreamingResponse(

@@ -23,7 +23,12 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
 
 from baiying_notifier import events, replies
-from baiying_shared.auth import Principal, VolunteerPrincipal, decode_token
+from baiying_shared.auth import (
+    Principal,
+    VolunteerPrincipal,
+    close_when_revoked,
+    principal_from_token,
+)
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -145,7 +150,8 @@ def _volunteer(principal: Principal) -> uuid.UUID:
 async def socket(ws: WebSocket) -> None:
     """Snapshot on connect, then live pushes; the app sends answers and display acks."""
     try:
-        principal = decode_token(ws.app.state.settings, ws.query_params.get("access_token", ""))
+        token = ws.query_params.get("access_token", "")
+        principal = await principal_from_token(ws.app.state, token)
         vid = _volunteer(principal)
     except HTTPException:
         await ws.close(code=1008)
@@ -154,6 +160,10 @@ async def socket(ws: WebSocket) -> None:
     await ws.accept()
     hub.attach(str(vid), ws)
     resync = asyncio.create_task(_resync(ws, pool, vid))
+    # A revoked device or session loses its socket at once (docs/auth.md).
+    revoked = asyncio.create_task(
+        close_when_revoked(ws.app.state, principal, lambda: ws.close(code=4401))
+    )
     try:
         while True:
             await _handle(ws, pool, vid, await ws.receive_json())
@@ -161,6 +171,7 @@ async def socket(ws: WebSocket) -> None:
         pass
     finally:
         resync.cancel()
+        revoked.cancel()
         hub.detach(str(vid), ws)
 
 

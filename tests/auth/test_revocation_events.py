@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 from baiying_registry.app import create_app
-from baiying_shared.auth import CurrentPrincipal, closed_on_revocation
+from baiying_shared.auth import CurrentPrincipal, until_revoked
 from baiying_shared.events.envelope import encode, wrap
 from baiying_shared.events.revocations import TOPIC, SessionRevoked
 from baiying_shared.kafka.admin import ensure_topics
@@ -39,16 +39,16 @@ def _app(settings: CommonSettings, revoked: RevocationList) -> FastAPI:
     @app.get("/stream")
     async def stream(principal: CurrentPrincipal) -> StreamingResponse:
         async def ticks() -> AsyncIterator[bytes]:
-            async with closed_on_revocation(app.state, principal) as revoked:
-                while not revoked.is_set():
-                    yield b"data: tick\n\n"
-                    try:
-                        await asyncio.wait_for(revoked.wait(), timeout=0.2)
-                    except TimeoutError:
-                        continue
-                yield b"event: revoked\ndata: session revoked\n\n"
+            while True:
+                yield b"data: tick\n\n"
+                await asyncio.sleep(0.2)  # a tick period, not a wait for a condition
 
-        return StreamingResponse(ticks(), media_type="text/event-stream")
+        async def until_end() -> AsyncIterator[bytes]:
+            async for chunk in until_revoked(app.state, principal, ticks()):
+                yield chunk
+            yield b"event: revoked\ndata: session revoked\n\n"
+
+        return StreamingResponse(until_end(), media_type="text/event-stream")
 
     return app
 
@@ -105,6 +105,7 @@ async def test_a_process_started_later_still_learns_earlier_revocations(
     await ensure_topics(common_settings)
     producer = make_producer(common_settings, client_id="authtest")
     await producer.start()
+    issued_before = int(time.time())  # a token of user-1 minted before the revocation
     try:
         event = wrap(
             SessionRevoked(sub="user-1", session_id=None, at=datetime.now(UTC), by="admin"),
@@ -119,7 +120,7 @@ async def test_a_process_started_later_still_learns_earlier_revocations(
         try:
 
             async def learnt() -> bool:
-                return late.is_revoked(sub="user-1", session_id=None, issued_at=int(time.time()))
+                return late.is_revoked(sub="user-1", session_id=None, issued_at=issued_before)
 
             await eventually(learnt, timeout=30, what="revocation replayed to a new process")
             assert not late.is_revoked(sub="user-2", session_id=None, issued_at=None)
