@@ -105,12 +105,12 @@ async def test_next_steps_for_the_districts_desk_only_and_shown_newest_first() -
         watch = Watch()
         url = f"{base}/dashboard/incidents/{unmet}"
         page = await _open(browser, watch, url, _token("duty_desk", ["360702"]), DESKTOP)
-        await page.wait_for_selector("#ns-widen")
-        assert await page.locator(".ns-buttons button").count() == 6
+        await page.wait_for_function(
+            "document.querySelectorAll('.ns-buttons button').length === 6", timeout=TIMEOUT)
         await page.click("#ns-widen")
         await page.select_option("select[name=radius_m]", "6000")
         await page.click("#ns-go-widen")
-        await page.wait_for_selector("#timeline li:first-child:has-text('扩大半径')",
+        await page.wait_for_selector("#timeline li:first-child:has-text('扩大半径 → 6.0 km')",
                                      timeout=TIMEOUT)
         assert fake.steps == [(unmet, {"action": "widen", "radius_m": 6000})]
         await page.wait_for_selector("#fig-radius:has-text('6.0 km')")
@@ -121,6 +121,8 @@ async def test_next_steps_for_the_districts_desk_only_and_shown_newest_first() -
         await page.wait_for_selector("#timeline li:first-child:has-text('登记电话回复')",
                                      timeout=TIMEOUT)
         assert fake.steps[-1][1]["reply"] == "decline"
+        line = await page.inner_text("#timeline li:first-child")
+        assert "（刘伟：拒绝）" in line, line  # the named volunteer and what they said
         assert fake.steps[-1][1]["note"] == "电话中说今晚值班走不开"
         await shoot(page, "incident-next-steps-zh")
         await page.close()

@@ -92,7 +92,10 @@ function eventText(ev) {
   if (ev.kind === 'status') return t('ev_status', { s: t(`st_${ev.status}`) });
   if (ev.kind === 'audit' && String(ev.action).startsWith('next_step:')) {
     const step = ev.action.slice('next_step:'.length);
-    return t('ev_next_step', { actor: ev.actor, step: t(`ns_${step}`) });
+    const text = t('ev_next_step', { actor: ev.actor, step: t(`ns_${step}`) });
+    if (step === 'phoned_reply') return `${text}（${ev.who || '—'}：${t(`ns_reply_${ev.detail.reply}`)}）`;
+    if (step === 'widen' && ev.detail.radius_m) return `${text} → ${distance(ev.detail.radius_m)}`;
+    return text;
   }
   if (ev.kind === 'audit') {
     const key = { cancel: 'ev_cancel', close: 'ev_close', manual_change: 'ev_manual' }[ev.action] || 'ev_audit';

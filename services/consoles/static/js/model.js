@@ -98,7 +98,12 @@ export function timeline(inc, callouts, audit = [], seen = []) {
     add(c.arrived_at, 'callout', { who, state: 'arrived' });
   }
   for (const [n, r] of rounds) add(r.at, 'round', { n, count: r.count });
-  for (const a of audit) if (a.action !== 'raise') add(a.at, 'audit', { action: a.action, actor: a.actor, detail: a.detail || {} });
+  const nameOf = new Map(callouts.map((c) => [String(c.volunteer_id), c.name]));
+  for (const a of audit) {
+    if (a.action === 'raise') continue;
+    const detail = a.detail || {};
+    add(a.at, 'audit', { action: a.action, actor: a.actor, detail, who: nameOf.get(String(detail.volunteer_id)) || detail.name || null });
+  }
   const known = new Set(ev.map((e) => `${e.who}|${e.state}`));
   for (const s of seen) if (!known.has(`${s.who}|${s.state}`)) add(s.at, 'callout', { who: s.who, state: s.state });
   add(inc.staffed_at, 'status', { status: 'staffed' });

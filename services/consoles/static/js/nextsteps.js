@@ -95,6 +95,7 @@ function stepForm(action, inc, callouts, after) {
 // A box whose step form is open survives the page's redraws (every stream notice redraws),
 // so a live incident never wipes what the desk is typing.
 const openBoxes = new Map();
+const offeredCache = new Map();
 
 export function nextStepsBox(inc, callouts, { mayAct, after }) {
   const kept = openBoxes.get(inc.id);
@@ -102,15 +103,24 @@ export function nextStepsBox(inc, callouts, { mayAct, after }) {
   openBoxes.delete(inc.id);
   const box = h('div', { class: 'next-steps', id: 'next-steps' });
   if (!mayAct || inc.kind !== 'callout' || !inc.live) return box;
-  api.nextSteps(inc.id).then(({ offered }) => {
+  const fill = (offered) => {
     const steps = ORDER.filter((a) => offered.includes(a));
-    if (!steps.length) return;
+    if (!steps.length) { box.replaceChildren(); return; }
     const slot = h('div', { class: 'ns-slot' });
     box.replaceChildren(h('span', { class: 'figure-label' }, t('ns_heading')),
       h('div', { class: 'ns-buttons' }, steps.map((a) => h('button', {
         type: 'button', class: 'btn-secondary btn-small', id: `ns-${a}`,
         onclick: () => { slot.replaceChildren(stepForm(a, inc, callouts, after)); openBoxes.set(inc.id, box); },
       }, t(`ns_${a}`)))), slot);
+  };
+  // What is offered depends on the status: draw the last answer at once (no flicker on every
+  // live redraw), then ask again in case it changed.
+  const key = `${inc.id}|${inc.status}`;
+  if (offeredCache.has(key)) fill(offeredCache.get(key));
+  api.nextSteps(inc.id).then(({ offered }) => {
+    const known = offeredCache.get(key);
+    offeredCache.set(key, offered);
+    if (!known || known.join() !== offered.join()) fill(offered);
   }).catch(() => {}); // no offer (e.g. a role the server refuses): no buttons
   return box;
 }

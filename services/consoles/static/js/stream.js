@@ -4,7 +4,7 @@
 import { token } from './auth.js';
 
 // The dispatcher names each event by its notice type; unnamed events arrive as "message".
-const NAMES = ['incident', 'callout', 'change', 'message'];
+const NAMES = ['incident', 'callout', 'change', 'step', 'message'];
 
 export class LiveStream {
   constructor({ onEvent, onStatus }) {
