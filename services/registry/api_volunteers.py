@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from baiying_registry import repo, service
-from baiying_registry.deps import Db, Settings, cursor_id, volunteer_out
+from baiying_registry.deps import Db, Settings, cursor_id, sees_whole_phone, volunteer_out
 from baiying_registry.domain import MAX_RADIUS_M, encode_cursor, parse_near
 from baiying_registry.schemas import (
     AvailabilityIn,
@@ -59,7 +59,8 @@ async def list_volunteers(
         near=point, radius_m=radius_m, after=cursor_id(cursor), limit=limit,
     )
     rows = await repo.list_volunteers(db, query)
-    items = [volunteer_out(r) for r in rows[:limit]]
+    whole = sees_whole_phone(principal)
+    items = [volunteer_out(r, whole_phone=whole) for r in rows[:limit]]
     more = len(rows) > limit
     return VolunteerPage(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
 
@@ -83,7 +84,7 @@ async def get_volunteer(volunteer_id: uuid.UUID, principal: StaffPrincipal, db: 
     """One volunteer's full record."""
     row = await repo.get_volunteer(db, volunteer_id)
     principal.ensure_district(row["district"])
-    return volunteer_out(row)
+    return volunteer_out(row, whole_phone=sees_whole_phone(principal, volunteer_id))
 
 
 @router.patch("/{volunteer_id}", response_model=VolunteerOut, responses=_CONFLICT)
