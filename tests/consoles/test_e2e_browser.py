@@ -65,6 +65,10 @@ async def test_desk_to_staffed_seen_live_and_only_in_its_district(system: System
         board = await _page(browser, watch, f"{base}/dashboard", system.token("supervisor", [HOME]))
         desk = await _page(browser, watch, f"{base}/desk", system.token("duty_desk", [HOME]))
         incident_id = await _raise(desk, title)
+        # The district's desk is offered every next step on a call still mobilising (real API).
+        await desk.wait_for_function(
+            "document.querySelectorAll('#followed .ns-buttons button').length === 6",
+            timeout=LIVE_MS)
         await shoot(desk, "e2e-desk")
 
         await board.wait_for_selector(f"#incidents tr:has-text('{title}')", timeout=LIVE_MS)
@@ -82,6 +86,13 @@ async def test_desk_to_staffed_seen_live_and_only_in_its_district(system: System
         await board.wait_for_selector(".pill-staffed", timeout=LIVE_MS)  # no reload
         assert await board.inner_text(".progress-text") == "1 / 1"
         await shoot(board, "e2e-dashboard-staffed")
+        # One coverage figure on every screen: the desk card, the desk list, the dashboard list.
+        await desk.wait_for_selector("#followed .progress-text:text-is('1 / 1')", timeout=LIVE_MS)
+        row = desk.locator(f"#desk-live li:has-text('{title}') .small")
+        await row.filter(has_text="1/1").wait_for(timeout=LIVE_MS)
+        await board.goto(f"{base}/dashboard")
+        listed = board.locator(f"#incidents tr:has-text('{title}') .progress-text")
+        assert await listed.inner_text(timeout=LIVE_MS) == "1 / 1"
 
         outsider = system.token("supervisor", [OTHER])
         other = await _page(browser, watch, f"{base}/dashboard", outsider)
