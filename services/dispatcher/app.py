@@ -20,6 +20,7 @@ from baiying_dispatcher.prevention.report_api import router as report_router
 from baiying_dispatcher.rounds import run_timer
 from baiying_dispatcher.stream import ChangeHub
 from baiying_shared.logging import configure_logging
+from baiying_shared.oidc_api import router as auth_router
 from baiying_shared.runtime import running
 from baiying_shared.web import install_common
 
@@ -58,5 +59,6 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     app.include_router(cases_router)  # 以案说防: the case library
     app.include_router(hotspots_router)  # where and when cases cluster
     app.include_router(report_router)  # the bureau's monthly figures
+    app.include_router(auth_router)  # sign-out and session revocation (docs/auth.md)
     app.include_router(console_router())  # duty desk and supervisor dashboard pages
     return app
