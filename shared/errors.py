@@ -20,6 +20,10 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
 
+    def __init_subclass__(cls, *, status: int = 0, code: str = "", **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        cls.status, cls.code = status or cls.status, code or cls.code
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -29,46 +33,28 @@ class DomainError(Exception):
         return self.message
 
 
-class NotFound(DomainError):
-    """404: no such thing, or not one the caller may see (the two are not told apart)."""
-
-    status = 404
-    code = "not_found"
+class NotFound(DomainError, status=404, code="not_found"):
+    """No such thing, or not one the caller may see (the two are not told apart)."""
 
 
-class Conflict(DomainError):
-    """409: the request contradicts current state or an earlier request."""
-
-    status = 409
-    code = "conflict"
+class Conflict(DomainError, status=409, code="conflict"):
+    """The request contradicts current state or an earlier request."""
 
 
-class Forbidden(DomainError):
-    """403: the caller is known but may not do this."""
-
-    status = 403
-    code = "forbidden"
+class Forbidden(DomainError, status=403, code="forbidden"):
+    """The caller is known but may not do this."""
 
 
-class TooLarge(DomainError):
-    """413: the body is over a stated limit."""
-
-    status = 413
-    code = "too_large"
+class TooLarge(DomainError, status=413, code="too_large"):
+    """The body is over a stated limit."""
 
 
-class Unavailable(DomainError):
-    """503: a dependency (database, broker, carrier) cannot serve the request now."""
-
-    status = 503
-    code = "unavailable"
+class Unavailable(DomainError, status=503, code="unavailable"):
+    """A dependency (database, broker, carrier) cannot serve the request now."""
 
 
-class InvalidField(DomainError):
-    """422: `field` (dotted, as in the request) has an unacceptable value."""
-
-    status = 422
-    code = "invalid"
+class InvalidField(DomainError, status=422, code="invalid"):
+    """`field` (dotted, as in the request) has an unacceptable value."""
 
     def __init__(self, field: str, message: str, *, where: str = "body") -> None:
         super().__init__(f"{field}: {message}")

@@ -34,42 +34,28 @@ class Queued:
         return self.row["id"]  # type: ignore[no-any-return]
 
 
-def _queued(records: list[asyncpg.Record]) -> list[Queued]:
-    return [Queued(dict(r), r["attempts"]) for r in records]
+async def _pending(pool: Pool, where: str, *args: Any) -> list[Queued]:
+    rows = await pool.fetch(f"SELECT {_COLUMNS} FROM deliveries WHERE state = 'pending' {where}",
+                            *args)
+    return [Queued(dict(r), r["attempts"]) for r in rows]
 
 
 async def load_pending(pool: Pool, *, after_seq: int, limit: int) -> list[Queued]:
     """Pending SMS rows newer than the watermark, in arrival order."""
-    return _queued(
-        await pool.fetch(
-            f"SELECT {_COLUMNS} FROM deliveries WHERE state = 'pending' AND channel = 'sms'"
-            " AND seq > $1 ORDER BY seq LIMIT $2",
-            after_seq,
-            limit,
-        )
-    )
+    return await _pending(pool, "AND channel = 'sms' AND seq > $1 ORDER BY seq LIMIT $2",
+                          after_seq, limit)
 
 
 async def load_by_seq(pool: Pool, seqs: list[int]) -> list[Queued]:
     """The pending rows a NOTIFY announced."""
-    return _queued(
-        await pool.fetch(
-            f"SELECT {_COLUMNS} FROM deliveries"
-            " WHERE seq = ANY($1::bigint[]) AND state = 'pending'",
-            seqs,
-        )
-    )
+    return await _pending(pool, "AND seq = ANY($1::bigint[])", seqs)
 
 
 async def load_stale(pool: Pool, *, older_than_s: float, limit: int) -> list[Queued]:
     """Pending rows nobody touched for a while (their owner died after a retry or reconcile)."""
-    return _queued(
-        await pool.fetch(
-            f"SELECT {_COLUMNS} FROM deliveries WHERE state = 'pending' AND channel = 'sms'"
-            " AND updated_at < now() - make_interval(secs => $1) ORDER BY priority, rank LIMIT $2",
-            older_than_s,
-            limit,
-        )
+    return await _pending(
+        pool, "AND channel = 'sms' AND updated_at < now() - make_interval(secs => $1)"
+        " ORDER BY priority, rank LIMIT $2", older_than_s, limit,
     )
 
 

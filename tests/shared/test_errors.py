@@ -10,6 +10,16 @@ from pydantic import BaseModel, Field
 from baiying_shared import errors
 from baiying_shared.web import install_common
 
+REFUSALS: dict[str, Exception] = {
+    "missing": errors.NotFound("no team 42"),
+    "clash": errors.Conflict("phone already registered"),
+    "nope": errors.Forbidden("only admins"),
+    "down": errors.Unavailable("carrier is not answering"),
+    "big": errors.TooLarge("upload larger than 1,000 bytes"),
+    "field": errors.InvalidField("near", "needs LAT,LON", where="query"),
+    "legacy": HTTPException(401, "token expired", headers={"WWW-Authenticate": "Bearer"}),
+}
+
 
 class _Body(BaseModel):
     name: str = Field(max_length=3)
@@ -19,29 +29,9 @@ def _app() -> FastAPI:
     app = FastAPI()
     install_common(app, service="test")
 
-    @app.get("/missing")
-    async def missing() -> None:
-        raise errors.NotFound("no team 42")
-
-    @app.get("/clash")
-    async def clash() -> None:
-        raise errors.Conflict("phone already registered")
-
-    @app.get("/nope")
-    async def nope() -> None:
-        raise errors.Forbidden("only admins")
-
-    @app.get("/down")
-    async def down() -> None:
-        raise errors.Unavailable("carrier is not answering")
-
-    @app.get("/field")
-    async def field() -> None:
-        raise errors.InvalidField("near", "needs LAT,LON", where="query")
-
-    @app.get("/legacy")
-    async def legacy() -> None:
-        raise HTTPException(401, "token expired", headers={"WWW-Authenticate": "Bearer"})
+    @app.get("/raise/{kind}")
+    async def raising(kind: str) -> None:
+        raise REFUSALS[kind]
 
     @app.post("/body")
     async def body(_: _Body) -> None:
@@ -57,11 +47,12 @@ async def _get(method: str, path: str, **kw: object) -> httpx.Response:
 
 
 @pytest.mark.parametrize(("path", "status", "code", "text"), [
-    ("/missing", 404, "not_found", "no team 42"),
-    ("/clash", 409, "conflict", "phone already registered"),
-    ("/nope", 403, "forbidden", "only admins"),
-    ("/down", 503, "unavailable", "carrier is not answering"),
-    ("/legacy", 401, "unauthorized", "token expired"),
+    ("/raise/missing", 404, "not_found", "no team 42"),
+    ("/raise/clash", 409, "conflict", "phone already registered"),
+    ("/raise/nope", 403, "forbidden", "only admins"),
+    ("/raise/down", 503, "unavailable", "carrier is not answering"),
+    ("/raise/big", 413, "too_large", "upload larger than 1,000 bytes"),
+    ("/raise/legacy", 401, "unauthorized", "token expired"),
     ("/no-such-route", 404, "not_found", "Not Found"),
 ])
 async def test_refusals_share_one_shape(path: str, status: int, code: str, text: str) -> None:
@@ -71,12 +62,12 @@ async def test_refusals_share_one_shape(path: str, status: int, code: str, text:
 
 
 async def test_http_exception_keeps_its_headers() -> None:
-    r = await _get("GET", "/legacy")
+    r = await _get("GET", "/raise/legacy")
     assert r.headers["www-authenticate"] == "Bearer"
 
 
 async def test_invalid_field_looks_like_a_validation_failure() -> None:
-    raised = (await _get("GET", "/field")).json()
+    raised = (await _get("GET", "/raise/field")).json()
     validated = (await _get("POST", "/body", json={"name": "toolong"})).json()
     for body in (raised, validated):
         assert set(body) == {"error", "code", "detail"} and body["code"] == "invalid"
