@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import cast
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -49,7 +50,10 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         assert isinstance(exc, api.TwilioError)
         return api.twilio_error(exc.status, exc.code, exc.message)
 
-    plain = app.exception_handlers[StarletteHTTPException]
+    plain = cast(
+        Callable[[Request, Exception], Awaitable[Response]],
+        app.exception_handlers[StarletteHTTPException],
+    )
 
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -60,7 +64,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
                 return api.twilio_error(405, 20004, "Method not allowed")
             text = f"The requested resource {request.url.path} was not found"
             return api.twilio_error(404, 20404, text)
-        return await plain(request, exc)  # type: ignore[no-any-return]
+        return await plain(request, exc)
 
     app.include_router(api.router)
     app.include_router(listing.router)
