@@ -7,15 +7,15 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer
 
-from baiying_shared.events.catalogue import DEAD_LETTER
 from baiying_shared.events.envelope import Envelope, encode, wrap
 from baiying_shared.events.teams import TOPIC, TeamSnapshot
 from baiying_shared.kafka.admin import ensure_topics
 from baiying_shared.kafka.consumer import EventConsumer, Message
 from baiying_shared.kafka.producer import make_producer
 from baiying_shared.settings import CommonSettings
+from tests.shared.deadletters import read_dead_letters
 from tests.support import eventually
 
 KEY = b"one-partition"  # every record of a test on the same partition
@@ -85,29 +85,6 @@ async def _consume_until(
         await consumer.stop()
 
 
-async def _dead_letters(settings: CommonSettings, n: int) -> list[ConsumerRecord[bytes, bytes]]:
-    reader = AIOKafkaConsumer(
-        settings.topic(DEAD_LETTER),
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await reader.start()
-    got: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-
-        async def read() -> bool:
-            for records in (await reader.getmany(timeout_ms=200)).values():
-                got.extend(records)
-            return len(got) >= n
-
-        await eventually(read, timeout=20, what=f"{n} dead letters")
-    finally:
-        await reader.stop()
-    return got
-
-
 async def test_a_failed_batch_is_delivered_again_whole_and_then_committed(
     common_settings: CommonSettings, unique: str
 ) -> None:
@@ -124,7 +101,7 @@ async def test_a_failed_batch_is_delivered_again_whole_and_then_committed(
         assert rec.handled() == expected, "and nothing after it twice"
         offsets = [m.offset for m in rec.calls[1]]
         assert offsets == sorted(offsets) and len(set(m.partition for m in rec.calls[1])) == 1
-        dead = await _dead_letters(settings, 1)
+        dead = await read_dead_letters(settings, 1)
         assert [int(dict(r.headers)["source_offset"]) for r in dead] == [offsets[0] - 1]
 
         # the success was committed: the same group, restarted, sees only what is new
@@ -147,7 +124,7 @@ async def test_poison_in_a_batch_is_dead_lettered_and_the_rest_arrive_in_order(
         rec = Recorder()
         await _consume_until(settings, producer, f"poison{unique}", rec, 3)
         assert rec.handled() == [e.event_id for e in good]
-        dead = await _dead_letters(settings, 2)
+        dead = await read_dead_letters(settings, 2)
     finally:
         await producer.stop()
     reasons = sorted(dict(r.headers)["reason"].decode() for r in dead)

@@ -6,9 +6,6 @@ import json
 import uuid
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-
-from baiying_shared.events.catalogue import DEAD_LETTER
 from baiying_shared.events.envelope import Envelope, encode, wrap
 from baiying_shared.events.teams import TOPIC, TeamSnapshot
 from baiying_shared.handlers import route
@@ -16,6 +13,7 @@ from baiying_shared.kafka.admin import ensure_topics
 from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.kafka.producer import make_producer
 from baiying_shared.settings import CommonSettings
+from tests.shared.deadletters import read_dead_letters
 from tests.support import eventually
 
 
@@ -55,19 +53,9 @@ async def test_poison_messages_are_dead_lettered_and_consumption_continues(
         await consumer.stop()
     assert [e.event_id for e in handled] == [good.event_id]
 
-    reader = AIOKafkaConsumer(
-        settings.topic(DEAD_LETTER),
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await reader.start()
     try:
-        batch = await reader.getmany(timeout_ms=5000)
-        records = [r for rs in batch.values() for r in rs]
+        records = await read_dead_letters(settings, 2)
     finally:
-        await reader.stop()
         await producer.stop()
     reasons = sorted(dict(r.headers)["reason"].decode() for r in records)
     assert len(records) == 2
