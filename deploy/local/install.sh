@@ -16,6 +16,7 @@ PACKAGES=(
   fonts-noto-cjk           # Chinese text in browser screenshots (tests)
   curl
   procps                   # pgrep/ps used by the scripts
+  wrk                      # bench/: HTTP load generator whose own ceiling is far above ours
 )
 
 # The consoles' map library (Leaflet) comes from npm (deploy/local/webdeps.sh, run at the end).
