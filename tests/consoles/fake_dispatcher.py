@@ -26,6 +26,7 @@ from baiying_dispatcher.gazetteer.api import AddressOut
 from baiying_dispatcher.nextsteps import StepIn
 from baiying_dispatcher.schemas import CalloutOut, IncidentIn, IncidentOut, StatRow, StatsOut
 from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal
+from baiying_shared.errors import InvalidField
 from baiying_shared.events.common import GeoPoint
 from baiying_shared.reference import raw as reference
 from baiying_shared.settings import CommonSettings
@@ -206,6 +207,8 @@ def api(fake: FakeDispatcher) -> APIRouter:
     @r.post("/incidents", status_code=201)
     async def raise_(body: IncidentIn, p: DutyDeskPrincipal) -> IncidentOut:
         p.ensure_district(body.district)
+        if body.location.lat < 24.6:  # stands in for the dispatcher's service-area check
+            raise InvalidField("location", "35.2 km outside the districts you hold")
         inc = fake.add(body)
         return fake.out(inc["id"])
 

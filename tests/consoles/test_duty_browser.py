@@ -84,6 +84,19 @@ async def test_desk_lists_its_live_incidents_finds_addresses_and_keeps_raise_in_
         assert await page.locator("select[name=category] option[value=robbery]").inner_text() \
             == "抢劫抢夺"
 
+        # A refusal the API names by field lands beside it, with the server's reason.
+        watch.allow(422, "/v1/incidents")
+        for name, value in (("lat", "24.55"), ("lon", "115.0"), ("title", "远处"),
+                            ("address", "某地")):
+            await page.fill(f"[name={name}]", value)
+        await page.select_option("select[name=district]", "360702")  # the desk's, far away
+        await page.click("#raise-submit")
+        slot = page.locator(".field-error[data-for=lat]")
+        await slot.filter(has_text="此项有误：35.2 km outside").wait_for(timeout=TIMEOUT)
+        assert await page.get_attribute("input[name=lat]", "aria-invalid") == "true"
+        assert await page.inner_text("#raise-error") == "请修正标红的项目后再发起"
+        assert len(fake.incidents) == 30  # nothing was raised
+
         await page.fill("input[name=address]", "红旗大道")
         await page.wait_for_selector("#suggest li[data-id]")
         assert await page.locator("#suggest li[data-id]").count() == 2  # only its districts

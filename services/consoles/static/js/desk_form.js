@@ -112,6 +112,14 @@ const MESSAGE_OF = {
   literal_error: 'err_choice', enum: 'err_choice', out_of_area: 'err_out_of_area',
 };
 
+/** A known error type in the UI's language; a domain refusal (value_error, e.g. a location
+ * outside the desk's districts) keeps the server's reason after it, which says why. */
+function explain(e) {
+  if (MESSAGE_OF[e.type]) return t(MESSAGE_OF[e.type]);
+  const reason = String(e.message || '').replace(/^Value error, /, '');
+  return e.type === 'value_error' && reason ? `${t('err_invalid')}：${reason}` : t('err_invalid');
+}
+
 function inputName(fieldName) {
   if (INPUT_OF[fieldName]) return INPUT_OF[fieldName];
   const m = fieldName.match(/^need\.(teams|skills)\.(\w+)$/);
@@ -133,7 +141,7 @@ export function showFieldErrors(form, errors) {
   for (const e of errors) {
     const name = inputName(e.field || '');
     const slot = form.querySelector(`.field-error[data-for="${CSS.escape(name)}"]`);
-    const text = e instanceof FieldError ? e.message : t(MESSAGE_OF[e.type] || 'err_invalid');
+    const text = e instanceof FieldError ? e.message : explain(e);
     if (!slot) { stray.push(`${t(e.field) === e.field ? e.field : t(e.field)}：${text}`); continue; }
     slot.textContent = text;
     if (form.elements[name]) form.elements[name].setAttribute('aria-invalid', 'true');
