@@ -57,6 +57,20 @@ def _to_segment_m(px: float, py: float, a: tuple[float, float], b: tuple[float, 
     return math.hypot(px - (ax + t * dx), py - (ay + t * dy))
 
 
+def outside_service_area(
+    lat: float, lon: float, *, districts: list[str] | None, margin_m: float
+) -> str | None:
+    """Why a desk holding `districts` (None: all) may not raise here, or None if it may."""
+    if districts is None:
+        return None
+    off = metres_outside(lat, lon, districts)
+    if off <= margin_m:
+        return None
+    names = "、".join(district_name(d) for d in districts) or "none"
+    return (f"({lat:.5f}, {lon:.5f}) lies {off / 1000:.1f} km outside your districts ({names});"
+            f" at most {margin_m / 1000:.1f} km is allowed")
+
+
 def metres_outside(lat: float, lon: float, districts: Iterable[str]) -> float:
     """How far the point lies outside every one of `districts` (0.0 when inside one)."""
     k = math.cos(math.radians(lat)) * _M_PER_DEG  # local metres per degree of longitude

@@ -14,6 +14,9 @@ class DispatcherSettings(CommonSettings):
     dispatch_over_call_factor: float = Field(default=2.0, ge=1.0, le=10.0)
     dispatch_default_radius_m: int = Field(default=3000, ge=50, le=100_000)
     dispatch_max_radius_m: int = Field(default=50_000, ge=50)
+    # An incident more than this far outside every district the desk holds is refused (422):
+    # a mistyped coordinate or a click on the wrong county. The cells are approximate.
+    dispatch_service_margin_m: int = Field(default=5000, ge=0, le=1_000_000)
     # Default escalation policy; an incident may bring its own.
     dispatch_rounds: int = Field(default=3, ge=1, le=10)
     dispatch_widening_factor: float = Field(default=2.0, ge=1.0, le=10.0)

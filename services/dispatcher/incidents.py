@@ -10,13 +10,14 @@ from typing import Any
 import asyncpg
 
 from baiying_dispatcher import mobilise, outbound, repo
-from baiying_dispatcher.areas import area_name
+from baiying_dispatcher.areas import area_name, outside_service_area
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.domain import ENDED, CalloutState, IncidentStatus, Need, Policy
 from baiying_dispatcher.repo import Incident
 from baiying_dispatcher.responses import apply_reply
 from baiying_dispatcher.schemas import IncidentIn
 from baiying_shared.auth import Principal
+from baiying_shared.errors import InvalidField
 
 
 class NotFound(Exception):
@@ -70,6 +71,11 @@ async def raise_incident(
 ) -> tuple[Incident, bool]:
     """Create the incident and, in the same transaction, its first round; True if replayed."""
     now = datetime.now(UTC)
+    why = outside_service_area(body.location.lat, body.location.lon,
+                               districts=principal.district_filter(),
+                               margin_m=settings.dispatch_service_margin_m)
+    if why:
+        raise InvalidField("location", why)
     values = _values(settings, body, principal=principal, now=now)
     async with pool.acquire() as conn, conn.transaction():
         incident = await repo.insert_incident(conn, values=values, idempotency_key=idempotency_key)

@@ -55,6 +55,9 @@ class System:
 def dispatcher_settings(infra: Infra, database_url: str, **extra: Any) -> DispatcherSettings:
     extra.setdefault("dispatch_round_wait_s", 60.0)
     extra.setdefault("dispatch_tick_s", 0.2)
+    # Tests spread incidents ~30 km apart over the whole map (support.fresh_area) so they
+    # never meet; test_gazetteer_area checks the refusal with the real margin.
+    extra.setdefault("dispatch_service_margin_m", 1_000_000)
     return settings_for(  # type: ignore[no-any-return]
         DispatcherSettings, infra=infra, database_url=database_url,
         prefix=f"d{uuid.uuid4().hex[:8]}.", db_pool_max=5, **extra,
