@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dispatch_common import LAT, LON, load_volunteers, percentiles, temp_database
 
 from baiying_dispatcher.domain import Component
-from baiying_dispatcher.index import Clock, nearest, point
+from baiying_dispatcher.index import Clock, explain_nearest, nearest, point
 from baiying_shared.db.migrate import migrate
 from baiying_shared.logging import configure_logging
 
@@ -70,6 +70,10 @@ async def measure(conn: asyncpg.Connection[Any], *, queries: int, limit: int, ra
     lat, lon = points[0]
     plan = await conn.fetchval("EXPLAIN (FORMAT JSON) " + BARE, point(lat=lat, lon=lon), limit)
     out["bare_plan_uses_index"] = "responders_callable_knn" in json.dumps(plan)
+    out["filtered_plans_walk_knn_index"] = {
+        name: "Index Scan using responders_callable_knn" in await explain_nearest(
+            conn, lat=lat, lon=lon, radius_m=radius_m, clock=clock, limit=limit, want=want)
+        for name, want in SHAPES.items()}
     return out
 
 
