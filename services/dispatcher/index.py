@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from baiying_dispatcher.domain import COMMITTED, LIVE, Component, Profile, reachable_channels
+# Candidate and Clock live in their own modules; re-exported for existing callers.
+from baiying_dispatcher.candidates import Candidate as Candidate
+from baiying_dispatcher.clock import Clock as Clock
+from baiying_dispatcher.domain import COMMITTED, LIVE, Component, reachable_channels
 from baiying_shared.events.volunteers import VolunteerSnapshot
 
 _UPSERT = """
@@ -67,39 +68,6 @@ ANYONE = Component()
 def point(*, lat: float, lon: float) -> str:
     """EWKT of a WGS 84 point, for a `$n::geography` parameter."""
     return f"SRID=4326;POINT({lon!r} {lat!r})"
-
-
-@dataclass(frozen=True)
-class Candidate:
-    volunteer_id: uuid.UUID
-    name: str
-    phone: str
-    team_type: str
-    skills: tuple[str, ...]
-    district: str
-    channels: tuple[str, ...]
-    language: str
-    lat: float
-    lon: float
-    distance_m: int
-
-    @property
-    def profile(self) -> Profile:
-        return Profile(self.team_type, frozenset(self.skills))
-
-
-@dataclass(frozen=True)
-class Clock:
-    """The local day and wall-clock time that quiet hours and daily caps are judged by."""
-
-    now: datetime
-    day: date
-    local: time
-
-    @classmethod
-    def at(cls, now: datetime, zone: str) -> Clock:
-        local = now.astimezone(ZoneInfo(zone))
-        return cls(now, local.date(), local.time().replace(tzinfo=None))
 
 
 _COLUMNS = """r.volunteer_id, r.name, r.phone, r.team_type, r.skills, r.district, r.reachable,

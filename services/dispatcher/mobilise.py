@@ -13,6 +13,8 @@ from typing import Any
 import asyncpg
 
 from baiying_dispatcher import outbound, repo
+from baiying_dispatcher.candidates import Candidate
+from baiying_dispatcher.clock import Clock
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.domain import (
     COMMITTED,
@@ -25,7 +27,7 @@ from baiying_dispatcher.domain import (
     is_covered,
     wants,
 )
-from baiying_dispatcher.index import Candidate, Clock, advisory_audience, count_alerts, nearest
+from baiying_dispatcher.index import advisory_audience, count_alerts, nearest
 from baiying_dispatcher.repo import Callout, Incident
 from baiying_shared.logging import get_logger
 

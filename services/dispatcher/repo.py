@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from baiying_dispatcher.candidates import Candidate
 from baiying_dispatcher.domain import (
     CalloutState,
     IncidentStatus,
@@ -17,7 +18,6 @@ from baiying_dispatcher.domain import (
     Policy,
     Profile,
 )
-from baiying_dispatcher.index import Candidate
 from baiying_shared.ids import new_id
 
 
