@@ -40,7 +40,7 @@ class ClearIn(BaseModel):
 
 def _out(volunteer_id: uuid.UUID, states: dict[str, Reach]) -> ReachOut:
     return ReachOut(volunteer_id=volunteer_id, channels=[
-        ChannelReach(channel=c, state=r.state, set_by=r.set_by,  # type: ignore[arg-type]
+        ChannelReach(channel=c, state=r.state, set_by=r.set_by,
                      keyword=r.keyword, error_code=r.error_code, failures=r.failures,
                      since=r.since)
         for c, r in states.items()
