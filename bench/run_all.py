@@ -39,6 +39,7 @@ def commands(size: dict[str, int]) -> dict[str, list[str]]:
     py = sys.executable
     return {
         "broker_rtt": [py, "-m", "bench.broker_rtt", "--messages", str(size["rtt"])],
+        "outbox_hop": [py, "-m", "bench.outbox_hop", "--events", str(size["rtt"])],
         "raise_to_sms": [py, "-m", "bench.raise_to_sms", "--incidents", str(size["incidents"])],
         "notify_fanout": [py, "bench/notify_fanout.py", "--recipients", str(size["fanout"])],
         "paced_fanout": [py, "-m", "bench.paced_fanout", "--recipients", str(size["paced"])],

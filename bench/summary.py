@@ -33,6 +33,12 @@ def _latency_rows(r: dict[str, Any]) -> list[Row]:
         rows.append(_row(f"selection nearest-100 filtered {p[:3]}",
                          _get(select, "filtered_team_patrol", p),
                          f"bare PostGIS KNN {p[:3]}", _get(select, "bare_knn", p), "ms"))
+    hop = r.get("outbox_hop", {})
+    for p in ("p50_ms", "p99_ms"):
+        rows.append(_row(f"outbox commit->consumer handler {p[:3]}",
+                         _get(hop, "commit_to_handler", p),
+                         f"broker produce->consume {p[:3]}", _get(rtt, "produce_to_consume", p),
+                         "ms"))
     replies = r.get("replies", {})
     rows.append(_row("reply-to-staffed p50", _get(replies, "reply_to_staffed", "p50_ms"),
                      "raise-to-first-SMS p50", _get(raise_, "raise_to_first_sms", "p50_ms"),
@@ -51,10 +57,24 @@ def _rate_rows(r: dict[str, Any]) -> list[Row]:
              "carrier limit (3 senders x mps)", paced.get("limit_segments_per_s"), "segments/s"),
         _row("paced fan-out 20429s", paced.get("rejected_20429"), "target", 0, "count"),
         _row("paced fan-out 21611s", paced.get("rejected_21611"), "target", 0, "count"),
-        _row("signed webhook replies", replies.get("replies_per_s"),
-             "bare GET /healthz, same process", replies.get("bare_healthz_per_s"), "req/s"),
+        *_wrk_rows(replies.get("wrk", {})),
         _row("CSV import", imp.get("total_s"), "target", imp.get("target_s"), "s"),
     ]
+
+
+def _wrk_rows(w: dict[str, Any]) -> list[Row]:
+    """Replies by wrk beside bare /healthz, and /healthz beside wrk's own ceiling."""
+    ceiling = _get(w, "client_ceiling", "per_s")
+    replies = _row("signed webhook replies (wrk)", _get(w, "signed_replies", "per_s"),
+                   "bare GET /healthz by wrk, same process", _get(w, "bare_healthz", "per_s"),
+                   "req/s")
+    if w.get("refused"):  # the client, not the server, set the bare rate
+        replies.update(ratio=None, refused=w["refused"])
+    bare = _row("bare GET /healthz (wrk)", _get(w, "bare_healthz", "per_s"),
+                "wrk's own ceiling (bare responder)", ceiling, "req/s")
+    for row in (replies, bare):
+        row["client_ceiling"] = ceiling
+    return [replies, bare]
 
 
 def ratios(results: dict[str, Any]) -> list[Row]:
