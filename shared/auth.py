@@ -32,6 +32,7 @@ Role = Literal["duty_desk", "supervisor", "admin", "volunteer"]
 ALL_DISTRICTS = "*"
 _ALGORITHM = "HS256"
 _DEV_KIND = "dev"
+_DEVICE_KIND = "device"  # a volunteer's SMS sign-in session (baiying_notifier.signin)
 KEYCLOAK_DEV_ISSUER = "http://127.0.0.1:8180/realms/baiying"
 
 
@@ -92,10 +93,26 @@ def mint_token(
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=_ALGORITHM)
 
 
+def mint_device_token(
+    settings: CommonSettings, *, volunteer_id: uuid.UUID, device_id: uuid.UUID, ttl_s: int
+) -> str:
+    """A volunteer's session after SMS sign-in: bound to the volunteer and to one device."""
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "kind": _DEVICE_KIND,
+        "sub": f"volunteer:{volunteer_id}",
+        "role": "volunteer",
+        "volunteer_id": str(volunteer_id),
+        "session_id": str(device_id),
+        "iss": settings.jwt_issuer,
+        "iat": now,
+        "exp": now + ttl_s,
+    }
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=_ALGORITHM)
+
+
 def decode_token(settings: CommonSettings, token: str) -> Principal:
     """Verify a development token's signature, expiry and issuer; 401 with the reason otherwise."""
-    if settings.profile == "prod":
-        raise _unauthorized("development tokens are refused in prod; sign in through the provider")
     try:
         claims = jwt.decode(
             token,
@@ -104,6 +121,10 @@ def decode_token(settings: CommonSettings, token: str) -> Principal:
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "iss"]},
         )
+        if settings.profile == "prod" and claims.get("kind") != _DEVICE_KIND:
+            raise _unauthorized(
+                "development tokens are refused in prod; sign in through the provider"
+            )
         claims["issued_at"] = claims.get("iat")
         return Principal.model_validate(claims, strict=False)
     except jwt.ExpiredSignatureError as exc:

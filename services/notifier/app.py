@@ -17,6 +17,8 @@ from baiying_notifier.gateway import SmsGateway
 from baiying_notifier.gateway.twilio import TwilioGateway
 from baiying_notifier.reconcile import reconcile_forever
 from baiying_notifier.sender import Sender
+from baiying_notifier.signin.api import router as signin_router
+from baiying_notifier.signin.service import SignIn
 from baiying_shared.db.housekeeping import DAY_S, Prune
 from baiying_shared.logging import configure_logging
 from baiying_shared.runtime import running
@@ -86,6 +88,10 @@ def create_app(
                 ),
             ]
             app.state.runtime, app.state.sender, app.state.hub = rt, sender, hub
+            app.state.signin = SignIn(  # volunteer sign-in by SMS code (docs/auth.md)
+                settings=settings, pool=rt.pool, gateway=gateway,
+                sender=settings.sms_senders[0] if settings.sms_senders else None,
+            )
             app.state.readiness = rt.checks()
             yield
 
@@ -94,6 +100,7 @@ def create_app(
     install_common(app, service="notifier")
     app.include_router(webhooks.router)
     app.include_router(app_channel.router)
+    app.include_router(signin_router)
     return app
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import jwt
 import pytest
 from fastapi import FastAPI, HTTPException
 
-from baiying_shared.auth import CurrentPrincipal, DutyDeskPrincipal, decode_token, mint_token
+from baiying_shared.auth import (
+    CurrentPrincipal,
+    DutyDeskPrincipal,
+    decode_token,
+    mint_device_token,
+    mint_token,
+)
 from baiying_shared.settings import CommonSettings
 from baiying_shared.web import install_common
 
@@ -92,7 +100,6 @@ def test_prod_refuses_placeholder_secret() -> None:
 
 
 def test_dev_tokens_are_neither_minted_nor_accepted_in_prod() -> None:
-    token = mint_token(SETTINGS, sub="desk-1", role="duty_desk", districts=["360702"])
     prod = CommonSettings(
         profile="prod",
         jwt_secret="a-real-secret-from-the-vault-0123456789",
@@ -100,10 +107,16 @@ def test_dev_tokens_are_neither_minted_nor_accepted_in_prod() -> None:
     )
     with pytest.raises(ValueError, match="prod"):
         mint_token(prod, sub="desk-1", role="duty_desk", districts=["360702"])
+    # Same secret as prod, so only the token's kind can be what refuses it.
+    twin = prod.model_copy(update={"profile": "test"})
+    token = mint_token(twin, sub="desk-1", role="duty_desk", districts=["360702"])
+    assert decode_token(twin, token).sub == "desk-1"
     with pytest.raises(HTTPException) as refused:
         decode_token(prod, token)
     assert refused.value.status_code == 401
     assert "refused in prod" in str(refused.value.detail)
+    device = mint_device_token(prod, volunteer_id=uuid.uuid4(), device_id=uuid.uuid4(), ttl_s=60)
+    assert decode_token(prod, device).role == "volunteer"  # SMS sign-in sessions are real ones
 
 
 async def test_dev_token_still_works_beside_an_oidc_provider() -> None:
