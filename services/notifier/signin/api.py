@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from baiying_notifier.signin import domain, service, store
@@ -39,10 +39,14 @@ SignInDep = Annotated[service.SignIn, Depends(_signin)]
 
 
 @router.post("/signin/code", status_code=status.HTTP_202_ACCEPTED)
-async def ask_for_code(request: Request, body: CodeRequest, signin: SignInDep) -> dict[str, str]:
+async def ask_for_code(
+    request: Request, body: CodeRequest, signin: SignInDep, background: BackgroundTasks
+) -> dict[str, str]:
     """Always the same answer, known number or not (no roster probing)."""
     address = request.client.host if request.client else "unknown"
-    await service.request_code(signin, phone=body.phone, address=address)
+    sms = await service.request_code(signin, phone=body.phone, address=address)
+    if sms is not None:  # sent after the response, so its latency cannot tell known numbers
+        background.add_task(service.send_code, signin, sms)
     return {"detail": domain.START_ANSWER}
 
 

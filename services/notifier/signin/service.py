@@ -41,8 +41,8 @@ class SignIn:
         return hashlib.sha256(f"baiying-signin:{secret}".encode()).digest()
 
 
-async def request_code(signin: SignIn, *, phone: str, address: str) -> None:
-    """Send a code if the phone is a volunteer's and no limit stops it; the caller learns nil."""
+async def request_code(signin: SignIn, *, phone: str, address: str) -> OutboundSms | None:
+    """The SMS to send if the phone is a volunteer's and no limit stops it (code stored)."""
     now = signin.clock()
     async with signin.pool.acquire() as conn, conn.transaction():
         # One request at a time per phone, so two racing requests cannot both pass the limits.
@@ -58,14 +58,17 @@ async def request_code(signin: SignIn, *, phone: str, address: str) -> None:
         await store.record_request(conn, phone=phone, address=address, sent=sent, at=now)
         if not sent or known is None:
             log.info("signin.code_not_sent", reason=stop or "unknown phone")
-            return
+            return None
         code, pending = domain.issue(signin.pepper, phone, now)
         await store.save_code(conn, pending)
     body = domain.sms_text(code, known[1], signin.limits)
+    return OutboundSms(to=phone, body=body, sender=signin.sender, status_callback=None)
+
+
+async def send_code(signin: SignIn, sms: OutboundSms) -> None:
+    """Hand the code to the gateway (after the answer went out, so timing tells nothing)."""
     try:
-        await signin.gateway.send(
-            OutboundSms(to=phone, body=body, sender=signin.sender, status_callback=None)
-        )
+        await signin.gateway.send(sms)
     except GatewayError as exc:
         log.warning("signin.sms_failed", error=exc.message)
 
