@@ -1,0 +1,81 @@
+"""One handler per command: load the aggregate, run the command, find people, commit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from baiying_dispatcher.candidates import Candidate
+from baiying_dispatcher.domain import IncidentStatus
+from baiying_dispatcher.mobilisation.aggregate import Incident
+from baiying_dispatcher.mobilisation.unit_of_work import UnitOfWork
+
+
+async def reply(
+    uow: UnitOfWork, *, incident_id: uuid.UUID, callout_id: uuid.UUID, action: str,
+    at: datetime, over_call: float,
+) -> Incident | None:
+    """A volunteer's accept / decline / arrived."""
+    agg = await uow.load(incident_id)
+    if agg is None or callout_id not in agg.callouts:
+        return None
+    agg.apply_reply(callout_id=callout_id, action=action, at=at, now=uow.clock.now)
+    return await _settle(uow, agg, over_call=over_call)
+
+
+async def delivery(
+    uow: UnitOfWork, *, incident_id: uuid.UUID, callout_id: uuid.UUID, status: str,
+    message: str, error: int | None, at: datetime, over_call: float,
+) -> Incident | None:
+    """A delivery status for one alert or confirmation."""
+    agg = await uow.load(incident_id)
+    if agg is None or callout_id not in agg.callouts:
+        return None
+    agg.apply_delivery(callout_id=callout_id, status=status, message=message, error=error,
+                       at=at, now=uow.clock.now)
+    return await _settle(uow, agg, over_call=over_call)
+
+
+async def advance_round(
+    uow: UnitOfWork, *, incident_id: uuid.UUID, expected_round: int, max_radius_m: int,
+    over_call: float,
+) -> Incident | None:
+    """A round tick; None if it was stale (another tick, a reply or an end came first)."""
+    agg = await uow.load(incident_id)
+    if agg is None or not agg.advance_round(expected_round=expected_round, now=uow.clock.now,
+                                            max_radius_m=max_radius_m):
+        return None
+    return await _settle(uow, agg, over_call=over_call)
+
+
+async def end(
+    uow: UnitOfWork, *, incident_id: uuid.UUID, status: IncidentStatus
+) -> Incident | None:
+    """Cancel or close."""
+    agg = await uow.load(incident_id)
+    if agg is None:
+        return None
+    agg.end(status=status, now=uow.clock.now)
+    await uow.commit(agg)
+    return agg
+
+
+async def _settle(uow: UnitOfWork, agg: Incident, *, over_call: float) -> Incident:
+    if agg.needs_people:
+        agg.replenish(await select(uow, agg, over_call=over_call),
+                      expires_at=agg.row.next_round_at)
+    await uow.commit(agg)
+    return agg
+
+
+async def select(uow: UnitOfWork, agg: Incident, *, over_call: float) -> list[Candidate]:
+    """For what is still missing, the next nearest not yet called (scarcest component first)."""
+    picks: list[Candidate] = []
+    exhausted: set[str] = set()
+    while todo := agg.wants(over_call=over_call, picked=picks, exhausted=frozenset(exhausted)):
+        want = todo[0]
+        found = await uow.nearest(agg, want=want, exclude=[p.volunteer_id for p in picks])
+        if len(found) < want.count:
+            exhausted.add(want.component.key)  # nobody else fits within this radius
+        picks += found
+    return picks

@@ -1,0 +1,131 @@
+"""The unit of work: load an incident under its row lock, and on commit write its changes.
+
+Rows, outbox events and stream notices are all derived from the aggregate's change records
+inside one transaction, so a state change cannot be written without its event or its notice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Protocol
+
+import asyncpg
+
+from baiying_dispatcher import outbound, repo
+from baiying_dispatcher.areas import callback_number
+from baiying_dispatcher.candidates import Candidate
+from baiying_dispatcher.clock import Clock
+from baiying_dispatcher.config import DispatcherSettings
+from baiying_dispatcher.domain import Want
+from baiying_dispatcher.index import count_alerts, nearest
+from baiying_dispatcher.mobilisation.aggregate import Incident
+from baiying_dispatcher.mobilisation.changes import (
+    Called,
+    CalloutsMoved,
+    Confirmed,
+    DeliveryRecorded,
+    IncidentUpdated,
+    StoodDown,
+)
+from baiying_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class UnitOfWork(Protocol):
+    """What the handlers need: load, find people, commit. Fakes implement the same."""
+
+    clock: Clock
+
+    async def load(self, incident_id: uuid.UUID) -> Incident | None: ...
+
+    async def nearest(
+        self, agg: Incident, *, want: Want, exclude: Sequence[uuid.UUID]
+    ) -> list[Candidate]: ...
+
+    async def commit(self, agg: Incident) -> None: ...
+
+
+class PgUnitOfWork:
+    """PostgreSQL unit of work inside one transaction (a savepoint if one is already open)."""
+
+    def __init__(
+        self, conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, clock: Clock
+    ) -> None:
+        self.conn, self.settings, self.clock = conn, settings, clock
+        self._tx = conn.transaction()
+
+    async def __aenter__(self) -> PgUnitOfWork:
+        await self._tx.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            await self._tx.commit()
+        else:
+            await self._tx.rollback()
+
+    async def load(self, incident_id: uuid.UUID) -> Incident | None:
+        """The incident locked FOR UPDATE, with all its call-outs."""
+        row = await repo.get_incident(self.conn, incident_id, lock=True)
+        if row is None:
+            return None
+        return Incident.of(row, await repo.callouts_of(self.conn, incident_id=row.id))
+
+    async def nearest(
+        self, agg: Incident, *, want: Want, exclude: Sequence[uuid.UUID]
+    ) -> list[Candidate]:
+        row = agg.row
+        found: list[Candidate] = await nearest(
+            self.conn, lat=row.lat, lon=row.lon, radius_m=row.radius_m, clock=self.clock,
+            limit=want.count, want=want.component, incident_id=row.id, exclude=exclude,
+        )
+        return found
+
+    async def commit(self, agg: Incident) -> None:
+        """Write the aggregate's change records: rows first, then outbox, notices last."""
+        conn, row = self.conn, agg.row
+        notices: list[dict[str, Any]] = []
+        incident_changed = False
+        for change in agg.changes:
+            match change:
+                case IncidentUpdated(fields=fields):
+                    values = {k: getattr(v, "value", v) for k, v in fields.items()}
+                    await repo.update_incident(conn, row.id, **values)
+                    incident_changed = True
+                case CalloutsMoved(callouts=moved, state=state, at=at):
+                    await repo.set_state(conn, [c.id for c in moved], state, at=at)
+                    notices += [outbound.callout_notice(row, c, state) for c in moved]
+                case DeliveryRecorded(callout=c, status=status, error=error):
+                    await repo.set_delivery(conn, c.id, status=status, error=error)
+                case Confirmed(callout=c):
+                    contact = callback_number(row.district,
+                                              callbacks=self.settings.dispatch_callbacks,
+                                              default=self.settings.dispatch_contact)
+                    await outbound.confirm(conn, incident=row, callout=c, contact=contact)
+                case StoodDown(callouts=chosen, reason=reason):
+                    await outbound.stand_down(conn, incident=row, callouts=chosen, reason=reason)
+                case Called():
+                    notices += await self._call(agg, change)
+        if incident_changed:
+            notices.append(outbound.incident_notice(row))
+        await outbound.notify(conn, notices)
+        agg.changes.clear()
+
+    async def _call(self, agg: Incident, change: Called) -> list[dict[str, Any]]:
+        row = agg.row
+        made = await repo.insert_callouts(
+            self.conn, incident_id=row.id, picks=change.picks, round_no=change.round_no,
+            first_rank=change.first_rank,
+        )
+        await count_alerts(self.conn, volunteer_ids=[c.volunteer_id for c in made],
+                           day=self.clock.day)
+        await outbound.issue(self.conn, incident=row, callouts=made, expires_at=change.expires_at)
+        agg.callouts.update({c.id: c for c in made})
+        log.info("called", incident_id=str(row.id), round=change.round_no, n=len(made))
+        return [outbound.callout_notice(row, c, c.state) for c in made]
