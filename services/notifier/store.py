@@ -137,6 +137,26 @@ async def failed(pool: Pool, *, item: Queued, code: int | None, reason: str) -> 
         await flag(conn, row=item.row, code=code, reason=reason)
 
 
+async def apply_callback(
+    pool: Pool, *, delivery_id: str | None, sid: str, status: str, code: int | None
+) -> bool:
+    """A status callback for our row `delivery_id` (else the row with `sid`); True if news."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await _delivery(conn, delivery_id=delivery_id, sid=sid)
+        if row is None:  # not ours, or not recorded yet: do not burn the replay key
+            return False
+        return await record_status(conn, row=row, sid=sid, status=status, code=code)
+
+
+async def _delivery(conn: Any, *, delivery_id: str | None, sid: str) -> Any:
+    if delivery_id:
+        try:
+            return await conn.fetchrow("SELECT * FROM deliveries WHERE id = $1::uuid", delivery_id)
+        except ValueError:  # not a uuid: not a link we made
+            return None
+    return await conn.fetchrow("SELECT * FROM deliveries WHERE provider_sid = $1", sid)
+
+
 async def record_status(
     conn: asyncpg.Connection[Any], *, row: Any, sid: str, status: str, code: int | None
 ) -> bool:

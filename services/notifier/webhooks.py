@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -75,22 +75,9 @@ async def status_callback(request: Request, form: SignedForm) -> Response:
     code = int(str(form["ErrorCode"])) if str(form.get("ErrorCode") or "").isdigit() else None
     if status not in STATUS_RANK:
         return Response(status_code=204)  # accepted/sending/scheduled: nothing to report
-    pool = request.app.state.runtime.pool
-    async with pool.acquire() as conn, conn.transaction():
-        row = await _delivery(conn, delivery_id=request.query_params.get("d"), sid=sid)
-        if row is None:  # not ours, or not recorded yet: do not burn the replay key
-            return Response(status_code=204)
-        await store.record_status(conn, row=row, sid=sid, status=status, code=code)
+    await store.apply_callback(request.app.state.runtime.pool, sid=sid, status=status, code=code,
+                               delivery_id=request.query_params.get("d"))
     return Response(status_code=204)
-
-
-async def _delivery(conn: Any, *, delivery_id: str | None, sid: str) -> Any:
-    if delivery_id:
-        try:
-            return await conn.fetchrow("SELECT * FROM deliveries WHERE id = $1::uuid", delivery_id)
-        except ValueError:
-            return None
-    return await conn.fetchrow("SELECT * FROM deliveries WHERE provider_sid = $1", sid)
 
 
 @router.post("/inbound")
