@@ -25,7 +25,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
-from bench import wrk
+from bench import profile, wrk
 from bench.stats import percentiles, progress, ratio
 from bench.system import created, desk, incident_body, running_system
 from tests.faults.crowd import add_crowd, indexed
@@ -117,12 +117,15 @@ async def replies_by_wrk(system: System, phones: list[str], seconds: float) -> d
     # Enough distinct MessageSids that the webhook's dedupe never short-cuts a request.
     signed = _presigned(system, phones, int(seconds * 3000))
     progress(f"replies: wrk, {len(signed)} distinct signed replies for {seconds:.0f} s")
+    sampler = profile.start(system.procs["notifier"].pid, name="replies-notifier",
+                            seconds=seconds)
     got = await asyncio.to_thread(wrk.run, system.notifier_url, requests=signed,
                                   seconds=seconds)
+    profiled = await asyncio.to_thread(profile.finish, sampler, name="replies-notifier")
     bare = await asyncio.to_thread(wrk.run, system.notifier_url,
                                    requests=[("GET", "/healthz", {}, "")], seconds=seconds)
     out: dict[str, Any] = {"signed_replies": got, "bare_healthz": bare,
-                           "client_ceiling": ceiling}
+                           "client_ceiling": ceiling, "notifier_profile": profiled}
     # The bare rate is the limit only if wrk could go faster than it; else no ratio.
     if wrk.client_bound(bare["per_s"], ceiling["per_s"]):
         out["replies_vs_bare_http"] = None
