@@ -7,7 +7,7 @@ import random
 import pytest
 
 from baiying_notifier.domain import keywords, segments, templates
-from baiying_notifier.domain.pacing import RetryPolicy, TokenBucket, is_retryable, order_key
+from baiying_notifier.domain.pacing import PRIORITY, RetryPolicy, TokenBucket, is_retryable
 
 
 def test_segment_counting_gsm7_and_ucs2() -> None:
@@ -150,14 +150,11 @@ def test_error_classification() -> None:
     assert not is_retryable(status=400, code=21614) and not is_retryable(status=400, code=21602)
 
 
-def test_callouts_go_before_advisories_and_nearest_first() -> None:
-    queued = [
-        order_key(kind="advisory", rank=1, seq=1),
-        order_key(kind="alert", rank=5, seq=9),
-        order_key(kind="alert", rank=2, seq=10),
-        order_key(kind="confirmation", rank=0, seq=11),
-    ]
-    assert sorted(queued) == [queued[3], queued[2], queued[1], queued[0]]
+def test_people_moving_go_first_and_advisories_last() -> None:
+    # The queue sorts rows by (priority, rank): PRIORITY is the one home of the class order.
+    kinds = ["advisory", "alert", "stand_down", "confirmation"]
+    assert sorted(kinds, key=PRIORITY.__getitem__) == [
+        "confirmation", "stand_down", "alert", "advisory"]
 
 
 def test_category_codes_are_shown_in_the_volunteers_language() -> None:

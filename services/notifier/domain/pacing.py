@@ -13,11 +13,6 @@ Clock = Callable[[], float]
 PRIORITY = {"confirmation": 0, "stand_down": 1, "alert": 2, "advisory": 3}
 
 
-def order_key(*, kind: str, rank: int, seq: int) -> tuple[int, int, int]:
-    """Sort key of a queued message: class, then rank (nearest first), then arrival."""
-    return PRIORITY.get(kind, 3), rank, seq
-
-
 class TokenBucket:
     """`rate` tokens per second, at most `burst` saved up; time comes from `clock`."""
 
