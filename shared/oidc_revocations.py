@@ -27,6 +27,9 @@ from baiying_shared.settings import CommonSettings
 log = get_logger(__name__)
 
 DAY_S = 24 * 3600
+# No token Baiying accepts lives longer (volunteer device sessions: 30 days); revocations are kept,
+# and the topic retains them, at least this long.
+MAX_SESSION_S = 31 * DAY_S
 
 
 @dataclass(eq=False)  # identity equality: each open stream is its own watch
@@ -40,7 +43,7 @@ class _Watch:
 class RevocationList:
     """Revoked sessions and subjects; `is_revoked` is a dict lookup on every request."""
 
-    keep_s: float = DAY_S
+    keep_s: float = MAX_SESSION_S
     clock: Callable[[], float] = time.time
     _sessions: dict[str, float] = field(default_factory=dict)
     _subjects: dict[str, float] = field(default_factory=dict)  # sub -> tokens issued up to here

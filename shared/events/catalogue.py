@@ -49,9 +49,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(deliveries.TOPIC, 6, "callout_id", "notifier", ("dispatcher",)),
     TopicSpec(replies.TOPIC, 6, "callout_id", "notifier", ("dispatcher",)),
     TopicSpec(contacts.TOPIC, 3, "phone", "notifier", ("registry",)),
-    # Every process reads all of it (own group each), so one partition; kept past any token's life.
+    # Every process reads all of it (own group each), so one partition; kept past any token's
+    # life (oidc_revocations.MAX_SESSION_S), so a process started late still learns them all.
     TopicSpec(
-        revocations.TOPIC, 1, "sub", "any service", ("every process",), retention_ms=2 * DAY_MS
+        revocations.TOPIC, 1, "sub", "any service", ("every process",), retention_ms=31 * DAY_MS
     ),
     TopicSpec(
         DEAD_LETTER, 3, "original key", "any consumer", ("operators",), retention_ms=30 * DAY_MS

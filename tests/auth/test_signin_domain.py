@@ -69,3 +69,19 @@ def test_sms_in_the_volunteers_language() -> None:
     )
     assert sms_text("123456", "en", LIMITS).startswith("[Baiying] Your sign-in code is 123456")
     assert "志愿者" in START_ANSWER  # one answer whether or not the phone is known
+
+
+def test_a_device_revocation_outlives_the_device_session() -> None:
+    from baiying_notifier.signin.service import SESSION_TTL_S
+    from baiying_shared.events.catalogue import TOPICS
+    from baiying_shared.events.revocations import TOPIC
+    from baiying_shared.oidc_revocations import RevocationList
+
+    now = [1_000_000.0]
+    revoked = RevocationList(clock=lambda: now[0])
+    revoked.revoke(sub="volunteer:1", session_id="device-1", at=now[0])
+    now[0] += SESSION_TTL_S  # the token's last valid second
+    revoked.revoke(sub="someone-else", session_id=None, at=now[0])  # triggers forgetting
+    assert revoked.is_revoked(sub="volunteer:1", session_id="device-1", issued_at=None)
+    [spec] = [t for t in TOPICS if t.name == TOPIC]
+    assert spec.retention_ms >= SESSION_TTL_S * 1000

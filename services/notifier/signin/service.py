@@ -19,10 +19,13 @@ from baiying_shared.db import outbox
 from baiying_shared.events.envelope import wrap
 from baiying_shared.events.revocations import TOPIC, SessionRevoked
 from baiying_shared.logging import get_logger
+from baiying_shared.oidc_revocations import MAX_SESSION_S
 from baiying_shared.settings import CommonSettings
 
 log = get_logger(__name__)
 SESSION_TTL_S = 30 * 24 * 3600  # a phone stays signed in for a month unless revoked
+# A revocation must outlive the session it ends, or a forgotten one would readmit the device.
+assert SESSION_TTL_S < MAX_SESSION_S
 
 
 @dataclass(frozen=True)
