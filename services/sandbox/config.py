@@ -32,7 +32,7 @@ class Behaviour(BaseModel):
     failing_numbers: dict[str, int] = Field(default_factory=dict, description="To -> error code")
     callback_statuses: tuple[str, ...] = ("queued", "sent", "delivered", "undelivered", "failed")
     callback_delay_ms: int = Field(20, ge=0, description="sent -> delivered")
-    handover_ms: int = Field(50, ge=0, description="sending -> sent (the carrier takes it)")
+    handover_ms: int = Field(200, ge=0, description="sending -> sent (the carrier takes it)")
     inbound_url: str = "http://127.0.0.1:8003/v1/webhooks/twilio/inbound"
 
 
@@ -58,7 +58,7 @@ class SandboxSettings(BaseSettings):
     failing_numbers: dict[str, int] = Field(default_factory=dict)
     callback_statuses: tuple[str, ...] = ("queued", "sent", "delivered", "undelivered", "failed")
     callback_delay_ms: int = 20
-    handover_ms: int = 50
+    handover_ms: int = 200
     inbound_url: str = "http://127.0.0.1:8003/v1/webhooks/twilio/inbound"
     callback_concurrency: int = 16
     log_level: str = "INFO"
