@@ -3,7 +3,7 @@
 // The server says which steps it offers now (GET …/next-steps); each button opens a small
 // form in place, and POST …/next-steps takes the step (audited; the timeline shows it).
 import { h, toast } from './dom.js';
-import { t } from './i18n.js';
+import { t, lang } from './i18n.js';
 import { api } from './api.js';
 import { session, districtsOf } from './auth.js';
 
@@ -92,35 +92,30 @@ function stepForm(action, inc, callouts, after) {
  * A box of next-step buttons, filled once the server says what it offers; empty for anyone
  * else (another district's desk, a supervisor) — `mayAct` spares them a refused request.
  */
-// A box whose step form is open survives the page's redraws (every stream notice redraws),
-// so a live incident never wipes what the desk is typing.
-const openBoxes = new Map();
-const offeredCache = new Map();
+// One box per incident and status, kept across the page's redraws (every stream notice
+// redraws): the buttons never blink, and a form being typed into is never wiped. The record
+// holds the latest incident and call-outs, so a step always acts on what the page shows now.
+const boxes = new Map();
 
 export function nextStepsBox(inc, callouts, { mayAct, after }) {
-  const kept = openBoxes.get(inc.id);
-  if (kept && kept.querySelector('.ns-form')) return kept;
-  openBoxes.delete(inc.id);
-  const box = h('div', { class: 'next-steps', id: 'next-steps' });
-  if (!mayAct || inc.kind !== 'callout' || !inc.live) return box;
-  const fill = (offered) => {
+  if (!mayAct || inc.kind !== 'callout' || !inc.live) return null;
+  const key = `${inc.id}|${inc.status}|${lang()}`;
+  const kept = boxes.get(inc.id);
+  if (kept && kept.key === key) {
+    Object.assign(kept, { inc, callouts, after });
+    return kept.box;
+  }
+  const rec = { key, inc, callouts, after, box: h('div', { class: 'next-steps', id: 'next-steps' }) };
+  boxes.set(inc.id, rec);
+  api.nextSteps(inc.id).then(({ offered }) => {
     const steps = ORDER.filter((a) => offered.includes(a));
-    if (!steps.length) { box.replaceChildren(); return; }
+    if (!steps.length || boxes.get(inc.id) !== rec) return;
     const slot = h('div', { class: 'ns-slot' });
-    box.replaceChildren(h('span', { class: 'figure-label' }, t('ns_heading')),
+    rec.box.replaceChildren(h('span', { class: 'figure-label' }, t('ns_heading')),
       h('div', { class: 'ns-buttons' }, steps.map((a) => h('button', {
         type: 'button', class: 'btn-secondary btn-small', id: `ns-${a}`,
-        onclick: () => { slot.replaceChildren(stepForm(a, inc, callouts, after)); openBoxes.set(inc.id, box); },
+        onclick: () => slot.replaceChildren(stepForm(a, rec.inc, rec.callouts, () => rec.after())),
       }, t(`ns_${a}`)))), slot);
-  };
-  // What is offered depends on the status: draw the last answer at once (no flicker on every
-  // live redraw), then ask again in case it changed.
-  const key = `${inc.id}|${inc.status}`;
-  if (offeredCache.has(key)) fill(offeredCache.get(key));
-  api.nextSteps(inc.id).then(({ offered }) => {
-    const known = offeredCache.get(key);
-    offeredCache.set(key, offered);
-    if (!known || known.join() !== offered.join()) fill(offered);
   }).catch(() => {}); // no offer (e.g. a role the server refuses): no buttons
-  return box;
+  return rec.box;
 }
