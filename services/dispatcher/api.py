@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
@@ -23,30 +23,17 @@ from baiying_dispatcher.schemas import (
 )
 from baiying_dispatcher.stream import ChangeHub, sse
 from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal, until_revoked
+from baiying_shared.deps import PgPool, Pool, app_settings
 from baiying_shared.events.common import DistrictCode
 
-if TYPE_CHECKING:
-    PgPool: TypeAlias = asyncpg.Pool[Any]
-else:  # FastAPI evaluates annotations at runtime, where asyncpg.Pool is not generic
-    PgPool = asyncpg.Pool
-
 router = APIRouter(prefix="/v1", tags=["dispatcher"])
-
-
-def _pool(request: Request) -> PgPool:
-    return request.app.state.runtime.pool
-
-
-def _settings(request: Request) -> DispatcherSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
 
 
 def _hub(request: Request) -> ChangeHub:
     return request.app.state.hub  # type: ignore[no-any-return]
 
 
-Pool = Annotated[PgPool, Depends(_pool)]
-Settings = Annotated[DispatcherSettings, Depends(_settings)]
+Settings = Annotated[DispatcherSettings, Depends(app_settings)]
 Hub = Annotated[ChangeHub, Depends(_hub)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 StatusFilter = Literal["mobilising", "staffed", "unmet", "issued", "cancelled", "closed"]

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel
 
 from baiying_dispatcher import nextsteps, queries, repo
-from baiying_dispatcher.api import Pool, Settings
+from baiying_dispatcher.api import Settings
 from baiying_dispatcher.schemas import IncidentOut
 from baiying_shared.auth import DutyDeskPrincipal
+from baiying_shared.deps import Pool
 
 router = APIRouter(prefix="/v1", tags=["next steps"])
 

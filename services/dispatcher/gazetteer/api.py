@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from baiying_dispatcher.api import Pool
 from baiying_dispatcher.gazetteer import repo
 from baiying_dispatcher.gazetteer.rows import LineError, parse
 from baiying_shared.auth import DutyDeskPrincipal, StaffPrincipal
+from baiying_shared.deps import Pool
 from baiying_shared.errors import InvalidField
 from baiying_shared.events.common import DistrictCode
 from baiying_shared.logging import get_logger
