@@ -12,6 +12,7 @@ from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain.pacing import SegmentPacer, TokenBucket
 from baiying_sandbox.config import SandboxSettings
 from tests.notifier.harness import issued, system
+from tests.support import eventually
 
 Factory = Callable[..., NotifierSettings]
 ZH_TITLE = "走失老人寻找，身穿蓝色外套、头戴灰色帽子，最后出现在南门广场附近"
@@ -126,3 +127,37 @@ async def test_nothing_lost_or_doubled_when_the_carrier_queue_overflows(
         assert s.sandbox.counters["rejected_21611"] > 0
         assert all(len(s.received(p)) == 1 for p in targets)
         assert len(s.sandbox.messages) == len(targets)
+
+
+async def test_a_callout_during_an_advisory_leaves_the_carrier_next(
+    notifier_settings: Factory,
+) -> None:
+    """The carrier queue holds at most the pacing tolerance: all the call-out waits there."""
+    rate, tolerance = 20.0, 0.3
+    sandbox = SandboxSettings(mps=rate, callback_statuses=(), callback_delay_ms=5)
+    async with system(
+        notifier_settings, sandbox=sandbox, sender_mps=rate, pacing_tolerance_s=tolerance
+    ) as s:
+        crowd = _phones(200, 4)  # 200 segments or more over two senders: 5 s of carrier time
+        await s.dispatcher.publish(
+            *(issued(phone=p, kind="advisory", rank=i) for i, p in enumerate(crowd))
+        )
+
+        async def under_way() -> bool:
+            return sum(len(v) for v in s.sandbox.sent_at.values()) >= 20
+
+        await eventually(under_way, what="advisory under way at the carrier")
+        urgent = issued(phone="+8613799999999", rank=1)
+        await s.dispatcher.publish(urgent)
+        await s.wait_received([urgent.phone])
+        [msg] = s.sandbox.received(urgent.phone)
+
+        async def left() -> bool:
+            return msg.sent is not None
+
+        await eventually(left, what="the call-out left the carrier queue")
+        assert msg.sent is not None
+        waited = (msg.sent - msg.created).total_seconds()
+        assert waited <= tolerance + 0.35, f"queued {waited:.2f} s at the carrier"
+        behind = [m for p in crowd for m in s.sandbox.received(p) if m.sent is None]
+        assert behind, "the advisory was still going when the call-out left"
