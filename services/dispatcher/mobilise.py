@@ -28,6 +28,8 @@ from baiying_dispatcher.domain import (
     wants,
 )
 from baiying_dispatcher.index import advisory_audience, count_alerts, nearest
+from baiying_dispatcher.mobilisation import handlers
+from baiying_dispatcher.mobilisation.unit_of_work import PgUnitOfWork
 from baiying_dispatcher.repo import Callout, Incident
 from baiying_shared.logging import get_logger
 
@@ -156,29 +158,15 @@ async def advance_round(
 
     Guarded by `expected_round` so a stale or duplicate tick changes nothing.
     """
-    incident = await repo.get_incident(conn, incident_id, lock=True)
-    if (incident is None or incident.status != IncidentStatus.mobilising
-            or incident.round != expected_round
-            or (incident.next_round_at is not None and incident.next_round_at > clock.now)):
+    async with PgUnitOfWork(conn, settings=settings, clock=clock) as uow:
+        agg = await handlers.advance_round(
+            uow, incident_id=incident_id, expected_round=expected_round,
+            max_radius_m=settings.dispatch_max_radius_m,
+            over_call=settings.dispatch_over_call_factor,
+        )
+    if agg is None:
         return None
-    silent = await repo.callouts_of(conn, incident_id=incident.id, states=list(OUTSTANDING))
-    await repo.set_state(conn, [c.id for c in silent], CalloutState.no_answer, at=clock.now)
-    notices = [outbound.callout_notice(incident, c, CalloutState.no_answer) for c in silent]
-    if incident.policy.has_round_after(incident.round):
-        new_round = incident.round + 1
-        incident = await repo.update_incident(
-            conn, incident.id, round=new_round,
-            radius_m=incident.policy.radius(incident.base_radius_m, new_round,
-                                            cap_m=settings.dispatch_max_radius_m),
-            next_round_at=clock.now + timedelta(seconds=incident.policy.wait_s),
-        )
-        await replenish(conn, settings=settings, incident=incident, clock=clock)
-    else:
-        incident = await repo.update_incident(
-            conn, incident.id, status=IncidentStatus.unmet.value, unmet_at=clock.now,
-            next_round_at=None,
-        )
-    await outbound.notify(conn, [*notices, outbound.incident_notice(incident)])
+    incident = agg.row
     log.info("round over", incident_id=str(incident.id), round=incident.round,
              status=incident.status.value, radius_m=incident.radius_m)
     return incident

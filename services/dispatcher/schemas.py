@@ -111,8 +111,11 @@ class IncidentOut(BaseModel):
     created_by: str
     created_at: datetime
     next_round_at: datetime | None
+    first_callout_at: datetime | None = None
     first_accept_at: datetime | None
     staffed_at: datetime | None
+    unmet_at: datetime | None = None
+    ended_at: datetime | None = None
     time_to_first_accept_s: float | None
     time_to_staffed_s: float | None
     counts: dict[str, int] = Field(default_factory=dict)

@@ -183,10 +183,17 @@ def test_end_stands_down_the_accepted_and_the_called() -> None:
 
 def test_replenish_ranks_after_the_last_and_sorts_nearest_first() -> None:
     agg = aggregate(2)
-    (called,) = agg.replenish([candidate(900), candidate(300)], expires_at=None)
+    (called,) = agg.replenish([candidate(900), candidate(300)], expires_at=None, now=CLOCK.now)
     assert isinstance(called, Called) and called.first_rank == 3
     assert [p.distance_m for p in called.picks] == [300, 900]
-    assert agg.replenish([], expires_at=None) == []
+    assert agg.replenish([], expires_at=None, now=CLOCK.now) == []
+
+
+def test_the_first_call_in_a_later_round_stamps_first_callout_at() -> None:
+    agg = Incident.of(replace(row(), first_callout_at=None), [])
+    changes = agg.replenish([candidate(100)], expires_at=None, now=CLOCK.now)
+    assert kinds(changes) == [Called, IncidentUpdated]
+    assert agg.row.first_callout_at == CLOCK.now
 
 
 async def test_reply_handler_calls_replacements_and_commits_every_record() -> None:

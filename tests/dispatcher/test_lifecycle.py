@@ -39,6 +39,9 @@ async def test_rounds_widen_then_stop_as_unmet(system: System) -> None:
     assert got["round"] == 3 and got["radius_m"] == 2000
     assert got["counts"] == {"no_answer": 1}
     assert got["next_round_at"] is None
+    # The console's timeline fields travel in IncidentOut.
+    assert got["unmet_at"] is not None and got["first_callout_at"] is not None
+    assert got["ended_at"] is None
     # Rounds stop: while another incident's timer visibly advances, this one stays put.
     probe = await raise_incident(system, incident_body(
         fresh_area(), escalation={"rounds": 2, "widening": 2.0, "wait_s": 1.0}))
@@ -137,6 +140,7 @@ async def test_cancel_stands_everyone_down_and_is_audited(system: System) -> Non
         r = await c.post(f"/v1/incidents/{inc['id']}/cancel", json={"reason": "孩子已找到"})
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "cancelled"
+        assert r.json()["ended_at"] is not None
         again = await c.post(f"/v1/incidents/{inc['id']}/cancel")
         assert again.status_code == 200
         closing = await c.post(f"/v1/incidents/{inc['id']}/close")

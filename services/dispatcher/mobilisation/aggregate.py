@@ -139,16 +139,20 @@ class Incident:
             self._stand_down(STAND_DOWN_ON_END, reason, now)
         return self.changes[start:]
 
-    def replenish(self, picks: Sequence[Candidate], *, expires_at: datetime | None) -> list[Change]:
+    def replenish(
+        self, picks: Sequence[Candidate], *, expires_at: datetime | None, now: datetime
+    ) -> list[Change]:
         """Call the people selection found for `wants()`, nearest first."""
         self.needs_people = False
         if not picks:
             return []
+        start = len(self.changes)
         first_rank = max((c.rank for c in self.callouts.values()), default=0) + 1
         ordered = tuple(sorted(picks, key=lambda c: c.distance_m))
-        change = Called(ordered, self.row.round, first_rank, expires_at)
-        self.changes.append(change)
-        return [change]
+        self.changes.append(Called(ordered, self.row.round, first_rank, expires_at))
+        if self.row.first_callout_at is None:  # nobody was in reach until a later round
+            self._update(first_callout_at=now)
+        return self.changes[start:]
 
     # --- queries ------------------------------------------------------------------------
 

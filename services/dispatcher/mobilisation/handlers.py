@@ -63,7 +63,7 @@ async def end(
 async def _settle(uow: UnitOfWork, agg: Incident, *, over_call: float) -> Incident:
     if agg.needs_people:
         agg.replenish(await select(uow, agg, over_call=over_call),
-                      expires_at=agg.row.next_round_at)
+                      expires_at=agg.row.next_round_at, now=uow.clock.now)
     await uow.commit(agg)
     return agg
 
