@@ -6,8 +6,7 @@ replies, round ticks and cancels for one incident never interleave.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -20,11 +19,7 @@ from baiying_dispatcher.domain import (
     COMMITTED,
     LIVE,
     OUTSTANDING,
-    STAND_DOWN_ON_END,
-    STAND_DOWN_ON_STAFFED,
-    CalloutState,
     IncidentStatus,
-    is_covered,
     wants,
 )
 from baiying_dispatcher.index import advisory_audience, count_alerts, nearest
@@ -103,51 +98,10 @@ async def evaluate(
     """After any change: staffed if the need is covered, else call replacements."""
     if incident.status not in LIVE:
         return incident
-    existing = await repo.callouts_of(conn, incident_id=incident.id)
-    accepted = [c.profile for c in existing if c.state in COMMITTED]
-    covered = is_covered(incident.need, accepted)
-    if incident.status == IncidentStatus.staffed:
-        if covered:
-            return incident
-        incident = await _reopen(conn, incident=incident, clock=clock)
-    if covered:
-        incident = await repo.update_incident(
-            conn, incident.id, status=IncidentStatus.staffed.value, staffed_at=clock.now,
-            next_round_at=None,
-        )
-        await _stand_down(conn, incident=incident, callouts=existing,
-                          states=STAND_DOWN_ON_STAFFED, reason="staffed", clock=clock)
-        await outbound.notify(conn, [outbound.incident_notice(incident)])
-        return incident
-    if incident.status == IncidentStatus.mobilising:
-        await replenish(conn, settings=settings, incident=incident, clock=clock)
-    return incident
-
-
-async def _reopen(conn: asyncpg.Connection[Any], *, incident: Incident, clock: Clock) -> Incident:
-    """A responder withdrew from a staffed incident: mobilise again, with a fresh round wait."""
-    log.info("reopened after a withdrawal", incident_id=str(incident.id))
-    incident = await repo.update_incident(
-        conn, incident.id, status=IncidentStatus.mobilising.value, staffed_at=None,
-        next_round_at=clock.now + timedelta(seconds=incident.policy.wait_s),
-    )
-    await outbound.notify(conn, [outbound.incident_notice(incident)])
-    return incident
-
-
-async def _stand_down(
-    conn: asyncpg.Connection[Any], *, incident: Incident, callouts: Sequence[Callout],
-    states: frozenset[CalloutState], reason: outbound.StandDownReason, clock: Clock,
-) -> list[Callout]:
-    chosen = [c for c in callouts if c.state in states]
-    if not chosen:
-        return []
-    await repo.set_state(conn, [c.id for c in chosen], CalloutState.stood_down, at=clock.now)
-    await outbound.stand_down(conn, incident=incident, callouts=chosen, reason=reason)
-    await outbound.notify(
-        conn, [outbound.callout_notice(incident, c, CalloutState.stood_down) for c in chosen]
-    )
-    return chosen
+    async with PgUnitOfWork(conn, settings=settings, clock=clock) as uow:
+        agg = await handlers.evaluate(uow, incident_id=incident.id,
+                                      over_call=settings.dispatch_over_call_factor)
+    return agg.row if agg else incident
 
 
 async def advance_round(
@@ -185,18 +139,9 @@ async def end(
     conn: asyncpg.Connection[Any], *, incident: Incident, status: IncidentStatus, clock: Clock,
 ) -> Incident:
     """Cancel or close: everyone still called or on the way is stood down."""
-    incident = await repo.update_incident(
-        conn, incident.id, status=status.value, ended_at=clock.now, next_round_at=None
-    )
-    existing = await repo.callouts_of(conn, incident_id=incident.id)
-    reason: outbound.StandDownReason = (
-        "cancelled" if status == IncidentStatus.cancelled else "closed"
-    )
-    states = STAND_DOWN_ON_END if incident.kind == "callout" else frozenset()
-    await _stand_down(conn, incident=incident, callouts=existing, states=states,
-                      reason=reason, clock=clock)
-    await outbound.notify(conn, [outbound.incident_notice(incident)])
-    return incident
+    async with PgUnitOfWork(conn, settings=None, clock=clock) as uow:
+        agg = await handlers.end(uow, incident_id=incident.id, status=status)
+    return agg.row if agg else incident
 
 
 def clock_for(settings: DispatcherSettings, now: datetime) -> Clock:

@@ -228,3 +228,21 @@ async def test_round_handler_widens_and_calls_when_nobody_fits_it_stops() -> Non
     assert not any(isinstance(c, Called) for c in uow.committed)  # exhausted: no one to call
     assert await handlers.advance_round(uow, incident_id=agg.row.id, expected_round=1,
                                         max_radius_m=50_000, over_call=2.0) is None
+
+
+async def test_evaluate_reopens_when_the_need_grew_and_calls_more() -> None:
+    r = replace(row(need=2, status=IncidentStatus.staffed), next_round_at=None)
+    agg = Incident.of(r, [callout(r, 1, S.accepted)])
+    uow = FakeUnitOfWork(agg, people=[candidate(700)])
+    await handlers.evaluate(uow, incident_id=r.id, over_call=1.0)
+    assert agg.row.status == IncidentStatus.mobilising
+    called = [c for c in uow.committed if isinstance(c, Called)]
+    assert [p.distance_m for p in called[0].picks] == [700]
+
+
+async def test_end_handler_commits_the_stand_downs() -> None:
+    agg = aggregate(2)
+    uow = FakeUnitOfWork(agg)
+    await handlers.end(uow, incident_id=agg.row.id, status=IncidentStatus.closed)
+    assert [c.reason for c in uow.committed if isinstance(c, StoodDown)] == ["closed"]
+    assert agg.evaluate(now=CLOCK.now) == []  # an ended incident is not re-judged

@@ -139,6 +139,13 @@ class Incident:
             self._stand_down(STAND_DOWN_ON_END, reason, now)
         return self.changes[start:]
 
+    def evaluate(self, *, now: datetime) -> list[Change]:
+        """Re-judge after a change made elsewhere: staffed if covered, else ask for people."""
+        start = len(self.changes)
+        if self.row.kind == "callout":
+            self._evaluate(now)
+        return self.changes[start:]
+
     def replenish(
         self, picks: Sequence[Candidate], *, expires_at: datetime | None, now: datetime
     ) -> list[Change]:

@@ -60,6 +60,15 @@ async def end(
     return agg
 
 
+async def evaluate(uow: UnitOfWork, *, incident_id: uuid.UUID, over_call: float) -> Incident | None:
+    """Re-judge an incident after a change (a next step): staff it or call replacements."""
+    agg = await uow.load(incident_id)
+    if agg is None:
+        return None
+    agg.evaluate(now=uow.clock.now)
+    return await _settle(uow, agg, over_call=over_call)
+
+
 async def _settle(uow: UnitOfWork, agg: Incident, *, over_call: float) -> Incident:
     if agg.needs_people:
         agg.replenish(await select(uow, agg, over_call=over_call),

@@ -52,8 +52,10 @@ class PgUnitOfWork:
     """PostgreSQL unit of work inside one transaction (a savepoint if one is already open)."""
 
     def __init__(
-        self, conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, clock: Clock
+        self, conn: asyncpg.Connection[Any], *, settings: DispatcherSettings | None,
+        clock: Clock,
     ) -> None:
+        # settings only name the call-back number of a confirmation; `end` confirms nobody.
         self.conn, self.settings, self.clock = conn, settings, clock
         self._tx = conn.transaction()
 
@@ -104,6 +106,8 @@ class PgUnitOfWork:
                 case DeliveryRecorded(callout=c, status=status, error=error):
                     await repo.set_delivery(conn, c.id, status=status, error=error)
                 case Confirmed(callout=c):
+                    if self.settings is None:
+                        raise ValueError("a confirmation needs the dispatcher's settings")
                     contact = callback_number(row.district,
                                               callbacks=self.settings.dispatch_callbacks,
                                               default=self.settings.dispatch_contact)
