@@ -83,7 +83,7 @@ async def list_incidents(
         scope = [district]
     async with pool.acquire() as conn:
         found = await queries.list_incidents(conn, districts=scope, status=status_, limit=limit)
-        return [await queries.incident_out(conn, i) for i in found]
+        return await queries.incidents_out(conn, found)
 
 
 @router.get("/incidents/{incident_id}")

@@ -118,6 +118,20 @@ async def get_incident(
     return _incident(row) if row else None
 
 
+async def incidents_where(
+    conn: asyncpg.Connection[Any], *, districts: list[str] | None, status: str | None,
+    limit: int,
+) -> list[Incident]:
+    """Newest first, only in `districts` (None = all), in one query."""
+    rows = await conn.fetch(
+        f"SELECT {_INCIDENT_COLS} FROM incidents"
+        " WHERE ($1::text[] IS NULL OR district = ANY($1::text[]))"
+        " AND ($2::text IS NULL OR status = $2) ORDER BY created_at DESC LIMIT $3",
+        districts, status, limit,
+    )
+    return [_incident(r) for r in rows]
+
+
 async def update_incident(
     conn: asyncpg.Connection[Any], incident_id: uuid.UUID, **changes: Any
 ) -> Incident:
