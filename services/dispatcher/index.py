@@ -176,9 +176,13 @@ async def _in_transaction(
 async def _knn_walk(conn: asyncpg.Connection[Any], sql: str, args: list[Any]) -> list[Any]:
     # Left alone, the planner often reads every row inside the radius (bitmap scan) and sorts
     # them; the GiST KNN walk, bounded by the same box, stops after `limit` matches instead.
-    await conn.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off")
+    # JIT is off because it was the whole selection tail: the walk's cost estimate (the planner
+    # fears a long walk for few matches) crosses jit_above_cost at some points, and compiling
+    # took 360-410 ms for a query that executes in 1 ms (docs/performance.md).
+    await conn.execute(
+        "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off; SET LOCAL jit = off")
     rows = await conn.fetch(sql, *args)
-    await conn.execute("RESET enable_bitmapscan; RESET enable_sort")
+    await conn.execute("RESET enable_bitmapscan; RESET enable_sort; RESET jit")
     return list(rows)
 
 
