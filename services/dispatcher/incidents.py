@@ -13,8 +13,8 @@ from baiying_dispatcher import mobilise, outbound, repo
 from baiying_dispatcher.areas import area_name, outside_service_area
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.domain import ENDED, CalloutState, IncidentStatus, Need, Policy
+from baiying_dispatcher.mobilisation.commands import apply_reply
 from baiying_dispatcher.repo import Incident
-from baiying_dispatcher.responses import apply_reply
 from baiying_dispatcher.schemas import IncidentIn
 from baiying_shared.auth import Principal
 from baiying_shared.errors import InvalidField
