@@ -1,20 +1,29 @@
-"""The dispatcher's handler maps: the registry's volunteers in, the notifier's news in."""
+"""The dispatcher's handler maps: the registry's volunteers in, the notifier's news in.
+
+Handlers are module-level functions of (deps, event), so each can be imported and tested alone;
+`make_consumers` only binds them to the runtime.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
+
+import asyncpg
 
 from baiying_dispatcher import index, responses
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_shared.db import inbox
 from baiying_shared.events import deliveries, replies, volunteers
 from baiying_shared.events.deliveries import DeliveryStatusChanged
-from baiying_shared.events.envelope import Envelope
+from baiying_shared.events.envelope import Envelope, Payload
 from baiying_shared.events.replies import VolunteerReplied
 from baiying_shared.events.volunteers import VolunteerSnapshot
-from baiying_shared.handlers import route
-from baiying_shared.kafka.consumer import EventConsumer
+from baiying_shared.handlers import EnvelopeHandler, route
+from baiying_shared.kafka.consumer import EventConsumer, Message
 from baiying_shared.runtime import Runtime
 
 INDEX_GROUP = "dispatcher-index"
@@ -22,38 +31,64 @@ RESPONSES_GROUP = "dispatcher"
 CONSUMER = "dispatcher"
 
 
+@dataclass(frozen=True)
+class Deps:
+    pool: asyncpg.Pool[Any]
+    settings: DispatcherSettings
+
+
+async def on_delivery(deps: Deps, env: Envelope[Any]) -> None:
+    """A delivery status, applied once (inbox-claimed in the same transaction)."""
+    async with deps.pool.acquire() as conn, conn.transaction():
+        if await inbox.claim(conn, event_id=env.event_id, consumer=CONSUMER):
+            await responses.on_delivery(conn, settings=deps.settings, event=env.payload)
+
+
+async def on_reply(deps: Deps, env: Envelope[Any]) -> None:
+    """A volunteer's reply, applied once."""
+    async with deps.pool.acquire() as conn, conn.transaction():
+        if await inbox.claim(conn, event_id=env.event_id, consumer=CONSUMER):
+            await responses.on_reply(conn, settings=deps.settings, event=env.payload)
+
+
+async def on_index_batch(deps: Deps, messages: list[Message]) -> None:
+    """Snapshots and tombstones in offset order; runs of snapshots go in one upsert.
+
+    Revision-guarded upserts make replays and stale snapshots change nothing.
+    """
+    run: list[VolunteerSnapshot] = []
+    async with deps.pool.acquire() as conn, conn.transaction():
+        for m in messages:
+            if m.envelope is not None and isinstance(m.envelope.payload, VolunteerSnapshot):
+                run.append(m.envelope.payload)
+            elif m.envelope is None and m.key:
+                if run:
+                    await index.apply_snapshots(conn, run)
+                run = []
+                await index.remove(conn, volunteer_id=uuid.UUID(m.key))
+        if run:
+            await index.apply_snapshots(conn, run)
+
+
+# The one map: which payload each group handles, and with what.
+RESPONSE_HANDLERS: dict[type[Payload], Callable[[Deps, Envelope[Any]], Awaitable[None]]] = {
+    DeliveryStatusChanged: on_delivery,
+    VolunteerReplied: on_reply,
+}
+
+
 def make_consumers(rt: Runtime) -> list[EventConsumer]:
-    """One group keeps the responder index, one applies deliveries and replies."""
+    """One group keeps the responder index (batch), one applies deliveries and replies."""
     settings = rt.settings
     assert isinstance(settings, DispatcherSettings)
-    pool = rt.pool
-
-    async def on_snapshot(env: Envelope[Any]) -> None:
-        # Revision-guarded upsert: replays and stale snapshots change nothing.
-        async with pool.acquire() as conn:
-            await index.apply_snapshots(conn, [env.payload])
-
-    async def on_tombstone(key: str) -> None:
-        async with pool.acquire() as conn:
-            await index.remove(conn, volunteer_id=uuid.UUID(key))
-
-    async def on_delivery(env: Envelope[Any]) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            if await inbox.claim(conn, event_id=env.event_id, consumer=CONSUMER):
-                await responses.on_delivery(conn, settings=settings, event=env.payload)
-
-    async def on_reply(env: Envelope[Any]) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            if await inbox.claim(conn, event_id=env.event_id, consumer=CONSUMER):
-                await responses.on_reply(conn, settings=settings, event=env.payload)
-
-    index_handlers = route({VolunteerSnapshot: on_snapshot},
-                           tombstones={volunteers.TOPIC: on_tombstone})
-    response_handlers = route({DeliveryStatusChanged: on_delivery, VolunteerReplied: on_reply})
+    deps = Deps(rt.pool, settings)
+    bound: dict[type[Payload], EnvelopeHandler] = {
+        kind: partial(handler, deps) for kind, handler in RESPONSE_HANDLERS.items()
+    }
     return [
         EventConsumer(settings=settings, group_id=INDEX_GROUP, topics=[volunteers.TOPIC],
-                      handle=index_handlers, dead_letters=rt.producer),
+                      handle_batch=partial(on_index_batch, deps), dead_letters=rt.producer),
         EventConsumer(settings=settings, group_id=RESPONSES_GROUP,
                       topics=[deliveries.TOPIC, replies.TOPIC],
-                      handle=response_handlers, dead_letters=rt.producer),
+                      handle=route(bound), dead_letters=rt.producer),
     ]
