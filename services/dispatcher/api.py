@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from baiying_dispatcher import incidents, queries, repo
@@ -24,6 +24,7 @@ from baiying_dispatcher.schemas import (
 from baiying_dispatcher.stream import ChangeHub, sse
 from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal, until_revoked
 from baiying_shared.deps import PgPool, Pool, app_settings
+from baiying_shared.errors import NotFound
 from baiying_shared.events.common import DistrictCode
 
 router = APIRouter(prefix="/v1", tags=["dispatcher"])
@@ -43,7 +44,7 @@ async def _visible(conn: asyncpg.Connection[Any], principal: Principal, incident
                    ) -> repo.Incident:
     incident = await repo.get_incident(conn, incident_id)
     if incident is None or not principal.may_act_in(incident.district):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
+        raise NotFound(f"no incident {incident_id}")
     return incident
 
 
@@ -56,13 +57,10 @@ async def raise_incident(
     principal.ensure_district(body.district)
     for district in body.districts or ():
         principal.ensure_district(district)
-    try:
-        incident, replayed = await incidents.raise_incident(
-            pool, settings=settings, principal=principal, body=body,
-            idempotency_key=idempotency_key,
-        )
-    except incidents.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    incident, replayed = await incidents.raise_incident(
+        pool, settings=settings, principal=principal, body=body,
+        idempotency_key=idempotency_key,
+    )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     async with pool.acquire() as conn:
@@ -121,15 +119,10 @@ async def _end(
     pool: PgPool, settings: DispatcherSettings, principal: Principal,
     incident_id: uuid.UUID, target: IncidentStatus, body: EndIn | None,
 ) -> IncidentOut:
-    try:
-        incident = await incidents.end_incident(
-            pool, settings=settings, principal=principal, incident_id=incident_id,
-            status=target, reason=body.reason if body else "",
-        )
-    except incidents.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}") from exc
-    except incidents.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    incident = await incidents.end_incident(
+        pool, settings=settings, principal=principal, incident_id=incident_id,
+        status=target, reason=body.reason if body else "",
+    )
     async with pool.acquire() as conn:
         return await queries.incident_out(conn, incident)
 
@@ -158,15 +151,10 @@ async def manual_reply(
     principal: StaffPrincipal, pool: Pool, settings: Settings,
 ) -> dict[str, str]:
     """Record a reply the volunteer gave by phone (audited)."""
-    try:
-        new = await incidents.manual_reply(
-            pool, settings=settings, principal=principal, incident_id=incident_id,
-            callout_id=callout_id, action=body.action, note=body.note,
-        )
-    except incidents.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except incidents.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    new = await incidents.manual_reply(
+        pool, settings=settings, principal=principal, incident_id=incident_id,
+        callout_id=callout_id, action=body.action, note=body.note,
+    )
     return {"state": str(new)}
 
 

@@ -17,15 +17,7 @@ from baiying_dispatcher.mobilisation.commands import apply_reply
 from baiying_dispatcher.repo import Incident
 from baiying_dispatcher.schemas import IncidentIn
 from baiying_shared.auth import Principal
-from baiying_shared.errors import InvalidField
-
-
-class NotFound(Exception):
-    """No such incident (or not one the caller may see)."""
-
-
-class Conflict(Exception):
-    """The request contradicts the incident's state or an earlier request."""
+from baiying_shared.errors import Conflict, InvalidField, NotFound
 
 
 def _policy(settings: DispatcherSettings, body: IncidentIn) -> Policy:
@@ -168,5 +160,6 @@ async def _visible(
 ) -> Incident:
     incident = await repo.get_incident(conn, incident_id, lock=lock)
     if incident is None or not principal.may_act_in(incident.district):
-        raise NotFound(str(incident_id))  # another district's incident does not exist for you
+        # Another district's incident does not exist for you.
+        raise NotFound(f"no incident {incident_id}")
     return incident
