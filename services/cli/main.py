@@ -117,9 +117,9 @@ def token(
 
 
 def _register_service_commands() -> None:
-    from baiying_cli import demo, dispatcher_cmds, drill, notifier_cmds, registry_cmds
+    from baiying_cli import demo, drill, notifier_cmds, registry_cmds
 
-    for module in (registry_cmds, dispatcher_cmds, notifier_cmds, demo, drill):
+    for module in (registry_cmds, notifier_cmds, demo, drill):
         module.register(app)
 
 
