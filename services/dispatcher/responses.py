@@ -6,7 +6,9 @@ from typing import Any
 
 import asyncpg
 
+from baiying_dispatcher import outbound, repo
 from baiying_dispatcher.config import DispatcherSettings
+from baiying_dispatcher.domain import after_delivery, delivery_is_newer
 from baiying_dispatcher.mobilisation import handlers
 
 # apply_reply is re-exported for callers not yet moved to mobilisation.commands.
@@ -23,6 +25,10 @@ async def on_delivery(
     conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, event: DeliveryStatusChanged
 ) -> None:
     """Record delivery progress; a failed alert frees the slot like a decline."""
+    incident = await repo.get_incident(conn, event.incident_id)
+    if incident is not None and incident.kind == "advisory":
+        await _advisory_delivery(conn, incident=incident, event=event)
+        return
     async with unit_of_work(conn, settings) as uow:
         done = await handlers.delivery(
             uow, incident_id=event.incident_id, callout_id=event.callout_id, status=event.status,
@@ -31,6 +37,26 @@ async def on_delivery(
         )
     if done is None:
         log.warning("status for unknown call-out", callout_id=str(event.callout_id))
+
+
+async def _advisory_delivery(
+    conn: asyncpg.Connection[Any], *, incident: repo.Incident, event: DeliveryStatusChanged
+) -> None:
+    """An advisory has no quorum to judge: one row moves, without loading the aggregate.
+
+    Loading every call-out for each status made a 2,000-person advisory's statuses quadratic
+    (seconds each), and call-outs' statuses queued behind them on the same partitions.
+    """
+    callout = await repo.get_callout(conn, event.callout_id)  # locks the one row
+    if callout is None or callout.incident_id != incident.id:
+        log.warning("status for unknown call-out", callout_id=str(event.callout_id))
+        return
+    if event.message == "alert" and delivery_is_newer(callout.delivery_status, event.status):
+        await repo.set_delivery(conn, callout.id, status=event.status, error=event.error_code)
+    new = after_delivery(callout.state, event.status, message=event.message)
+    if new is not None:
+        await repo.set_state(conn, [callout.id], new, at=event.at)
+        await outbound.notify(conn, [outbound.callout_notice(incident, callout, new)])
 
 
 async def on_reply(
