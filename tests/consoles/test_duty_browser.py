@@ -19,7 +19,7 @@ from baiying_shared.events.common import GeoPoint
 from baiying_shared.settings import CommonSettings
 from tests.consoles.browser import Watch, chromium, shoot
 from tests.consoles.fake_dispatcher import FakeDispatcher, app_with, sample
-from tests.support import serving
+from tests.support import eventually, serving
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 10_000
@@ -137,7 +137,20 @@ async def test_next_steps_for_the_districts_desk_only_and_shown_newest_first() -
         line = await page.inner_text("#timeline li:first-child")
         assert "（刘伟：拒绝）" in line, line  # the named volunteer and what they said
         assert fake.steps[-1][1]["note"] == "电话中说今晚值班走不开"
+        # The need changes as a mix too, not only as a head count.
+        await page.click("#ns-change_need")
+        await page.fill(".ns-form input[name=total]", "4")
+        await page.fill(".ns-form input[name=team_patrol]", "2")
+        await page.fill(".ns-form input[name=team_building_watch]", "1")
         await shoot(page, "incident-next-steps-zh")
+        await page.click("#ns-go-change_need")
+
+        async def need_sent() -> Any:
+            return fake.steps[-1][1] if fake.steps[-1][1]["action"] == "change_need" else None
+
+        sent = await eventually(need_sent, timeout=10, what="the changed need sent")
+        mix = {"patrol": 2, "building_watch": 1}
+        assert sent["need"] == {"total": 4, "teams": mix, "skills": {}}
         await page.close()
 
         # A supervisor is offered nothing (and asks for nothing); for another district's desk
@@ -153,7 +166,7 @@ async def test_next_steps_for_the_districts_desk_only_and_shown_newest_first() -
         assert await other.locator(".ns-buttons button").count() == 0
         await other.close()
         watch.assert_clean(base)
-    assert len(fake.steps) == 2
+    assert len(fake.steps) == 3  # widen, phoned reply, change need: none by the others
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

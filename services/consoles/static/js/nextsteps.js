@@ -6,6 +6,7 @@ import { h, toast } from './dom.js';
 import { t, lang } from './i18n.js';
 import { api } from './api.js';
 import { session, districtsOf } from './auth.js';
+import { TEAM_TYPES } from './model.js';
 
 /** Whether this session is the duty desk of `district` (the server checks again). */
 export function mayActIn(district) {
@@ -26,10 +27,22 @@ function widenForm(inc) {
   };
 }
 
+// The head count and, per team type, how many of them: the need as the raise form has it,
+// filled with what the incident asks for now (one more head than today's by default).
 function needForm(inc) {
+  const teams = (inc.need && inc.need.teams) || {};
+  const count = (name, value, label) => h('label', { class: 'ns-count' }, h('span', {}, label),
+    h('input', { type: 'number', name, min: 0, max: 500, value, inputmode: 'numeric' }));
   return {
-    inputs: [h('input', { type: 'number', name: 'total', min: 1, max: 500, value: Math.max(1, inc.coverage.required + 1), inputmode: 'numeric' })],
-    body: (f) => ({ need: { total: Number(f.total.value) } }),
+    inputs: [
+      count('total', Math.max(1, inc.coverage.required + 1), t('need_total_n')),
+      ...TEAM_TYPES.map((tt) => count(`team_${tt}`, teams[tt] || 0, t(`team_${tt}`))),
+    ],
+    body: (f) => {
+      const mix = Object.fromEntries(TEAM_TYPES.map((tt) => [tt, Number(f[`team_${tt}`].value)])
+        .filter(([, n]) => n > 0));
+      return { need: { total: Number(f.total.value), teams: mix } };
+    },
   };
 }
 
