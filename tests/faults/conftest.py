@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from tests.faults.infra import PrivateInfra
-from tests.system.harness import System, create_database, drop_database
+from tests.system.harness import System, running_system
 
 # Fast enough that a few hundred messages take seconds, slow enough that a kill lands
 # mid-fan-out; short leases so a killed notifier's open claims are reconciled in seconds,
@@ -40,16 +40,10 @@ def private_infra() -> Iterator[PrivateInfra]:
 @pytest.fixture(scope="package")
 async def faulty(private_infra: PrivateInfra) -> AsyncIterator[System]:
     """All four services as processes on the private infra; tests may kill any of them."""
-    admin_url = private_infra.infra.admin_database_url
-    url = await create_database(admin_url)
-    system = System(database_url=url, kafka_bootstrap=private_infra.infra.kafka_bootstrap,
-                    env_extra=dict(FAULTS_ENV))
-    try:
-        await system.start()
+    infra = private_infra.infra
+    async with running_system(infra.admin_database_url, infra.kafka_bootstrap,
+                              env_extra=dict(FAULTS_ENV)) as system:
         yield system
-    finally:
-        await system.stop()
-        await drop_database(admin_url, url)
 
 
 @pytest.fixture

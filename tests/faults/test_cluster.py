@@ -29,7 +29,7 @@ from tests.faults.crowd import (
 )
 from tests.faults.infra import PrivateInfra
 from tests.support import eventually
-from tests.system.harness import System, create_database, drop_database
+from tests.system.harness import System, running_system
 
 pytestmark = pytest.mark.faults
 
@@ -52,17 +52,11 @@ def cluster(private_infra: PrivateInfra) -> Iterator[KafkaCluster]:
 
 @pytest.fixture(scope="module")
 async def on_cluster(private_infra: PrivateInfra, cluster: KafkaCluster) -> AsyncIterator[System]:
-    admin_url = private_infra.infra.admin_database_url
-    url = await create_database(admin_url)
     # Two senders at 80 msg/s each: the 2,000 take about 12 s, long enough to kill mid-way.
     env = {**FAULTS_ENV, **CLUSTER_ENV, "BAIYING_SENDER_MPS": "80"}
-    system = System(database_url=url, kafka_bootstrap=cluster.bootstrap, env_extra=env)
-    try:
-        await system.start()
+    async with running_system(private_infra.infra.admin_database_url, cluster.bootstrap,
+                              env_extra=env) as system:
         yield system
-    finally:
-        await system.stop()
-        await drop_database(admin_url, url)
 
 
 async def topic_replication(system: System, cluster: KafkaCluster) -> dict[str, tuple[int, str]]:

@@ -35,7 +35,7 @@ from tests.faults.crowd import (
 from tests.faults.infra import PrivateInfra
 from tests.faults.instances import Instances, relay_holder
 from tests.support import eventually
-from tests.system.harness import create_database, drop_database
+from tests.system.harness import running_system
 
 pytestmark = pytest.mark.faults
 
@@ -48,17 +48,12 @@ NEED = 3
 @pytest.fixture
 async def many(private_infra: PrivateInfra) -> AsyncIterator[Instances]:
     private_infra.ensure_up()
-    admin_url = private_infra.infra.admin_database_url
-    url = await create_database(admin_url)
-    system = Instances(database_url=url, kafka_bootstrap=private_infra.infra.kafka_bootstrap,
-                       env_extra=dict(FAULTS_ENV),
-                       counts={"registry": 2, "dispatcher": 2, "notifier": 3})
-    try:
-        await system.start()
+    infra = private_infra.infra
+    async with running_system(infra.admin_database_url, infra.kafka_bootstrap, make=Instances,
+                              env_extra=dict(FAULTS_ENV),
+                              counts={"registry": 2, "dispatcher": 2, "notifier": 3}) as system:
+        assert isinstance(system, Instances)
         yield system
-    finally:
-        await system.stop()
-        await drop_database(admin_url, url)
 
 
 class Stream:

@@ -50,10 +50,14 @@ async def drop_database(admin_url: str, url: str) -> None:
 
 
 @asynccontextmanager
-async def running_system(admin_database_url: str, kafka_bootstrap: str) -> AsyncIterator[System]:
-    """A started System on a fresh database; stopped and dropped afterwards."""
+async def running_system(
+    admin_database_url: str, kafka_bootstrap: str, *, make: type[System] | None = None,
+    **kwargs: Any,
+) -> AsyncIterator[System]:
+    """A started System (or subclass `make`, built with `kwargs`) on a fresh database;
+    stopped and dropped afterwards."""
     url = await create_database(admin_database_url)
-    system = System(database_url=url, kafka_bootstrap=kafka_bootstrap)
+    system = (make or System)(database_url=url, kafka_bootstrap=kafka_bootstrap, **kwargs)
     try:
         await system.start()
         yield system
