@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from baiying_shared.events import (
     callouts,
+    campaigns,
     contacts,
     deliveries,
     replies,
@@ -49,6 +50,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(deliveries.TOPIC, 6, "callout_id", "notifier", ("dispatcher",)),
     TopicSpec(replies.TOPIC, 6, "callout_id", "notifier", ("dispatcher",)),
     TopicSpec(contacts.TOPIC, 3, "phone", "notifier", ("registry",)),
+    TopicSpec(campaigns.TOPIC, 6, "message_id | run_id", "dispatcher", ("notifier",)),
+    TopicSpec(campaigns.REACH_TOPIC, 6, "campaign_id", "notifier", ("dispatcher",)),
     # Every process reads all of it (own group each), so one partition; kept past any token's
     # life (oidc_revocations.MAX_SESSION_S), so a process started late still learns them all.
     TopicSpec(
