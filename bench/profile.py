@@ -1,8 +1,9 @@
 """Optional py-spy profile of one process while a benchmark loads it.
 
-Only when py-spy is on PATH and BAIYING_BENCH_PYSPY=1 (it needs ptrace rights, and it is a
-bench-only tool: `pip install py-spy`). Writes collapsed stacks under test-artifacts/bench/
-and returns the frames that hold the most samples, so the finding lands in the JSON.
+Only when BAIYING_BENCH_PYSPY=1 (it needs ptrace rights). py-spy is in the dev group, so it
+sits beside the interpreter in .venv/bin even when that folder is not on PATH. Writes collapsed
+stacks under test-artifacts/bench/ and returns the frames that hold the most samples, so the
+finding lands in the JSON.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,13 @@ from typing import Any
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "bench"
 
 
+def _pyspy() -> str | None:
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
 def wanted() -> bool:
-    return os.environ.get("BAIYING_BENCH_PYSPY") == "1" and shutil.which("py-spy") is not None
+    return os.environ.get("BAIYING_BENCH_PYSPY") == "1" and _pyspy() is not None
 
 
 def start(pid: int, *, name: str, seconds: float) -> subprocess.Popen[bytes] | None:
@@ -27,7 +34,7 @@ def start(pid: int, *, name: str, seconds: float) -> subprocess.Popen[bytes] | N
         return None
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     out = ARTIFACTS / f"{name}.collapsed"
-    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration",
+    return subprocess.Popen([str(_pyspy()), "record", "--pid", str(pid), "--duration",
                              str(max(1, round(seconds))), "--format", "raw", "--nonblocking",
                              "--output", str(out)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
