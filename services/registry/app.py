@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from baiying_registry import api_import, api_reach, api_teams, api_volunteers, roster
+from baiying_registry import api_import, api_reach, api_teams, api_volunteers, reveal, roster
 from baiying_registry.config import RegistrySettings
 from baiying_registry.consumers import make_consumers
 from baiying_shared.runtime import running
@@ -34,7 +34,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_common(app, service="registry")
-    for module in (api_teams, api_import, api_reach, api_volunteers, roster):
+    for module in (api_teams, api_import, api_reach, api_volunteers, reveal, roster):
         app.include_router(module.router)
     return app
 
