@@ -19,10 +19,16 @@ class NotifierSettings(CommonSettings):
     sms_senders: tuple[str, ...] = DEV_SENDERS
     messaging_service_sid: str | None = None  # used when sms_senders is empty
     public_url: str = "http://127.0.0.1:8003"  # what Twilio calls back
+    # Where campaign SMS links point: <public_base_url>/c/<token>, served by this notifier.
+    public_base_url: str = "http://127.0.0.1:8003"
     sender_mps: float = 10.0  # segments a second per sender number (or the messaging service)
     # How far ahead of its rate a sender may run (seconds of segments): absorbs event-loop
     # jitter, and bounds what waits in the carrier's queue ahead of an urgent call-out.
     pacing_tolerance_s: float = 0.5
+    # Sender leases shared by all instances (leases.py): a dead holder's numbers move after this.
+    sender_lease_ttl_s: float = 3.0
+    # A message still queued at the carrier this long is cancelled and re-routed (0: never).
+    stuck_after_s: float = 30.0
     sms_max_in_flight: int = 32
     retry_max_attempts: int = 6
     retry_base_s: float = 0.5

@@ -1,8 +1,10 @@
 """The SMS pump: pending rows in, paced and capped sends out, each claimed just before it goes.
 
 Order: a heap keyed by (class, rank, arrival) — confirmations, then call-out alerts nearest
-first, then advisories — popped only once a sender token and an in-flight slot are held,
-so a call-out that arrives behind a 10,000-person advisory leaves next.
+first, then sign-in codes, then advisories — popped only once a sender's pacer and an
+in-flight slot allow, so a call-out that arrives behind a 10,000-person advisory leaves next.
+Only the senders whose lease this instance holds are paced here (leases.py); every instance
+keeps the whole queue, and the fenced claim decides which one sends a row.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -26,7 +29,8 @@ from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain import segments
 from baiying_notifier.domain.pacing import RetryPolicy, SegmentPacer, is_retryable
 from baiying_notifier.gateway import GatewayError, OutboundSms, SmsGateway
-from baiying_notifier.store import Queued
+from baiying_notifier.leases import SenderLeases, from_number, lease_name
+from baiying_notifier.store import Fence, Queued
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -50,22 +54,20 @@ class Sender:
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
         self._announced: set[int] = set()
-        self._senders: list[str | None] = list(settings.sms_senders) or [None]
-        # sender_mps is in segments a second, as the carrier counts them.
-        self._pacers = [
-            SegmentPacer(
-                rate=settings.sender_mps,
-                tolerance_s=settings.pacing_tolerance_s,
-                clock=time.monotonic,
-            )
-            for _ in self._senders
-        ]
+        names = tuple(lease_name(s) for s in settings.sms_senders) or (lease_name(None),)
+        # Past the pacing tolerance, so a new holder finds the carrier queue drained.
+        margin = settings.pacing_tolerance_s + 0.25
+        self.leases = SenderLeases(
+            pool=pool, names=names, ttl_s=settings.sender_lease_ttl_s, margin_s=margin
+        )
+        self._fence = Fence(self.leases.holder, margin)
+        self._pacers: dict[str, tuple[int, SegmentPacer]] = {}  # lease name -> (epoch, pacer)
         self._inflight = asyncio.Semaphore(settings.sms_max_in_flight)
         self._policy = RetryPolicy(
             settings.retry_max_attempts, settings.retry_base_s, settings.retry_cap_s
         )
-        self._claims: Batcher[uuid.UUID, int | None] = Batcher(
-            partial(store.claim, pool), max_items=100, max_wait_s=0.002
+        self._claims: Batcher[tuple[uuid.UUID, str, int], int | None] = Batcher(
+            partial(store.claim, pool, self._fence), max_items=100, max_wait_s=0.002
         )
         self._submits: Batcher[tuple[Queued, str | None, str, str], None] = Batcher(
             partial(store.submitted, pool), max_items=200, max_wait_s=0.01
@@ -91,14 +93,19 @@ class Sender:
 
     async def run(self) -> None:
         """Load and send until cancelled."""
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await self.leases.step()  # hold our share before the first send
         loader = asyncio.create_task(self._load_forever(), name="sms-loader")
+        keeper = asyncio.create_task(self.leases.run(), name="sms-leases")
         try:
             await self._dispatch_forever()
         finally:
             loader.cancel()
+            keeper.cancel()
             for task in list(self._tasks):
                 task.cancel()
-            await asyncio.gather(loader, *self._tasks, return_exceptions=True)
+            await asyncio.gather(loader, keeper, *self._tasks, return_exceptions=True)
+            await self.leases.release_all()
 
     async def _load_forever(self) -> None:
         """Everything pending at start, then what NOTIFY announces, plus a slow safety sweep."""
@@ -136,26 +143,58 @@ class Sender:
                 self._ready.clear()
                 await self._ready.wait()
             await self._inflight.acquire()
-            i = await self._pace()
-            if not self._heap:  # cannot shrink meanwhile, but stay defensive
+            name = await self._pace()
+            if not self._heap or name not in self._pacers:  # stay defensive
                 self._inflight.release()
                 continue
             # Popped only now: a call-out pushed while we waited goes before the advisory.
             item = heapq.heappop(self._heap)[-1]
-            self._pacers[i].take(segments.count(item.row["body"]).segments)
-            sender = self._senders[i]
-            task = asyncio.create_task(self._send(item, sender))
+            cost = segments.count(item.row["body"]).segments
+            epoch, pacer = self._pacers[name]
+            pacer.take(cost)
+            task = asyncio.create_task(self._send(item, _Turn(name, epoch, cost)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _pace(self) -> int:
-        """Wait for the sender that frees first (of those free, the least backlogged)."""
+    def _sync_pacers(self) -> list[str]:
+        """A fresh pacer per lease taken (the margin left the carrier queue empty)."""
+        held = self.leases.held()
+        for name in list(self._pacers):
+            if name not in held or held[name].epoch != self._pacers[name][0]:
+                del self._pacers[name]
+        for name, lease in held.items():
+            if name not in self._pacers:
+                pacer = SegmentPacer(
+                    rate=self._settings.sender_mps,  # segments a second, as the carrier counts
+                    tolerance_s=self._settings.pacing_tolerance_s,
+                    clock=time.monotonic,
+                )
+                self._pacers[name] = (lease.epoch, pacer)
+        return list(self._pacers)
+
+    async def _pace(self) -> str:
+        """Wait for the held sender that frees first (of those free, the least backlogged)."""
         while True:
-            keys = [(p.wait_time(), p.backlog_s()) for p in self._pacers]
-            i = min(range(len(keys)), key=keys.__getitem__)
-            if keys[i][0] == 0:
-                return i
-            await asyncio.sleep(max(keys[i][0], 0.0005))
+            names = self._sync_pacers()
+            if not names:  # we hold no sender: others send, we keep the queue
+                self.leases.changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.leases.changed.wait(), 1.0)
+                continue
+            avoid = self._heap[0][-1].row.get("avoid_sender") if self._heap else None
+            names = [n for n in names if n != avoid] or names  # re-routed: another if we can
+            keys = {n: (self._pacers[n][1].wait_time(), self._pacers[n][1].backlog_s())
+                    for n in names}
+            best = min(names, key=keys.__getitem__)
+            if keys[best][0] == 0:
+                return best
+            await asyncio.sleep(max(keys[best][0], 0.0005))
+
+    def _refund(self, turn: _Turn) -> None:
+        """A claim we lost sent nothing: the sender's slot goes to the next message."""
+        held = self._pacers.get(turn.name)
+        if held is not None and held[0] == turn.epoch:
+            held[1].refund(turn.cost)
 
     def _callback_url(self, item: Queued) -> str | None:
         if not (
@@ -164,12 +203,19 @@ class Sender:
             return None
         return f"{self._settings.public_url.rstrip('/')}/v1/webhooks/twilio/status?d={item.id}"
 
-    async def _send(self, item: Queued, sender: str | None) -> None:
+    async def _send(self, item: Queued, turn: _Turn) -> None:
         slot = _Slot(self._inflight)  # held for the request only, not for the bookkeeping
+        sender = from_number(turn.name)
         try:
-            attempt = await self._claims.submit(item.id)
+            attempt = await self._claims.submit((item.id, turn.name, turn.epoch))
             if attempt is None:
-                self.stats["skipped"] += 1  # cancelled, or another instance claimed it
+                self._refund(turn)
+                self.stats["skipped"] += 1  # cancelled, another instance's, or lease lost
+                return
+            if not self.leases.valid(turn.name, turn.epoch):  # stalled past our lease
+                await store.unclaim(self._pool, [item.id])
+                self.stats["unclaimed"] += 1
+                asyncio.get_running_loop().call_soon(self.push, item)  # after `finally`
                 return
             item.attempts = attempt
             sms = OutboundSms(
@@ -209,6 +255,15 @@ class Sender:
             return
         self.stats[f"failed_{exc.code}"] += 1
         await store.failed(self._pool, item=item, code=exc.code, reason=exc.message)
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """The sender (lease name and epoch) a message was paced on, and what it cost there."""
+
+    name: str
+    epoch: int
+    cost: int
 
 
 class _Slot:

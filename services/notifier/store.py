@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 import asyncpg
 
 from baiying_notifier import events, optouts, seen
+from baiying_notifier.campaigns import reach
 from baiying_notifier.domain.pacing import OPT_OUT_CODES, PERMANENT_CODES
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgPool
@@ -18,7 +19,7 @@ from baiying_shared.events.envelope import Envelope, wrap
 Pool: TypeAlias = PgPool
 _COLUMNS = (
     "id, seq, callout_id, incident_id, volunteer_id, channel, message, priority, rank,"
-    " phone, body, attempts, created_at, claimed_at"
+    " phone, body, attempts, created_at, claimed_at, avoid_sender"
 )
 
 
@@ -59,18 +60,45 @@ async def load_stale(pool: Pool, *, older_than_s: float, limit: int) -> list[Que
     )
 
 
-async def claim(pool: Pool, ids: list[uuid.UUID]) -> list[int | None]:
-    """pending -> claimed, atomically; per id the attempt number, or None if not ours to send."""
+@dataclass(frozen=True)
+class Fence:
+    """Claims are made only under this holder's lease, with `margin_s` of it left."""
+
+    holder: uuid.UUID
+    margin_s: float
+
+
+async def claim(
+    pool: Pool, fence: Fence, wanted: list[tuple[uuid.UUID, str, int]]
+) -> list[int | None]:
+    """pending -> claimed for (id, sender lease, epoch), atomically and only while that lease
+    is ours at that epoch; per id the attempt number, or None if not ours to send."""
     # Rows locked in id order, as a stand-down's cancel locks them: the two cannot deadlock.
     rows = await pool.fetch(
         "UPDATE deliveries d SET state = 'claimed', claimed_at = now(), updated_at = now(),"
-        " attempts = d.attempts + 1 FROM (SELECT id FROM deliveries WHERE id = ANY($1::uuid[])"
-        " AND state = 'pending' ORDER BY id FOR UPDATE) AS mine WHERE d.id = mine.id"
+        " attempts = d.attempts + 1 FROM (SELECT x.id FROM deliveries x"
+        " JOIN unnest($1::uuid[], $2::text[], $3::bigint[]) AS v(id, sender, epoch) ON v.id = x.id"
+        " JOIN sender_leases l ON l.sender = v.sender AND l.epoch = v.epoch AND l.holder = $4"
+        " AND l.expires_at > now() + make_interval(secs => $5)"
+        " WHERE x.state = 'pending' ORDER BY x.id FOR UPDATE OF x) AS mine WHERE d.id = mine.id"
         " RETURNING d.id, d.attempts",
-        ids,
+        [w[0] for w in wanted],
+        [w[1] for w in wanted],
+        [w[2] for w in wanted],
+        fence.holder,
+        fence.margin_s,
     )
     got = {r["id"]: r["attempts"] for r in rows}
-    return [got.get(i) for i in ids]
+    return [got.get(i) for i, _, _ in wanted]
+
+
+async def unclaim(pool: Pool, ids: list[uuid.UUID]) -> None:
+    """claimed -> pending for claims we made but did not send (our lease ran out meanwhile)."""
+    await pool.execute(
+        "UPDATE deliveries SET state = 'pending', attempts = attempts - 1, updated_at = now()"
+        " WHERE id = ANY($1::uuid[]) AND state = 'claimed' AND provider_sid IS NULL",
+        ids,
+    )
 
 
 async def submitted(pool: Pool, items: list[tuple[Queued, str | None, str, str]]) -> list[None]:
@@ -94,6 +122,7 @@ async def submitted(pool: Pool, items: list[tuple[Queued, str | None, str, str]]
         }
         # Rows a callback or the reconciler recorded first publish nothing here.
         fresh = [(i, sid) for i, _, sid, _ in items if i.id in updated]
+        fresh = [(i, sid) for i, sid in fresh if not reach.is_campaign(i.row)]  # reach only
         await outbox.add_many(conn, [_queued_event(i.row, sid) for i, sid in fresh])
     return [None] * len(items)
 

@@ -10,7 +10,11 @@ Clock = Callable[[], float]
 
 # Lower sorts first: confirmations and stand-downs concern people already moving,
 # then call-out alerts (nearest first), then advisories, which never block a call-out.
-PRIORITY = {"confirmation": 0, "stand_down": 1, "alert": 2, "advisory": 3}
+# Campaigns (以案说防) come last of all: behind advisories, never ahead of a call-out.
+PRIORITY = {"confirmation": 0, "stand_down": 1, "alert": 2, "advisory": 3, "campaign": 4}
+# Sign-in codes (someone waits at a screen) go in the alerts' class behind every call-out
+# alert, whatever its rank, and so ahead of advisories: between the two, without renumbering.
+PRIORITY_SIGNIN, RANK_SIGNIN = PRIORITY["alert"], 2**31 - 1
 
 
 class TokenBucket:
@@ -63,6 +67,10 @@ class SegmentPacer:
     def take(self, segments: int = 1) -> None:
         """Account for a message of `segments` sent now."""
         self._tat = max(self._tat, self._clock()) + segments / self.rate
+
+    def refund(self, segments: int = 1) -> None:
+        """Give back a take whose message did not go after all."""
+        self._tat -= segments / self.rate
 
     def backlog_s(self) -> float:
         """How long the carrier would take to send what we have handed it and it still holds."""
