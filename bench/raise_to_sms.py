@@ -18,6 +18,7 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 
 from bench.stats import percentiles, progress
@@ -30,9 +31,9 @@ CENTRE = (25.83, 114.93)
 
 
 async def _first_sms(api: httpx.AsyncClient, sandbox: httpx.AsyncClient, body: dict[str, Any]
-                     ) -> tuple[float, float]:
+                     ) -> tuple[float, float, float]:
     before = await created(sandbox)
-    t0 = time.perf_counter()
+    wall, t0 = time.time(), time.perf_counter()
     r = await api.post("/v1/incidents", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
     t_http = time.perf_counter()
     r.raise_for_status()
@@ -46,7 +47,38 @@ async def _first_sms(api: httpx.AsyncClient, sandbox: httpx.AsyncClient, body: d
         return await created(sandbox) >= before + called
 
     await eventually(all_out, timeout=30, interval=0.005, what="the whole call out")
-    return (t_http - t0) * 1000, (t_sms - t0) * 1000
+    return (t_http - t0) * 1000, (t_sms - t0) * 1000, wall
+
+
+# Where the time goes: the first row of each stage after the incident's POST, on the
+# database's clock (now() = the start of the transaction that wrote it; same host as the
+# client's time.time()). Incidents run one at a time, so each window holds one incident.
+_STAGES = {
+    "dispatcher_tx_begin": "SELECT extract(epoch FROM created_at) FROM dispatcher.outbox"
+                           " WHERE topic = 'dispatch.callouts.v1'",
+    "relay_publish": "SELECT extract(epoch FROM published_at) FROM dispatcher.outbox"
+                     " WHERE topic = 'dispatch.callouts.v1'",
+    "notifier_tx_begin": "SELECT extract(epoch FROM processed_at) FROM notifier.processed_events"
+                         " WHERE consumer = 'notifier'",
+    "notifier_claim": "SELECT extract(epoch FROM claimed_at) FROM notifier.deliveries",
+}
+
+
+async def _stages(database_url: str, walls: list[float]) -> dict[str, Any]:
+    """Per stage, p50/p99 of ms from the POST to the first such row of that incident."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        marks = {k: sorted(float(r[0]) for r in await conn.fetch(q) if r[0] is not None)
+                 for k, q in _STAGES.items()}
+    finally:
+        await conn.close()
+    bounds = [*walls[1:], float("inf")]
+    out: dict[str, Any] = {}
+    for stage, times in marks.items():
+        spans = [(t - lo) * 1000 for lo, hi in zip(walls, bounds, strict=True)
+                 for t in [next((t for t in times if lo <= t < hi), None)] if t is not None]
+        out[stage] = percentiles(spans) if spans else None
+    return out
 
 
 async def measure(system: System, incidents: int, volunteers: int) -> dict[str, Any]:
@@ -67,8 +99,9 @@ async def measure(system: System, incidents: int, volunteers: int) -> dict[str, 
                 samples.append(sample)
             if i % 50 == 0:
                 progress(f"raise_to_sms: {i}/{incidents}")
-    return {"http_201": percentiles([h for h, _ in samples]),
-            "raise_to_first_sms": percentiles([s for _, s in samples])}
+    return {"http_201": percentiles([h for h, _, _ in samples]),
+            "raise_to_first_sms": percentiles([s for _, s, _ in samples]),
+            "stages_from_post": await _stages(system.database_url, [w for _, _, w in samples])}
 
 
 async def run(incidents: int = 200, volunteers: int = 3000) -> dict[str, Any]:

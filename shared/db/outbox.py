@@ -78,6 +78,8 @@ class OutboxRelay:
         self._batch = batch_size
         self._idle = idle_poll_s
         self._wake = asyncio.Event()
+        # Why each idle wait ended: a commit's NOTIFY or the safety poll (tests read this).
+        self.wakeups = {"notify": 0, "poll": 0}
         self._task: asyncio.Task[None] | None = None
         self._lock_key = int.from_bytes(
             hashlib.sha1(f"outbox:{schema}".encode()).digest()[:8], "big", signed=True
@@ -111,15 +113,22 @@ class OutboxRelay:
                 await self._wait_for_lock(conn)
                 while True:
                     if await self.publish_batch(conn) < self._batch:
-                        # A commit's NOTIFY wakes us at once; the poll is only a safety net
-                        # (a notification lost with a dropped connection), not the latency.
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self._idle)
-                        self._wake.clear()
+                        await self._idle_wait()
             finally:
                 with contextlib.suppress(Exception):
                     await conn.remove_listener(f"{self._schema}_outbox", self._on_notify)
                     await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
+
+    async def _idle_wait(self) -> None:
+        """Until a commit's NOTIFY or, failing one, the safety poll."""
+        # The NOTIFY wakes us at once; the poll is only a safety net (a notification lost
+        # with a dropped connection), never the latency of an event.
+        try:
+            await asyncio.wait_for(self._wake.wait(), self._idle)
+            self.wakeups["notify"] += 1
+        except TimeoutError:
+            self.wakeups["poll"] += 1
+        self._wake.clear()
 
     async def _wait_for_lock(self, conn: asyncpg.Connection[Any]) -> None:
         """Block while another relay of this schema is publishing (one publisher keeps order)."""

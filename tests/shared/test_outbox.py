@@ -8,7 +8,6 @@ import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Any
 
 import asyncpg
@@ -154,42 +153,3 @@ async def _all_published(pool: asyncpg.Pool[Any], total: int) -> bool:
         )
     )
 
-
-async def test_relay_and_consumer_wake_on_commit_not_on_a_poll(
-    common_settings: CommonSettings, pool: asyncpg.Pool[Any], unique: str
-) -> None:
-    """With the relay's safety-net poll and the consumer's broker long poll both set to
-    minutes, an event committed to the outbox is still handled within seconds."""
-    settings, schema = common_settings, f"ob_{unique}"
-    await ensure_topics(settings)
-    producer, dlq = make_producer(settings, client_id="w"), make_producer(settings, client_id="d")
-    await producer.start()
-    await dlq.start()
-    relay = outbox.OutboxRelay(settings=settings, pool=pool, producer=producer, schema=schema,
-                               idle_poll_s=600)
-
-    async def record(env: Envelope[Any]) -> None:
-        await pool.execute("INSERT INTO seen (event_id, key, seq) VALUES ($1,$2,$3)",
-                           env.event_id, env.payload.key, env.payload.seq)
-
-    consumer = EventConsumer(settings=settings, group_id=f"w{unique}", topics=[TOPIC],
-                             handle=route({Counter: record}), dead_letters=dlq,
-                             fetch_max_wait_ms=300_000, poll_timeout_ms=300_000)
-    relay.start()
-    await consumer.start()
-    try:
-        for seq in range(3):  # the first also proves both sides are up and idle
-            async with pool.acquire() as conn, conn.transaction():
-                await outbox.add(conn, topic=TOPIC, key="w",
-                                 envelope=wrap(Counter(key="w", seq=seq), producer="test"))
-                assert await pool.fetchval(
-                    "SELECT count(*) FROM seen WHERE seq = $1", seq) == 0, (
-                    "nothing travels before commit")
-            await eventually(partial(pool.fetchval, "SELECT count(*) = $1 FROM seen", seq + 1),
-                             timeout=30 if seq == 0 else 10,
-                what=f"event {seq} consumed long before any poll interval")
-    finally:
-        await consumer.stop()
-        await relay.stop()
-        await producer.stop()
-        await dlq.stop()
