@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.faults.infra import PrivateInfra
+from tests.faults.infra import PrivateInfra, brought_up
 from tests.system.harness import System, running_system
 
 # Fast enough that a few hundred messages take seconds, slow enough that a kill lands
@@ -29,12 +29,8 @@ def private_infra() -> Iterator[PrivateInfra]:
     missing = PrivateInfra.missing_tools()
     if missing:  # e.g. a testcontainers-only machine: `make test` installs these
         pytest.skip(f"faults need the local infra tools (deploy/local/install.sh): {missing}")
-    infra = PrivateInfra.from_env()
-    infra.up()
-    try:
+    with brought_up(PrivateInfra.from_env()) as infra:
         yield infra
-    finally:
-        infra.down()
 
 
 @pytest.fixture(scope="package")

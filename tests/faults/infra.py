@@ -12,13 +12,34 @@ import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from tests.conftest import Infra
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "deploy" / "local"
+
+
+class Startable(Protocol):
+    def up(self) -> None: ...
+    def down(self) -> None: ...
+
+
+S = TypeVar("S", bound=Startable)
+
+
+@contextmanager
+def brought_up(thing: S) -> Iterator[S]:
+    """`thing` up for the block, and down after it even when the block fails."""
+    thing.up()
+    try:
+        yield thing
+    finally:
+        thing.down()
 
 
 @dataclass(frozen=True)

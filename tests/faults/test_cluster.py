@@ -16,19 +16,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from tests.faults.cluster import KafkaCluster
 from tests.faults.conftest import FAULTS_ENV
-from tests.faults.crowd import (
-    add_crowd,
-    advisory,
-    callout,
-    incident,
-    indexed,
-    not_exactly_once,
-    raise_incident,
-    sent_count,
-    wait_served,
-)
-from tests.faults.infra import PrivateInfra
-from tests.support import eventually
+from tests.faults.crowd import callout, raise_incident, sent_count
+from tests.faults.infra import PrivateInfra, brought_up
+from tests.faults.scenes import fanout_under_way, served_once, statuses_back
 from tests.system.harness import System, running_system
 
 pytestmark = pytest.mark.faults
@@ -42,12 +32,8 @@ CLUSTER_ENV = {"BAIYING_KAFKA_REPLICATION_FACTOR": "3", "BAIYING_KAFKA_MIN_INSYN
 
 @pytest.fixture(scope="module")
 def cluster(private_infra: PrivateInfra) -> Iterator[KafkaCluster]:
-    kafka = KafkaCluster.from_env()
-    kafka.up()
-    try:
+    with brought_up(KafkaCluster.from_env()) as kafka:
         yield kafka
-    finally:
-        kafka.down()
 
 
 @pytest.fixture(scope="module")
@@ -89,32 +75,18 @@ async def test_topics_are_replicated_from_settings(
 
 async def test_broker_killed_mid_advisory(on_cluster: System, cluster: KafkaCluster) -> None:
     system = on_cluster
-    crowd = await add_crowd(system, CROWD, near=ADVISORY_PLACE)
-    squad = await add_crowd(system, 30, near=CALLOUT_PLACE)
-    await eventually(lambda: indexed(system, crowd + squad), timeout=90, what="people indexed")
-    sent_advisory = await raise_incident(system, advisory(ADVISORY_PLACE, radius_m=3000))
-
-    async def under_way() -> bool:
-        return await sent_count(system, crowd) >= 200
-
-    await eventually(under_way, timeout=60, what="advisory under way")
+    scene = await fanout_under_way(system, crowd=CROWD, near=ADVISORY_PLACE, sent=200, squad=30,
+                                   squad_near=CALLOUT_PLACE, radius_m=3000, index_within=90)
     cluster.kill(1)  # the first bootstrap address, and leader of about a third of partitions
-    at_kill = await sent_count(system, crowd)
+    at_kill = await sent_count(system, scene.crowd)
     assert at_kill < CROWD, "the broker must die while the advisory is still going out"
     raised = await raise_incident(system, callout(CALLOUT_PLACE, need=10))
 
-    counts = await wait_served(system, crowd, within=150, what="every advisory recipient served")
-    assert not_exactly_once(counts) == {}, f"{at_kill} sent when node 1 died"
-    squad_counts = await wait_served(system, squad, 20, within=60, what="call-out served")
-    assert not_exactly_once({p: n for p, n in squad_counts.items() if n}) == {}
-
-    async def all_delivered(incident_id: str, n: int) -> dict[str, int] | None:
-        seen = (await incident(system, incident_id))["deliveries"]
-        return seen if seen.get("delivered") == n else None
-
+    await served_once(system, scene.crowd, within=150, what="every advisory recipient served",
+                      context=f"{at_kill} sent when node 1 died")
+    await served_once(system, scene.squad, 20, within=60, what="call-out served")
     # Each delivery status applied once at the dispatcher: exactly n, not more.
-    await eventually(lambda: all_delivered(raised["id"], 20), timeout=60,
-                     what="call-out statuses back at the dispatcher")
-    await eventually(lambda: all_delivered(sent_advisory["id"], CROWD), timeout=90,
-                     what="advisory statuses back at the dispatcher")
+    await statuses_back(system, raised["id"], 20, what="call-out statuses back at the dispatcher")
+    await statuses_back(system, scene.advisory["id"], CROWD, within=90,
+                        what="advisory statuses back at the dispatcher")
     await asyncio.to_thread(cluster.up)  # node 1 rejoins; the cluster ends whole

@@ -26,7 +26,6 @@ from tests.faults.crowd import (
     callout,
     incident,
     indexed,
-    not_exactly_once,
     raise_incident,
     received,
     sent_count,
@@ -34,6 +33,7 @@ from tests.faults.crowd import (
 )
 from tests.faults.infra import PrivateInfra
 from tests.faults.instances import Instances, relay_holder
+from tests.faults.scenes import fanout_under_way, served_once
 from tests.support import eventually
 from tests.system.harness import running_system
 
@@ -139,8 +139,7 @@ async def test_one_of_each_killed_during_a_mobilisation(many: Instances) -> None
         assert states.get("accepted") == NEED, states
         assert states.get("stood_down") == sum(states.values()) - NEED, states
 
-        counts = await wait_served(system, crowd, within=120, what="advisory served")
-        assert not_exactly_once(counts) == {}
+        await served_once(system, crowd, within=120, what="advisory served")
 
         # Registry#2 takes new people and dispatcher#2 indexes them; a call-out raised now
         # leaves through the relay that took over from the killed dispatcher.
@@ -174,9 +173,7 @@ async def test_one_of_each_killed_during_a_mobilisation(many: Instances) -> None
 
 async def test_rebalance_storm_during_a_fanout(many: Instances) -> None:
     system = many
-    crowd = await add_crowd(system, 900, near=CROWD_PLACE)
-    await eventually(lambda: indexed(system, crowd), timeout=60, what="people indexed")
-    await raise_incident(system, advisory(CROWD_PLACE))
+    crowd = (await fanout_under_way(system, crowd=900, near=CROWD_PLACE, sent=1)).crowd
     notifiers = system.instances("notifier")
     # Stop (SIGTERM or SIGKILL) and start notifiers in turn while the advisory goes out,
     # keeping at least one running: each change makes the group rebalance. Each step takes
@@ -196,8 +193,7 @@ async def test_rebalance_storm_during_a_fanout(many: Instances) -> None:
     for name in notifiers:
         if name not in system.procs:
             await system.restart(name)
-    counts = await wait_served(system, crowd, within=120, what="every recipient served")
-    assert not_exactly_once(counts) == {}
+    await served_once(system, crowd, within=120, what="every recipient served")
 
 
 async def test_the_app_works_through_any_notifier(many: Instances) -> None:

@@ -5,17 +5,9 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.faults.crowd import (
-    add_crowd,
-    advisory,
-    callout,
-    indexed,
-    not_exactly_once,
-    raise_incident,
-    sent_count,
-    wait_served,
-)
+from tests.faults.crowd import add_crowd, callout, indexed, raise_incident, sent_count
 from tests.faults.infra import PrivateInfra
+from tests.faults.scenes import fanout_under_way, served_once
 from tests.support import eventually
 from tests.system.harness import System
 
@@ -27,21 +19,14 @@ DISPATCHER_PLACE = (25.55, 114.70)
 
 
 async def test_notifier_sigkilled_mid_fanout(system: System) -> None:
-    phones = await add_crowd(system, 400, near=NOTIFIER_PLACE)
-    await eventually(lambda: indexed(system, phones), timeout=60, what="crowd indexed")
-    await raise_incident(system, advisory(NOTIFIER_PLACE))
-
-    async def some_sent() -> bool:
-        return await sent_count(system, phones) >= 60
-
-    await eventually(some_sent, timeout=60, what="fan-out under way")
+    scene = await fanout_under_way(system, crowd=400, near=NOTIFIER_PLACE, sent=60)
     await system.kill("notifier")
-    at_kill = await sent_count(system, phones)
-    assert at_kill < len(phones), "the kill must land mid-fan-out"
+    at_kill = await sent_count(system, scene.crowd)
+    assert at_kill < len(scene.crowd), "the kill must land mid-fan-out"
 
     await system.restart("notifier")
-    counts = await wait_served(system, phones, what="every recipient served after the restart")
-    assert not_exactly_once(counts) == {}, f"{at_kill} sent at the kill"
+    await served_once(system, scene.crowd, what="every recipient served after the restart",
+                      context=f"{at_kill} sent at the kill")
 
 
 async def _outbox_unpublished(system: System, incident_id: str) -> int:
@@ -76,7 +61,4 @@ async def test_dispatcher_sigkilled_between_commit_and_publish(
     assert before_kill == 0
 
     await system.restart("dispatcher")
-    counts = await wait_served(system, phones, 40,
-                               what="every call-out delivered after the restart")
-    called = {phone: n for phone, n in counts.items() if n}
-    assert len(called) == 40 and not_exactly_once(called) == {}
+    await served_once(system, phones, 40, what="every call-out delivered after the restart")

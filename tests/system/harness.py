@@ -80,21 +80,25 @@ class System:
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
+    def service_url(self, service: str) -> str:
+        """Where a client reaches `service`: one process here; a subclass may route."""
+        return self.url(service)
+
     @property
     def registry_url(self) -> str:
-        return self.url("registry")
+        return self.service_url("registry")
 
     @property
     def dispatcher_url(self) -> str:
-        return self.url("dispatcher")
+        return self.service_url("dispatcher")
 
     @property
     def notifier_url(self) -> str:
-        return self.url("notifier")
+        return self.service_url("notifier")
 
     @property
     def sandbox_url(self) -> str:
-        return self.url("sandbox")
+        return self.service_url("sandbox")
 
     @property
     def settings(self) -> CommonSettings:
