@@ -33,3 +33,22 @@ pid_alive() {
   pid=$(<"$pidfile")
   [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
 }
+
+# The one command line every service script takes: up|down|status|restart, mapped to the
+# script's own up/down/status functions (named by $1..$3), plus any extra "action=function"
+# pairs a script adds (kafka.sh: bootstrap=bootstrap_list).
+lifecycle() {
+  local up_fn=$1 down_fn=$2 status_fn=$3 action=$4 extra usage="up|down|status|restart"
+  shift 4
+  for extra in "$@"; do
+    usage="$usage|${extra%%=*}"
+    [[ $action == "${extra%%=*}" ]] && { "${extra#*=}"; return; }
+  done
+  case "$action" in
+    up|start) "$up_fn" ;;
+    down|stop) "$down_fn" ;;
+    status) "$status_fn" ;;
+    restart) "$down_fn"; "$up_fn" ;;
+    *) echo "usage: $0 $usage" >&2; exit 2 ;;
+  esac
+}

@@ -50,10 +50,4 @@ status() {
   return $rc
 }
 
-case "${1:-}" in
-  up|start) up ;;
-  down|stop) down ;;
-  status) status ;;
-  restart) down; up ;;
-  *) echo "usage: $0 up|down|status|restart" >&2; exit 2 ;;
-esac
+lifecycle up down status "${1:-}"

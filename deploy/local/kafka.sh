@@ -318,11 +318,4 @@ cmd_status() {
   return $rc
 }
 
-case "${1:-}" in
-  up|start) cmd_up ;;
-  down|stop) cmd_down ;;
-  status) cmd_status ;;
-  restart) cmd_down; cmd_up ;;
-  bootstrap) bootstrap_list ;;
-  *) echo "usage: $0 up|down|status|restart|bootstrap" >&2; exit 2 ;;
-esac
+lifecycle cmd_up cmd_down cmd_status "${1:-}" bootstrap=bootstrap_list

@@ -103,10 +103,4 @@ status() {
   if ready; then log "up on 127.0.0.1:$PORT"; else log "down"; return 1; fi
 }
 
-case "${1:-}" in
-  up|start) up ;;
-  down|stop) down ;;
-  status) status ;;
-  restart) down; up ;;
-  *) echo "usage: $0 up|down|status|restart" >&2; exit 2 ;;
-esac
+lifecycle up down status "${1:-}"

@@ -222,10 +222,4 @@ cmd_status() {
   fi
 }
 
-case "${1:-}" in
-  up|start) cmd_up ;;
-  down|stop) cmd_down ;;
-  status) cmd_status ;;
-  restart) cmd_down; cmd_up ;;
-  *) echo "usage: $0 up|down|status|restart" >&2; exit 2 ;;
-esac
+lifecycle cmd_up cmd_down cmd_status "${1:-}"
