@@ -2,32 +2,55 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import asyncpg
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from baiying_dispatcher import incidents, queries, repo
+from baiying_dispatcher import incidents, queries
 from baiying_dispatcher.config import DispatcherSettings
-from baiying_dispatcher.domain import IncidentStatus
+from baiying_dispatcher.domain import IncidentStatus, Need, Policy
 from baiying_dispatcher.schemas import (
     CalloutOut,
     EndIn,
+    HelpIn,
     IncidentIn,
     IncidentOut,
     ManualReplyIn,
     StatsOut,
 )
 from baiying_dispatcher.stream import ChangeHub, sse
-from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal, until_revoked
+from baiying_shared.auth import (
+    AdminPrincipal,
+    DutyDeskPrincipal,
+    Principal,
+    StaffPrincipal,
+    until_revoked,
+)
 from baiying_shared.deps import PgPool, Pool, app_settings
-from baiying_shared.errors import NotFound
 from baiying_shared.events.common import DistrictCode
 
 router = APIRouter(prefix="/v1", tags=["dispatcher"])
+
+
+def _command(body: IncidentIn) -> incidents.NewIncident:
+    """The HTTP body as the domain command the service takes."""
+    n, e = body.need, body.escalation
+    return incidents.NewIncident(
+        kind=body.kind, title=body.title, description=body.description,
+        category=body.category, address=body.address, area=body.area, district=body.district,
+        lat=body.location.lat, lon=body.location.lon, radius_m=body.radius_m,
+        need=Need(total=(n.total or 0) if n else 0,
+                  teams={t.value: c for t, c in n.teams.items()} if n else {},
+                  skills=dict(n.skills) if n else {}),
+        policy=Policy(rounds=e.rounds, widening=e.widening, wait_s=e.wait_s) if e else None,
+        advice=body.advice, target_districts=tuple(body.districts) if body.districts else None,
+        help_from=tuple(body.help_from or ()),
+        request_hash=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
+    )
 
 
 def _hub(request: Request) -> ChangeHub:
@@ -40,26 +63,16 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 StatusFilter = Literal["mobilising", "staffed", "unmet", "issued", "cancelled", "closed"]
 
 
-async def _visible(conn: asyncpg.Connection[Any], principal: Principal, incident_id: uuid.UUID
-                   ) -> repo.Incident:
-    incident = await repo.get_incident(conn, incident_id)
-    if incident is None or not principal.may_act_in(incident.district):
-        raise NotFound(f"no incident {incident_id}")
-    return incident
-
-
 @router.post("/incidents", status_code=status.HTTP_201_CREATED)
 async def raise_incident(
     body: IncidentIn, principal: DutyDeskPrincipal, pool: Pool, settings: Settings,
     response: Response, idempotency_key: IdempotencyKey = None,
 ) -> IncidentOut:
     """Raise an incident; the first round is called before this returns."""
-    principal.ensure_district(body.district)
-    for district in body.districts or ():
-        principal.ensure_district(district)
+    cmd = _command(body)
+    incidents.ensure_may_raise(principal, cmd)
     incident, replayed = await incidents.raise_incident(
-        pool, settings=settings, principal=principal, body=body,
-        idempotency_key=idempotency_key,
+        pool, settings=settings, principal=principal, cmd=cmd, idempotency_key=idempotency_key,
     )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -89,7 +102,8 @@ async def get_incident(
     incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool
 ) -> IncidentOut:
     async with pool.acquire() as conn:
-        return await queries.incident_out(conn, await _visible(conn, principal, incident_id))
+        incident = await incidents.visible(conn, principal, incident_id)
+        return await queries.incident_out(conn, incident)
 
 
 @router.get("/incidents/{incident_id}/callouts")
@@ -98,8 +112,8 @@ async def list_callouts(
 ) -> list[CalloutOut]:
     """Call-outs by rank, for the map: state, distance, team type, point; phones masked."""
     async with pool.acquire() as conn:
-        await _visible(conn, principal, incident_id)
-        return await queries.callouts_out(conn, incident_id)
+        incident = await incidents.visible(conn, principal, incident_id)
+        return await queries.callouts_out(conn, incident, principal)
 
 
 @router.get("/incidents/{incident_id}/audit")
@@ -107,7 +121,7 @@ async def audit_trail(
     incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool
 ) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
-        await _visible(conn, principal, incident_id)
+        await incidents.visible(conn, principal, incident_id)
         rows = await conn.fetch(
             "SELECT at, actor, role, action, detail FROM audit_log WHERE incident_id = $1"
             " ORDER BY id", incident_id,
@@ -145,6 +159,20 @@ async def close_incident(
     return await _end(pool, settings, principal, incident_id, IncidentStatus.closed, body)
 
 
+@router.post("/incidents/{incident_id}/help")
+async def approve_help(
+    incident_id: uuid.UUID, body: HelpIn, principal: AdminPrincipal, pool: Pool,
+    settings: Settings,
+) -> IncidentOut:
+    """An admin lets the incident call people from more districts (audited on the timeline)."""
+    incident = await incidents.approve_help(
+        pool, settings=settings, principal=principal, incident_id=incident_id,
+        districts=tuple(body.districts), reason=body.reason,
+    )
+    async with pool.acquire() as conn:
+        return await queries.incident_out(conn, incident)
+
+
 @router.post("/incidents/{incident_id}/callouts/{callout_id}/reply")
 async def manual_reply(
     incident_id: uuid.UUID, callout_id: uuid.UUID, body: ManualReplyIn,
@@ -172,11 +200,16 @@ async def stats(
         return await queries.stats(conn, districts=scope, since=since)
 
 
+def _desk_of(principal: Principal) -> list[str] | None:
+    """The districts whose desk the caller is (None: all); supervisors are no desk."""
+    return principal.district_filter() if principal.role == "duty_desk" else []
+
+
 @router.get("/stream")
 async def stream(request: Request, principal: StaffPrincipal, hub: Hub) -> StreamingResponse:
     """Server-sent events of incident and call-out changes in the caller's districts."""
     async def events() -> Any:
-        with hub.subscribe(principal.district_filter()) as sub:
+        with hub.subscribe(principal.district_filter(), _desk_of(principal)) as sub:
             # A revoked session's stream ends at once (docs/auth.md).
             async for chunk in until_revoked(request.app.state, principal, sse(sub)):
                 yield chunk

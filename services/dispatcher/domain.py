@@ -209,3 +209,11 @@ def reachable_channels(
 
 def acceptance_rate(called: int, accepted: int) -> float | None:
     return None if called == 0 else round(accepted / called, 4)
+
+
+POINT_DECIMALS = 3  # ~100 m of latitude: where a volunteer lives stays private
+
+
+def rounded_point(lat: float, lon: float) -> dict[str, float]:
+    """A volunteer's point as it may leave the dispatcher for all but the incident's desk."""
+    return {"lat": round(lat, POINT_DECIMALS), "lon": round(lon, POINT_DECIMALS)}

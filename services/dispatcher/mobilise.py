@@ -1,7 +1,7 @@
-"""Mobilisation: call the nearest suitable people, judge quorum, widen rounds, stand down.
-
-Every function runs inside the caller's transaction with the incident row locked, so
-replies, round ticks and cancels for one incident never interleave.
+"""Mobilisation entry points for the round timer and next steps: each runs one handler of
+the aggregate (baiying_dispatcher.mobilisation) inside the caller's transaction, with the
+incident row locked, so replies, round ticks and cancels for one incident never interleave.
+The first call at raise goes through the same aggregate (incidents.insert_and_call).
 """
 
 from __future__ import annotations
@@ -11,84 +11,15 @@ from typing import Any
 
 import asyncpg
 
-from baiying_dispatcher import outbound, repo
-from baiying_dispatcher.candidates import Candidate
 from baiying_dispatcher.clock import Clock
 from baiying_dispatcher.config import DispatcherSettings
-from baiying_dispatcher.domain import (
-    COMMITTED,
-    LIVE,
-    OUTSTANDING,
-    IncidentStatus,
-    wants,
-)
-from baiying_dispatcher.index import advisory_audience, count_alerts, nearest
+from baiying_dispatcher.domain import LIVE, IncidentStatus
 from baiying_dispatcher.mobilisation import handlers
 from baiying_dispatcher.mobilisation.unit_of_work import PgUnitOfWork
-from baiying_dispatcher.repo import Callout, Incident
+from baiying_dispatcher.repo import Incident
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
-
-
-async def replenish(
-    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident: Incident,
-    clock: Clock,
-) -> list[Callout]:
-    """Top up the call: for what is still missing, call the next nearest not yet called."""
-    existing = await repo.callouts_of(conn, incident_id=incident.id)
-    accepted = [c.profile for c in existing if c.state in COMMITTED]
-    in_flight = [c.profile for c in existing if c.state in OUTSTANDING]
-    picks: list[Candidate] = []
-    exhausted: set[str] = set()
-    while todo := wants(incident.need, accepted, in_flight,
-                        over_call=settings.dispatch_over_call_factor,
-                        exhausted=frozenset(exhausted)):
-        want = todo[0]
-        found = await nearest(
-            conn, lat=incident.lat, lon=incident.lon, radius_m=incident.radius_m, clock=clock,
-            limit=want.count, want=want.component, incident_id=incident.id,
-            exclude=[p.volunteer_id for p in picks],
-        )
-        if len(found) < want.count:
-            exhausted.add(want.component.key)  # nobody else fits within this radius
-        picks += found
-        in_flight += [c.profile for c in found]
-    return await _call(conn, incident=incident, picks=picks, clock=clock)
-
-
-async def _call(
-    conn: asyncpg.Connection[Any], *, incident: Incident, picks: list[Candidate], clock: Clock
-) -> list[Callout]:
-    if not picks:
-        return []
-    picks.sort(key=lambda c: c.distance_m)
-    first_rank = await repo.max_rank(conn, incident.id) + 1
-    made = await repo.insert_callouts(
-        conn, incident_id=incident.id, picks=picks, round_no=incident.round, first_rank=first_rank
-    )
-    await count_alerts(conn, volunteer_ids=[c.volunteer_id for c in made], day=clock.day)
-    await outbound.issue(conn, incident=incident, callouts=made, expires_at=incident.next_round_at)
-    await outbound.notify(conn, [outbound.callout_notice(incident, c, c.state) for c in made])
-    log.info("called", incident_id=str(incident.id), round=incident.round, n=len(made))
-    return made
-
-
-async def fan_out_advisory(
-    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident: Incident,
-    clock: Clock,
-) -> int:
-    """Send a prevention notice to every active, reachable volunteer in the area."""
-    audience = await advisory_audience(
-        conn, lat=incident.lat, lon=incident.lon, districts=incident.target_districts,
-        radius_m=incident.radius_m, limit=settings.dispatch_advisory_max,
-        clock=clock,
-    )
-    made = await repo.insert_callouts(
-        conn, incident_id=incident.id, picks=audience, round_no=1, first_rank=1
-    )
-    await outbound.issue(conn, incident=incident, callouts=made, expires_at=None)
-    return len(made)
 
 
 async def evaluate(

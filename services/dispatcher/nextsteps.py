@@ -21,10 +21,9 @@ from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.domain import OUTSTANDING, CalloutState, IncidentStatus, Need
 from baiying_dispatcher.repo import Incident
 from baiying_dispatcher.responses import apply_reply
-from baiying_dispatcher.schemas import IncidentIn, NeedIn
+from baiying_dispatcher.schemas import NeedIn
 from baiying_shared.auth import Principal
 from baiying_shared.errors import InvalidField
-from baiying_shared.events.common import GeoPoint
 
 Action = Literal["another_round", "widen", "change_need", "extend", "phoned_reply", "advisory"]
 # Which steps make sense in which state: a staffed call may still need more people.
@@ -212,19 +211,19 @@ async def _advisory(
     # The call-out ends (everyone called or on the way is stood down) and a prevention
     # notice to the same area takes its place, in the same transaction.
     await mobilise.end(ctx.conn, incident=incident, status=IncidentStatus.closed, clock=ctx.clock)
-    body = IncidentIn(
-        title=incident.title, description=incident.description, category=incident.category,
-        kind="advisory", location=GeoPoint(lat=incident.lat, lon=incident.lon),
-        address=incident.address, district=incident.district, radius_m=incident.radius_m,
-        advice=step.advice,
+    cmd = incidents.NewIncident(
+        kind="advisory", title=incident.title, description=incident.description,
+        category=incident.category, address=incident.address,
+        area=incident.area,  # already "district + 片区", kept as it is
+        district=incident.district, lat=incident.lat, lon=incident.lon,
+        radius_m=incident.radius_m, need=Need(), policy=None, advice=step.advice,
+        target_districts=None,
     )
-    values = incidents._values(ctx.settings, body, principal=ctx.principal, now=ctx.now)
-    values["area"] = incident.area  # already "district + 片区"
-    notice = await repo.insert_incident(ctx.conn, values=values, idempotency_key=None)
+    notice = await incidents.insert_and_call(ctx.conn, settings=ctx.settings,
+                                             principal=ctx.principal, cmd=cmd,
+                                             idempotency_key=None, now=ctx.now)
     assert notice is not None
-    sent = await mobilise.fan_out_advisory(ctx.conn, settings=ctx.settings, incident=notice,
-                                           clock=ctx.clock)
-    notice = await repo.update_incident(ctx.conn, notice.id, first_callout_at=ctx.now)
+    sent = await repo.max_rank(ctx.conn, notice.id)  # an advisory ranks its audience 1..n
     await repo.audit(ctx.conn, actor=ctx.principal.sub, role=ctx.principal.role, action="raise",
                      incident_id=notice.id,
                      detail={"from_incident": str(incident.id), "kind": "advisory"})

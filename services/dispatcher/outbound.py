@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from baiying_dispatcher.domain import COMMITTED, CalloutState, rounded_point
 from baiying_dispatcher.queries import coverage_of
 from baiying_dispatcher.repo import Callout, Incident
 from baiying_shared.db import outbox
@@ -22,7 +23,7 @@ from baiying_shared.events.envelope import Envelope, wrap
 PRODUCER = "dispatcher"
 CHANGES_CHANNEL = "dispatcher_changes"
 
-StandDownReason = Literal["staffed", "cancelled", "closed", "expired"]
+StandDownReason = Literal["staffed", "cancelled", "closed", "expired", "held"]
 
 
 def _addressed(c: Callout) -> dict[str, Any]:
@@ -77,31 +78,47 @@ async def stand_down(
     incident: Incident,
     callouts: Sequence[Callout],
     reason: StandDownReason,
+    held_by: str = "",
 ) -> None:
+    """No longer needed (or, `held`, committed to the incident titled `held_by`)."""
     rows = [
-        _row(incident, topic.CalloutStoodDown(**_addressed(c), reason=reason, title=incident.title))
+        _row(incident, topic.CalloutStoodDown(**_addressed(c), reason=reason,
+                                              title=incident.title, held_by=held_by))
         for c in callouts
     ]
     if rows:
         await outbox.add_many(conn, rows)
 
 
+def _scope(incident: Incident) -> dict[str, Any]:
+    # Who may see it: the incident's district, and every district it draws people from.
+    return {"incident_id": str(incident.id), "district": incident.district,
+            "districts": list(incident.draw_districts or (incident.district,))}
+
+
 def incident_notice(incident: Incident) -> dict[str, Any]:
     return {
-        "type": "incident", "incident_id": str(incident.id), "district": incident.district,
+        "type": "incident", **_scope(incident),
         "kind": incident.kind, "title": incident.title, "status": incident.status.value,
         "round": incident.round, "radius_m": incident.radius_m,
     }
 
 
 def callout_notice(incident: Incident, c: Callout, state: str) -> dict[str, Any]:
-    # Scoped by the incident's district; no phone number ever enters the stream.
-    return {
-        "type": "callout", "incident_id": str(incident.id), "district": incident.district,
+    # No phone number ever enters the stream; the home point leaves rounded to ~100 m, and
+    # only the incident's own desk gets the exact one of someone on the way (stream.py).
+    notice = {
+        "type": "callout", **_scope(incident),
         "callout_id": str(c.id), "state": state, "rank": c.rank, "round": c.round,
         "distance_m": c.distance_m, "team_type": c.team_type, "name": c.name,
-        "lat": c.lat, "lon": c.lon,
+        **rounded_point(c.lat, c.lon),
     }
+    if CalloutState(state) in COMMITTED:
+        notice[EXACT] = {"lat": c.lat, "lon": c.lon}
+    return notice
+
+
+EXACT = "exact"  # a notice's exact point, removed by the stream for all but the desk
 
 
 async def notify(conn: asyncpg.Connection[Any], notices: Sequence[dict[str, Any]]) -> None:

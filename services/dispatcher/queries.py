@@ -17,9 +17,11 @@ from baiying_dispatcher.domain import (
     Need,
     Profile,
     acceptance_rate,
+    rounded_point,
 )
 from baiying_dispatcher.repo import Incident
 from baiying_dispatcher.schemas import CalloutOut, IncidentOut, StatRow, StatsOut
+from baiying_shared.auth import Principal
 from baiying_shared.events.common import GeoPoint
 from baiying_shared.privacy import mask_phone
 
@@ -83,6 +85,7 @@ def _out(incident: Incident, rows: list[asyncpg.Record]) -> IncidentOut:
         counts=counts, deliveries=deliveries, accepted=len(accepted), called=len(rows),
         missing=cover.missing if cover else {},
         coverage=cover.as_dict() if cover else None,
+        draw_districts=list(incident.draw_districts),
     )
 
 
@@ -116,18 +119,29 @@ async def list_incidents(
     return await repo.incidents_where(conn, districts=districts, status=status, limit=limit)
 
 
-async def callouts_out(conn: asyncpg.Connection[Any], incident_id: uuid.UUID) -> list[CalloutOut]:
-    """Every call-out of the incident by rank, phones masked."""
+def is_desk_of(principal: Principal, incident: Incident) -> bool:
+    """The incident's own duty desk: it phones the people on the way, and meets them."""
+    return principal.role == "duty_desk" and principal.may_act_in(incident.district)
+
+
+async def callouts_out(
+    conn: asyncpg.Connection[Any], incident: Incident, principal: Principal
+) -> list[CalloutOut]:
+    """Every call-out of the incident by rank. Phones masked and homes rounded to ~100 m,
+    except to the incident's desk for those who accepted (to phone them on the way)."""
+    desk = is_desk_of(principal, incident)
     rows = await conn.fetch(
         "SELECT id, volunteer_id, name, phone, team_type, skills, distance_m, rank, round, state,"
         " delivery_status, lat, lon, created_at, delivered_at, answered_at, accepted_at,"
         " arrived_at, stood_down_at FROM callouts"
-        " WHERE incident_id = $1 ORDER BY rank", incident_id,
+        " WHERE incident_id = $1 ORDER BY rank", incident.id,
     )
-    return [
-        CalloutOut(**{**dict(r), "phone": mask_phone(r["phone"]), "skills": list(r["skills"])})
-        for r in rows
-    ]
+    return [_callout_out(r, whole=desk and CalloutState(r["state"]) in COMMITTED) for r in rows]
+
+
+def _callout_out(r: asyncpg.Record, *, whole: bool) -> CalloutOut:
+    shown = {} if whole else {"phone": mask_phone(r["phone"]), **rounded_point(r["lat"], r["lon"])}
+    return CalloutOut(**{**dict(r), **shown, "skills": list(r["skills"])})
 
 
 _STATS = """

@@ -50,6 +50,8 @@ class Incident:
     unmet_at: datetime | None
     ended_at: datetime | None
     request_hash: str | None
+    # The districts whose volunteers it may call (own first); their supervisors see it.
+    draw_districts: tuple[str, ...] = ()
 
     @property
     def trace_id(self) -> str:
@@ -68,6 +70,7 @@ def _incident(r: asyncpg.Record) -> Incident:
     n, p = r["need"], r["policy"]
     fields = {k: r[k] for k in Incident.__dataclass_fields__ if k not in ("need", "policy")}
     fields["status"] = IncidentStatus(r["status"])
+    fields["draw_districts"] = tuple(r["draw_districts"] or (r["district"],))  # pre-0008 rows
     return Incident(
         **fields,
         need=Need(total=n["total"], teams=n["teams"], skills=n["skills"]),
@@ -78,7 +81,7 @@ def _incident(r: asyncpg.Record) -> Incident:
 _INCIDENT_COLS = """id, kind, title, description, category, address, area, district, lat, lon,
     base_radius_m, radius_m, need, policy, advice, target_districts, status, round,
     next_round_at, created_by, created_at, first_callout_at, first_accept_at, staffed_at,
-    unmet_at, ended_at, request_hash"""
+    unmet_at, ended_at, request_hash, draw_districts"""
 
 
 async def insert_incident(
@@ -122,10 +125,11 @@ async def incidents_where(
     conn: asyncpg.Connection[Any], *, districts: list[str] | None, status: str | None,
     limit: int,
 ) -> list[Incident]:
-    """Newest first, only in `districts` (None = all), in one query."""
+    """Newest first, seen by `districts` (None = all; see `visible`), in one query."""
     rows = await conn.fetch(
         f"SELECT {_INCIDENT_COLS} FROM incidents"
-        " WHERE ($1::text[] IS NULL OR district = ANY($1::text[]))"
+        " WHERE ($1::text[] IS NULL OR district = ANY($1::text[])"
+        " OR draw_districts && $1::text[])"
         " AND ($2::text IS NULL OR status = $2) ORDER BY created_at DESC LIMIT $3",
         districts, status, limit,
     )

@@ -62,6 +62,11 @@ class IncidentIn(BaseModel):
     districts: list[DistrictCode] | None = Field(
         default=None, max_length=18, description="advisory: districts to reach (else the radius)"
     )
+    help_from: list[DistrictCode] | None = Field(
+        default=None, max_length=17,
+        description="call-out: neighbouring districts whose people may be called too;"
+        " you must hold each (else an admin approves with POST /incidents/{id}/help)",
+    )
 
     @field_validator("need", mode="after")
     @classmethod
@@ -76,6 +81,14 @@ class IncidentIn(BaseModel):
         if info.data.get("kind") == "advisory" and not v:
             raise ValueError("an advisory needs its advice text")
         return v
+
+
+class HelpIn(BaseModel):
+    """An admin lets an incident call people from more districts (audited)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    districts: list[DistrictCode] = Field(min_length=1, max_length=17)
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class EndIn(BaseModel):
@@ -125,6 +138,8 @@ class IncidentOut(BaseModel):
     missing: dict[str, int] = Field(default_factory=dict)
     # One figure for every screen (coverage.py): filled/required, per-component lines.
     coverage: dict[str, object] | None = None
+    # Whose people it may call (own district first); their supervisors see it.
+    draw_districts: list[str] = Field(default_factory=list)
 
 
 class CalloutOut(BaseModel):

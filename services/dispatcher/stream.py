@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import asyncpg
 
-from baiying_dispatcher.outbound import CHANGES_CHANNEL
+from baiying_dispatcher.outbound import CHANGES_CHANNEL, EXACT
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -22,15 +22,36 @@ log = get_logger(__name__)
 QUEUE_SIZE = 1000
 
 
-class Subscription:
-    """One SSE client's queue and the districts it may see (None = all)."""
+def _scope(districts: Sequence[str] | None) -> frozenset[str] | None:
+    return None if districts is None else frozenset(districts)
 
-    def __init__(self, districts: list[str] | None) -> None:
-        self.districts = None if districts is None else frozenset(districts)
+
+class Subscription:
+    """One SSE client's queue, the districts it may see (None = all), and those whose desk it
+    is (exact points of people on the way; empty for supervisors)."""
+
+    def __init__(
+        self, districts: list[str] | None, desk_of: Sequence[str] | None = ()
+    ) -> None:
+        self.districts = _scope(districts)
+        self.desk_of = _scope(desk_of)
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_SIZE)
 
     def admits(self, notice: dict[str, Any]) -> bool:
-        return self.districts is None or notice.get("district") in self.districts
+        if self.districts is None:
+            return True
+        seen = {notice.get("district"), *notice.get("districts", ())}
+        return not self.districts.isdisjoint(seen)
+
+    def view(self, notice: dict[str, Any]) -> dict[str, Any]:
+        """The notice as this client may read it: the exact point only for the desk."""
+        exact = notice.get(EXACT)
+        if exact is None:
+            return notice
+        out = {k: v for k, v in notice.items() if k != EXACT}
+        if self.desk_of is None or notice.get("district") in self.desk_of:
+            out.update(exact)
+        return out
 
 
 class ChangeHub:
@@ -47,8 +68,10 @@ class ChangeHub:
         return self._task
 
     @contextlib.contextmanager
-    def subscribe(self, districts: list[str] | None) -> Iterator[Subscription]:
-        sub = Subscription(districts)
+    def subscribe(
+        self, districts: list[str] | None, desk_of: Sequence[str] | None = ()
+    ) -> Iterator[Subscription]:
+        sub = Subscription(districts, desk_of)
         self._subs.add(sub)
         try:
             yield sub
@@ -60,7 +83,7 @@ class ChangeHub:
             if not sub.admits(notice):
                 continue
             try:
-                sub.queue.put_nowait(notice)
+                sub.queue.put_nowait(sub.view(notice))
             except asyncio.QueueFull:  # a stalled client is cut off, not allowed to grow memory
                 self._subs.discard(sub)
                 with contextlib.suppress(asyncio.QueueEmpty):

@@ -202,7 +202,7 @@ async def on_stood_down(conn: Conn, envs: Run) -> list[int]:
 def _stand_down_sms(env: Envelope[Any], code: str | None) -> Sms:
     p: CalloutStoodDown = env.payload
     code = code or short_code(p.callout_id.hex)
-    reason = phrase(p.language, p.reason)
+    reason = phrase(p.language, p.reason, held_by=p.held_by)  # "held" names the holder
     text = render("stand_down", p.language, title=p.title, reason=reason, code=code)
     return Sms(p, "stand_down", "stand_down", 0, text, env.trace_id)
 

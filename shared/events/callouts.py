@@ -61,5 +61,9 @@ class CalloutConfirmed(_Addressed):
 
 @event("callout.stood_down", 1)
 class CalloutStoodDown(_Addressed):
-    reason: Literal["staffed", "cancelled", "closed", "expired"]
+    # "held": the volunteer accepted while committed to another live incident, which holds
+    # them (one commitment at a time); `held_by` names it. Added after v1 shipped, with a
+    # default, so older events still parse.
+    reason: Literal["staffed", "cancelled", "closed", "expired", "held"]
     title: str
+    held_by: str = ""

@@ -29,12 +29,15 @@ from baiying_dispatcher.domain import (
     wants,
 )
 from baiying_dispatcher.mobilisation.changes import (
+    Advised,
     Called,
     CalloutsMoved,
     Change,
     Confirmed,
     DeliveryRecorded,
+    Held,
     IncidentUpdated,
+    Raised,
     StandDownReason,
     StoodDown,
 )
@@ -62,6 +65,29 @@ class Incident:
 
     # --- commands -----------------------------------------------------------------------
 
+    def open(self) -> list[Change]:
+        """Just raised: announce it; a call-out then needs its first people."""
+        self.changes.append(Raised())
+        self.needs_people = self.row.kind == "callout"
+        return self.changes[-1:]
+
+    def advise(self, audience: Sequence[Candidate], *, now: datetime) -> list[Change]:
+        """An advisory goes to its whole audience at once, in one round, nearest first."""
+        start = len(self.changes)
+        self.changes.append(Advised(tuple(audience)))
+        self._update(first_callout_at=now)
+        return self.changes[start:]
+
+    def draw_on(self, districts: Iterable[str], *, now: datetime) -> list[Change]:
+        """More districts may send people (an approved request for help); re-judge."""
+        start, drawn = len(self.changes), self.row.draw_districts
+        wider = tuple(dict.fromkeys([*drawn, *districts]))
+        if wider != drawn:
+            self._update(draw_districts=wider)
+            if self.row.kind == "callout":
+                self._evaluate(now)
+        return self.changes[start:]
+
     def apply_delivery(
         self, *, callout_id: uuid.UUID, status: str, message: str, error: int | None,
         at: datetime, now: datetime,
@@ -82,9 +108,14 @@ class Incident:
         return self.changes[start:]
 
     def apply_reply(
-        self, *, callout_id: uuid.UUID, action: str, at: datetime, now: datetime
+        self, *, callout_id: uuid.UUID, action: str, at: datetime, now: datetime,
+        held_by: str | None = None,
     ) -> list[Change]:
-        """Move the call-out, confirm or stand down the volunteer, then re-judge the incident."""
+        """Move the call-out, confirm or stand down the volunteer, then re-judge the incident.
+
+        `held_by` names the live incident the volunteer is committed to, if any: then an
+        acceptance is refused (declined, they are told why) and someone else is called.
+        """
         start, callout = len(self.changes), self.callouts.get(callout_id)
         if callout is None or self.row.kind != "callout":
             return []  # advisories expect no answer
@@ -92,6 +123,11 @@ class Incident:
         if new is None:
             return []
         at = max(at, callout.created_at)  # a skewed phone clock must not make negative latencies
+        if held_by is not None and new in COMMITTED and callout.state not in COMMITTED:
+            (moved,) = self._move([callout], CalloutState.declined, at)
+            self.changes.append(Held(moved, held_by))
+            self._evaluate(now)
+            return self.changes[start:]
         (moved,) = self._move([callout], new, at)
         if new == CalloutState.accepted:
             self.changes.append(Confirmed(moved))

@@ -15,7 +15,7 @@ from baiying_dispatcher.candidates import Candidate
 from baiying_dispatcher.domain import CalloutState
 from baiying_dispatcher.repo import Callout
 
-StandDownReason = Literal["staffed", "cancelled", "closed", "expired"]
+StandDownReason = Literal["staffed", "cancelled", "closed", "expired", "held"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,15 @@ class StoodDown:
 
 
 @dataclass(frozen=True)
+class Held:
+    """An acceptance refused: the volunteer is committed to the live incident `held_by`
+    (its title); they are told so, and this incident calls someone else."""
+
+    callout: Callout
+    held_by: str
+
+
+@dataclass(frozen=True)
 class Called:
     """New people called in `round_no`, nearest first: rows, alerts and notices."""
 
@@ -68,4 +77,17 @@ class Called:
     expires_at: datetime | None
 
 
-Change = IncidentUpdated | CalloutsMoved | DeliveryRecorded | Confirmed | StoodDown | Called
+@dataclass(frozen=True)
+class Raised:
+    """The incident is new: the stream gets its first incident notice."""
+
+
+@dataclass(frozen=True)
+class Advised:
+    """A prevention notice's audience: rows and alerts, no quorum, no per-person notices."""
+
+    picks: tuple[Candidate, ...]
+
+
+Change = (IncidentUpdated | CalloutsMoved | DeliveryRecorded | Confirmed | StoodDown | Called
+          | Raised | Advised | Held)

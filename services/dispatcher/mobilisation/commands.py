@@ -16,9 +16,11 @@ from baiying_dispatcher.mobilisation.unit_of_work import PgUnitOfWork
 from baiying_dispatcher.repo import Callout, Incident
 
 
-def unit_of_work(conn: asyncpg.Connection[Any], settings: DispatcherSettings) -> PgUnitOfWork:
-    """A unit of work judged by the dispatch time zone's clock, now."""
-    clock = Clock.at(datetime.now(UTC), settings.dispatch_timezone)
+def unit_of_work(
+    conn: asyncpg.Connection[Any], settings: DispatcherSettings, *, now: datetime | None = None
+) -> PgUnitOfWork:
+    """A unit of work judged by the dispatch time zone's clock at `now` (default: now)."""
+    clock = Clock.at(now or datetime.now(UTC), settings.dispatch_timezone)
     return PgUnitOfWork(conn, settings=settings, clock=clock)
 
 

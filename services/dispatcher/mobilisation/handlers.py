@@ -6,9 +6,35 @@ import uuid
 from datetime import datetime
 
 from baiying_dispatcher.candidates import Candidate
-from baiying_dispatcher.domain import IncidentStatus
+from baiying_dispatcher.domain import COMMITTED, IncidentStatus
 from baiying_dispatcher.mobilisation.aggregate import Incident
 from baiying_dispatcher.mobilisation.unit_of_work import UnitOfWork
+
+COMMITTING = frozenset({"accept", "arrived"})  # replies that commit the volunteer
+
+
+async def open_incident(
+    uow: UnitOfWork, *, incident_id: uuid.UUID, over_call: float, advisory_max: int
+) -> Incident | None:
+    """Just raised: a call-out calls its first round, an advisory reaches its audience."""
+    agg = await uow.load(incident_id)
+    if agg is None:
+        return None
+    agg.open()
+    if agg.row.kind == "advisory":
+        agg.advise(await uow.audience(agg, limit=advisory_max), now=uow.clock.now)
+    return await _settle(uow, agg, over_call=over_call)
+
+
+async def draw_on(
+    uow: UnitOfWork, *, incident_id: uuid.UUID, districts: tuple[str, ...], over_call: float
+) -> Incident | None:
+    """Approved help from more districts: call their people for what is still missing."""
+    agg = await uow.load(incident_id)
+    if agg is None:
+        return None
+    agg.draw_on(districts, now=uow.clock.now)
+    return await _settle(uow, agg, over_call=over_call)
 
 
 async def reply(
@@ -19,7 +45,13 @@ async def reply(
     agg = await uow.load(incident_id)
     if agg is None or callout_id not in agg.callouts:
         return None
-    agg.apply_reply(callout_id=callout_id, action=action, at=at, now=uow.clock.now)
+    callout, held_by = agg.callouts[callout_id], None
+    if action in COMMITTING and callout.state not in COMMITTED:
+        # One commitment at a time: the holder check locks the volunteer, so two incidents'
+        # simultaneous acceptances of one person are judged one after the other.
+        held_by = await uow.holder(callout.volunteer_id, incident_id=incident_id)
+    agg.apply_reply(callout_id=callout_id, action=action, at=at, now=uow.clock.now,
+                    held_by=held_by)
     return await _settle(uow, agg, over_call=over_call)
 
 

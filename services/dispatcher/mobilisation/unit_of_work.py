@@ -18,20 +18,25 @@ from baiying_dispatcher.areas import callback_number
 from baiying_dispatcher.candidates import Candidate
 from baiying_dispatcher.clock import Clock
 from baiying_dispatcher.config import DispatcherSettings
-from baiying_dispatcher.domain import Want
-from baiying_dispatcher.index import count_alerts, nearest
+from baiying_dispatcher.domain import COMMITTED, LIVE, Want
+from baiying_dispatcher.index import advisory_audience, count_alerts, nearest
 from baiying_dispatcher.mobilisation.aggregate import Incident
 from baiying_dispatcher.mobilisation.changes import (
+    Advised,
     Called,
     CalloutsMoved,
     Confirmed,
     DeliveryRecorded,
+    Held,
     IncidentUpdated,
+    Raised,
     StoodDown,
 )
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
+
+COMMITMENT_LOCK = 11_002  # advisory-lock class of "one commitment at a time" (issue #11)
 
 
 class UnitOfWork(Protocol):
@@ -44,6 +49,10 @@ class UnitOfWork(Protocol):
     async def nearest(
         self, agg: Incident, *, want: Want, exclude: Sequence[uuid.UUID]
     ) -> list[Candidate]: ...
+
+    async def audience(self, agg: Incident, *, limit: int) -> list[Candidate]: ...
+
+    async def holder(self, volunteer_id: uuid.UUID, *, incident_id: uuid.UUID) -> str | None: ...
 
     async def commit(self, agg: Incident) -> None: ...
 
@@ -86,8 +95,33 @@ class PgUnitOfWork:
         found: list[Candidate] = await nearest(
             self.conn, lat=row.lat, lon=row.lon, radius_m=row.radius_m, clock=self.clock,
             limit=want.count, want=want.component, incident_id=row.id, exclude=exclude,
+            districts=row.draw_districts,  # the district lines: never across them
         )
         return found
+
+    async def audience(self, agg: Incident, *, limit: int) -> list[Candidate]:
+        row = agg.row
+        found: list[Candidate] = await advisory_audience(
+            self.conn, lat=row.lat, lon=row.lon, districts=row.target_districts,
+            radius_m=row.radius_m, limit=limit, clock=self.clock,
+        )
+        return found
+
+    async def holder(self, volunteer_id: uuid.UUID, *, incident_id: uuid.UUID) -> str | None:
+        """Lock the volunteer until commit; the title of another live incident they are
+        committed to, or None."""
+        # A transaction-scoped lock keyed by volunteer, not their responders row: the
+        # call that follows an acceptance updates responders rows (count_alerts), and two
+        # incidents each holding one person's row while calling the other would deadlock.
+        await self.conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2::text))",
+                                COMMITMENT_LOCK, str(volunteer_id))
+        title: str | None = await self.conn.fetchval(
+            "SELECT i.title FROM callouts c JOIN incidents i ON i.id = c.incident_id"
+            " WHERE c.volunteer_id = $1 AND c.incident_id <> $2 AND c.state = ANY($3::text[])"
+            " AND i.status = ANY($4::text[]) ORDER BY c.accepted_at LIMIT 1",
+            volunteer_id, incident_id, [s.value for s in COMMITTED], [s.value for s in LIVE],
+        )
+        return title
 
     async def commit(self, agg: Incident) -> None:
         """Write the aggregate's change records: rows first, then outbox, notices last."""
@@ -116,10 +150,25 @@ class PgUnitOfWork:
                     await outbound.stand_down(conn, incident=row, callouts=chosen, reason=reason)
                 case Called():
                     notices += await self._call(agg, change)
+                case Held(callout=c, held_by=held_by):
+                    await outbound.stand_down(conn, incident=row, callouts=(c,), reason="held",
+                                              held_by=held_by)
+                case Raised():
+                    incident_changed = True
+                case Advised(picks=picks):
+                    await self._advise(agg, picks)
         if incident_changed:
             notices.append(outbound.incident_notice(row))
         await outbound.notify(conn, notices)
         agg.changes.clear()
+
+    async def _advise(self, agg: Incident, picks: Sequence[Candidate]) -> None:
+        # Not counted toward the daily cap, and no per-person notices: 2,000 recipients would
+        # flood the stream with rows nobody answers (an advisory expects no reply).
+        made = await repo.insert_callouts(self.conn, incident_id=agg.row.id, picks=picks,
+                                          round_no=1, first_rank=1)
+        await outbound.issue(self.conn, incident=agg.row, callouts=made, expires_at=None)
+        agg.callouts.update({c.id: c for c in made})
 
     async def _call(self, agg: Incident, change: Called) -> list[dict[str, Any]]:
         row = agg.row
