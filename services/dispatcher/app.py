@@ -15,6 +15,8 @@ from baiying_dispatcher.consumers import make_consumers
 from baiying_dispatcher.gazetteer.api import router as gazetteer_router
 from baiying_dispatcher.nextsteps_api import router as nextsteps_router
 from baiying_dispatcher.prevention.api import router as cases_router
+from baiying_dispatcher.prevention.campaign_api import router as campaigns_router
+from baiying_dispatcher.prevention.campaign_runs import run_scheduler
 from baiying_dispatcher.prevention.hotspots_api import router as hotspots_router
 from baiying_dispatcher.prevention.report_api import router as report_router
 from baiying_dispatcher.rounds import run_timer
@@ -47,6 +49,9 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
                 hub.start(),
                 asyncio.create_task(run_timer(rt.pool, settings=settings), name="round-timer"),
             ]
+            if settings.campaign_tick_s > 0:  # 以案说防 runs (docs/campaigns.md)
+                rt.background.append(asyncio.create_task(
+                    run_scheduler(rt.pool, settings=settings), name="campaign-scheduler"))
             yield
 
     app = FastAPI(title="Baiying dispatcher", version="0.1.0", lifespan=lifespan)
@@ -57,6 +62,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     app.include_router(gazetteer_router)  # standard addresses, categories and districts
     app.include_router(nextsteps_router)  # the desk's moves on a short or unmet call
     app.include_router(cases_router)  # 以案说防: the case library
+    app.include_router(campaigns_router)  # 以案说防: campaigns, dry run, reach
     app.include_router(hotspots_router)  # where and when cases cluster
     app.include_router(report_router)  # the bureau's monthly figures
     app.include_router(auth_router)  # sign-out and session revocation (docs/auth.md)

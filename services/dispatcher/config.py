@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from baiying_shared.devsms import DEV_SENDERS
 from baiying_shared.settings import CommonSettings
 
 
@@ -32,3 +33,15 @@ class DispatcherSettings(CommonSettings):
     dispatch_timezone: str = "Asia/Shanghai"
     # Advisories reach everyone in the area; this bounds one notice's fan-out.
     dispatch_advisory_max: int = Field(default=200_000, ge=1)
+    # 以案说防 campaigns (docs/campaigns.md). Senders and their rate are the notifier's own
+    # variables (BAIYING_SMS_SENDERS, BAIYING_SENDER_MPS), so a dry run's carrier time is
+    # what the notifier will pace; the link base is the notifier's public case page.
+    sms_senders: tuple[str, ...] = DEV_SENDERS
+    sender_mps: float = Field(default=10.0, gt=0)
+    public_base_url: str = "http://127.0.0.1:8003"
+    # How often this instance looks for due runs; 0 = never (another instance fires them).
+    campaign_tick_s: float = Field(default=5.0, ge=0, le=600)
+    # A due run found later than this (the service was down) is skipped, not sent late.
+    campaign_stale_s: float = Field(default=3600.0, gt=0)
+    # A message not sent this long after its run starts is dropped by the notifier.
+    campaign_message_ttl_s: float = Field(default=6 * 3600.0, gt=0)

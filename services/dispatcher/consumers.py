@@ -16,6 +16,7 @@ import asyncpg
 
 from baiying_dispatcher import index, responses
 from baiying_dispatcher.config import DispatcherSettings
+from baiying_dispatcher.prevention import campaign_reach
 from baiying_shared.db import inbox
 from baiying_shared.events import deliveries, replies, volunteers
 from baiying_shared.events.deliveries import DeliveryStatusChanged
@@ -91,4 +92,5 @@ def make_consumers(rt: Runtime) -> list[EventConsumer]:
         EventConsumer(settings=settings, group_id=RESPONSES_GROUP,
                       topics=[deliveries.TOPIC, replies.TOPIC],
                       handle=route(bound), dead_letters=rt.producer),
+        campaign_reach.make_consumer(rt),  # 以案说防 reach, in its own group
     ]
