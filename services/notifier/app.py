@@ -11,6 +11,8 @@ import asyncpg
 from fastapi import FastAPI
 
 from baiying_notifier import app_channel, webhooks
+from baiying_notifier.campaigns import page as campaign_page
+from baiying_notifier.campaigns.expiry import expire_forever
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.consumers import make_consumers
 from baiying_notifier.gateway import SmsGateway
@@ -86,6 +88,7 @@ def create_app(
                     ),
                     name="sms-reconciler",
                 ),
+                asyncio.create_task(expire_forever(rt.pool), name="campaign-expiry"),
             ]
             app.state.runtime, app.state.sender, app.state.hub = rt, sender, hub
             app.state.signin = SignIn(  # volunteer sign-in by SMS code (docs/auth.md)
@@ -101,6 +104,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(app_channel.router)
     app.include_router(signin_router)
+    app.include_router(campaign_page.router)  # GET /c/{token}: public, no login
     return app
 
 

@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from baiying_notifier import intake
-from baiying_shared.deps import PgPool
-from baiying_shared.events import callouts
+from baiying_notifier.campaigns import intake as campaign_intake
+from baiying_notifier.config import NotifierSettings
+from baiying_notifier.signin import roster
+from baiying_shared.events import callouts, campaigns, volunteers
 from baiying_shared.kafka.consumer import EventConsumer, Message
 from baiying_shared.runtime import Runtime
 
@@ -15,21 +17,35 @@ GROUP = "notifier"
 
 
 # The notifier's one handler map, batch variant: topic -> handler(pool, envelopes of a poll).
-# Per payload class the batch is split again in intake.HANDLERS.
-BATCH_HANDLERS: dict[str, Callable[[PgPool, list[Message]], Awaitable[None]]] = {
+# Per payload class the batch is split again in intake.HANDLERS. (`...`: the campaign intake
+# also takes base_url=, see _bind.)
+BATCH_HANDLERS: dict[str, Callable[..., Awaitable[None]]] = {
     callouts.TOPIC: intake.on_batch,
+    campaigns.TOPIC: campaign_intake.on_batch,  # bound with the link base URL (_bind)
+    volunteers.TOPIC: roster.on_batch,
 }
+# Call-out intake keeps a group of its own: a campaign or roster consumer joining or leaving
+# rebalances only its group, never pausing call-outs.
+GROUPS = {campaigns.TOPIC: "notifier-campaigns", volunteers.TOPIC: "notifier-volunteers"}
+
+
+def _bind(rt: Runtime, topic: str) -> Callable[[list[Message]], Awaitable[None]]:
+    settings = rt.settings
+    assert isinstance(settings, NotifierSettings)
+    if topic == campaigns.TOPIC:  # campaign SMS carry <public_base_url>/c/<token>
+        return partial(BATCH_HANDLERS[topic], rt.pool, base_url=settings.public_base_url)
+    return partial(BATCH_HANDLERS[topic], rt.pool)
 
 
 def make_consumers(rt: Runtime) -> list[EventConsumer]:
-    """One consumer per topic in BATCH_HANDLERS, as group "notifier"."""
+    """One consumer per topic in BATCH_HANDLERS, as group "notifier" unless GROUPS says."""
     return [
         EventConsumer(
             settings=rt.settings,
-            group_id=GROUP,
+            group_id=GROUPS.get(topic, GROUP),
             topics=[topic],
-            handle_batch=partial(handler, rt.pool),
+            handle_batch=_bind(rt, topic),
             dead_letters=rt.producer,
         )
-        for topic, handler in BATCH_HANDLERS.items()
+        for topic in BATCH_HANDLERS
     ]

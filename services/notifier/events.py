@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
+from baiying_notifier.campaigns import reach
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgConn
 from baiying_shared.events import contacts, deliveries, replies
@@ -47,6 +48,9 @@ async def delivery_status(
     conn: Conn, *, row: Any, status: str, error_code: int | None = None, sid: str | None = None
 ) -> None:
     """DeliveryStatusChanged for a deliveries row (a Record or dict with its columns)."""
+    if reach.is_campaign(row):  # a campaign SMS: reach for the campaign, not a call-out status
+        await reach.on_provider_status(conn, row=row, status=status, error_code=error_code)
+        return
     await outbox.add_many(
         conn, [delivery_status_event(row, status=status, error_code=error_code, sid=sid)]
     )

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
 from baiying_notifier import optouts, replies, seen, store
+from baiying_notifier.campaigns import inbound as campaign_inbound
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain import keywords
 from baiying_notifier.domain.templates import Language, phrase
@@ -89,6 +90,9 @@ async def inbound(request: Request, form: SignedForm) -> Response:
     async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
         if not await seen.first_time(conn, f"inbound:{sid}"):
             return twiml()  # a replay: already acted on and answered
+        # 订阅/退订/删除/收到 of residents and campaign recipients; None: a volunteer's reply.
+        if (answer := await campaign_inbound.answer(conn, phone=phone, body=body)) is not None:
+            return twiml(answer)
         parsed = keywords.parse(body, opted_out=await optouts.is_opted_out(conn, phone))
         latest = await replies.latest_for_phone(conn, phone)
         lang: Language = latest["language"] if latest else settings.default_language

@@ -43,7 +43,9 @@ class TopicSpec:
 DEAD_LETTER = "baiying.deadletter.v1"
 
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(volunteers.TOPIC, 6, "volunteer_id", "registry", ("dispatcher",), compacted=True),
+    TopicSpec(
+        volunteers.TOPIC, 6, "volunteer_id", "registry", ("dispatcher", "notifier"), compacted=True
+    ),
     # No consumer yet: the dispatcher reads team type from each volunteer's snapshot.
     TopicSpec(teams.TOPIC, 3, "team_id", "registry", (), compacted=True),
     TopicSpec(callouts.TOPIC, 12, "volunteer_id", "dispatcher", ("notifier",)),

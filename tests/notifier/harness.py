@@ -18,14 +18,17 @@ from baiying_notifier.config import NotifierSettings
 from baiying_sandbox.app import create_app as create_sandbox
 from baiying_sandbox.config import SandboxSettings
 from baiying_sandbox.store import Store
-from baiying_shared.events import callouts, contacts, deliveries, replies
+from baiying_shared.events import callouts, campaigns, contacts, deliveries, replies
 from baiying_shared.events.envelope import Envelope, Payload, decode, encode, wrap
 from baiying_shared.kafka.admin import ensure_topics
 from baiying_shared.kafka.producer import make_producer
 from tests.support import eventually, free_port, serving
 
-NOTIFY_TOPICS = (deliveries.TOPIC, replies.TOPIC, contacts.TOPIC)
-NOTIFIER_TABLES = "deliveries, callouts, webhook_seen, opt_outs, outbox, processed_events"
+NOTIFY_TOPICS = (deliveries.TOPIC, replies.TOPIC, contacts.TOPIC, campaigns.REACH_TOPIC)
+NOTIFIER_TABLES = (
+    "deliveries, callouts, webhook_seen, opt_outs, outbox, processed_events,"
+    " subscribers, campaign_messages, campaign_reach, volunteers"
+)
 
 
 @dataclass

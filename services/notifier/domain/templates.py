@@ -26,6 +26,7 @@ _T: dict[Language, dict[str, str]] = {
         "alert": "【一呼百应】紧急召集：{title}（{category}），{area}附近，距您约{distance}。"
         "{detail}回复1接受，2拒绝。编号{code}",
         "advisory": "【一呼百应】以案说防（{area}）：{title}。{advice}",
+        "campaign": "【一呼百应】以案说防：{title}。{advice} 详情：{link} 回复收到确认，退订回TD",
         "confirmation": "【一呼百应】感谢接受！{title}，地址：{address}。{detail}"
         "回电：{contact}。到达后回复3。编号{code}",
         "detail": "情况：{description}。",
@@ -50,6 +51,8 @@ _T: dict[Language, dict[str, str]] = {
         "alert": "[Baiying] Call-out: {title} ({category}) near {area}, about {distance} from you. "
         "{detail}Reply 1 to accept, 2 to decline. Ref {code}",
         "advisory": "[Baiying] Safety notice ({area}): {title}. {advice}",
+        "campaign": "[Baiying] Safety notice: {title}. {advice} More: {link} "
+        "Reply OK to confirm, STOP to opt out",
         "confirmation": "[Baiying] Thank you! {title} at {address}. {detail}"
         "Call back: {contact}. Reply 3 on arrival. Ref {code}",
         "detail": "Note: {description}. ",

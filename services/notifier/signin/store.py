@@ -16,7 +16,19 @@ if TYPE_CHECKING:
 
 
 async def volunteer_for_phone(conn: Conn, phone: str) -> tuple[uuid.UUID, str] | None:
-    """The volunteer (and language) behind a phone, from the call-outs this notifier received."""
+    """The active volunteer (and language) behind a phone.
+
+    From the registry's snapshots (table volunteers, signin.roster), so someone never called
+    out can sign in; a suspended volunteer cannot. A phone the snapshots do not know (yet)
+    falls back to the call-outs this notifier received.
+    """
+    row = await conn.fetchrow(
+        "SELECT volunteer_id, language, status FROM volunteers WHERE phone = $1"
+        " ORDER BY status = 'active' DESC, revision DESC LIMIT 1",
+        phone,
+    )
+    if row is not None:
+        return (row["volunteer_id"], row["language"]) if row["status"] == "active" else None
     row = await conn.fetchrow(
         "SELECT volunteer_id, language FROM callouts WHERE phone = $1"
         " ORDER BY issued_at DESC LIMIT 1",

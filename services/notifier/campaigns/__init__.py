@@ -1,0 +1,1 @@
+"""以案说防 on the notifier side: campaign SMS, resident subscribers, link tokens, reach."""

@@ -1,0 +1,40 @@
+"""`not_after`: a campaign SMS still waiting when quiet hours start (or the campaign expires)
+is cancelled, never sent late. The sender's claim only takes pending rows, so a cancelled
+row is skipped even if it is already in a sender's heap."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from baiying_notifier.campaigns.reach import MESSAGE
+from baiying_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+# Rows locked in id order, as the sender's claim and a stand-down's cancel lock them.
+_CANCEL = f"""
+UPDATE deliveries SET state = 'cancelled', updated_at = now() WHERE id IN (
+    SELECT d.id FROM campaign_messages m JOIN deliveries d ON d.callout_id = m.message_id
+    WHERE m.not_after <= now() AND d.message = '{MESSAGE}' AND d.state = 'pending'
+    ORDER BY d.id FOR UPDATE OF d SKIP LOCKED)
+"""
+
+
+async def cancel_expired(pool: asyncpg.Pool[Any]) -> int:
+    """Cancel the pending campaign SMS past their not_after; how many."""
+    status = await pool.execute(_CANCEL)
+    return int(status.split()[-1])
+
+
+async def expire_forever(pool: asyncpg.Pool[Any], *, interval_s: float = 1.0) -> None:
+    """Every `interval_s`: late by at most that much (plus one send already under way)."""
+    while True:
+        try:
+            if n := await cancel_expired(pool):
+                log.info("campaign messages expired", count=n)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("expiring campaign messages failed", error=str(exc))
+        await asyncio.sleep(interval_s)
