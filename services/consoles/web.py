@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from baiying_consoles import registry_proxy
 from baiying_consoles.config import MapSettings
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -29,6 +30,8 @@ CONTENT_TYPES = {
     ".map": "application/json",
     ".png": "image/png",
 }
+# Screens served from the one template screen.html, each with its own js/<name>.js.
+SCREENS = ("roster", "cases", "hotspots", "report")
 # Pages may change between deploys; keep the browser asking (ETag/Last-Modified make it cheap).
 NO_CACHE = {"Cache-Control": "no-cache"}
 
@@ -56,9 +59,13 @@ def _asset(rel: str) -> Path:
     return path
 
 
-def router(settings: MapSettings | None = None) -> APIRouter:
+def router(
+    settings: MapSettings | None = None, registry: registry_proxy.RegistryLink | None = None,
+) -> APIRouter:
     """Pages and assets of the duty desk and the supervisor dashboard."""
     settings = settings or MapSettings()
+    pages = {p.stem for p in STATIC.glob("*.html")} - {"screen"}
+    template = (STATIC / "screen.html").read_text(encoding="utf-8")
     page_headers = {"Content-Security-Policy": content_policy(settings)}
     r = APIRouter(tags=["consoles"], include_in_schema=False)
 
@@ -76,6 +83,20 @@ def router(settings: MapSettings | None = None) -> APIRouter:
     @r.get("/dashboard/incidents/{incident_id}")
     async def dashboard() -> FileResponse:
         return _file(STATIC / "dashboard.html", page_headers)
+
+    # Every other screen is one page at its file name (/roster.html, /cases.html …), so pages
+    # link to each other relatively (hotspots → campaigns.html?hotspot=…): a page file of its
+    # own, or one of SCREENS, which differ only in their script and share screen.html.
+    @r.get("/{name}.html")
+    async def screen(name: str) -> Response:
+        if name in pages:
+            return _file(STATIC / f"{name}.html", page_headers)
+        if name not in SCREENS:
+            raise HTTPException(404, "not found")
+        body = template.replace("{screen}", name)
+        return HTMLResponse(body, headers={**NO_CACHE, **page_headers})
+
+    r.include_router(registry_proxy.router(registry))  # the roster page's registry reads
 
     @r.get("/consoles")
     async def consoles() -> RedirectResponse:

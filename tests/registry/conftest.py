@@ -6,6 +6,7 @@ import itertools
 import random
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,12 +70,19 @@ class Registry:
         return r.json()  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="module")
-async def registry(infra: Infra, database_url: str) -> AsyncIterator[Registry]:
-    settings = registry_settings(infra, database_url, import_max_bytes=64 * 1024)
+@asynccontextmanager
+async def running_registry(settings: RegistrySettings) -> AsyncIterator[Registry]:
+    """The registry app served on `settings`, with a pool on its schema."""
     async with serving(create_app(settings)) as url:
         pool = await create_pool(settings, schema=settings.db_schema)
         try:
             yield Registry(settings, url, pool)
         finally:
             await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def registry(infra: Infra, database_url: str) -> AsyncIterator[Registry]:
+    settings = registry_settings(infra, database_url, import_max_bytes=64 * 1024)
+    async with running_registry(settings) as registry:
+        yield registry

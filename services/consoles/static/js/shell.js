@@ -6,7 +6,7 @@ import { session, signIn, signOut, claimsOf, isExpired, districtsOf } from './au
 import { loadGeo } from './geo.js';
 
 const NAV = [['desk', '/desk', 'nav_desk'], ['dashboard', '/dashboard', 'nav_dashboard'],
-  ['stats', '/dashboard/stats', 'nav_stats']];
+  ['stats', '/dashboard/stats', 'nav_stats'], ['roster', '/roster.html', 'nav_roster']];
 
 function whoAmI(claims, geo) {
   const ds = districtsOf(claims);
