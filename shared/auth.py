@@ -23,6 +23,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from baiying_shared.errors import Forbidden
 from baiying_shared.oidc import JwksCache, NotEntitled, OidcConfig, OidcVerifier, TokenRejected
 from baiying_shared.oidc_revocations import RevocationList
 from baiying_shared.settings import CommonSettings
@@ -53,11 +54,9 @@ class Principal(BaseModel):
         return self.role == "admin" or ALL_DISTRICTS in self.districts or district in self.districts
 
     def ensure_district(self, district: str) -> None:
-        """403 unless the caller may act in `district`."""
+        """Forbidden (403 through install_common) unless the caller may act in `district`."""
         if not self.may_act_in(district):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"not authorised for district {district}"
-            )
+            raise Forbidden(f"not authorised for district {district}")
 
     def district_filter(self) -> list[str] | None:
         """None means every district; otherwise the list to restrict queries to."""

@@ -14,12 +14,15 @@ from baiying_dispatcher.domain import IncidentStatus, Need, Policy, Want
 from baiying_dispatcher.mobilisation import handlers
 from baiying_dispatcher.mobilisation.aggregate import Incident
 from baiying_dispatcher.mobilisation.changes import (
+    Advised,
     Called,
     CalloutsMoved,
     Change,
     Confirmed,
     DeliveryRecorded,
+    Held,
     IncidentUpdated,
+    Raised,
     StoodDown,
 )
 from baiying_dispatcher.repo import Callout
@@ -38,7 +41,7 @@ def row(*, need: int = 1, rounds: int = 2, status: IncidentStatus = IncidentStat
         advice=None, target_districts=None, status=status, round=1,
         next_round_at=T0 + timedelta(seconds=60), created_by="desk", created_at=T0,
         first_callout_at=T0, first_accept_at=None, staffed_at=None, unmet_at=None,
-        ended_at=None, request_hash=None,
+        ended_at=None, request_hash=None, draw_districts=("360702",),
     )
 
 
@@ -68,10 +71,13 @@ def kinds(changes: Sequence[Change]) -> list[type]:
 class FakeUnitOfWork:
     """Holds aggregates in memory; `committed` is what a real commit would have written."""
 
-    def __init__(self, agg: Incident, people: Sequence[Candidate] = ()) -> None:
+    def __init__(self, agg: Incident, people: Sequence[Candidate] = (),
+                 holders: dict[uuid.UUID, str] | None = None) -> None:
         self.clock = CLOCK
         self.agg, self.people = agg, list(people)
+        self.holders = holders or {}  # volunteer -> title of the live incident holding them
         self.committed: list[Change] = []
+        self.asked: list[uuid.UUID] = []
 
     async def load(self, incident_id: uuid.UUID) -> Incident | None:
         return self.agg if incident_id == self.agg.row.id else None
@@ -82,6 +88,13 @@ class FakeUnitOfWork:
         called = {c.volunteer_id for c in agg.callouts.values()} | set(exclude)
         free = [p for p in self.people if p.volunteer_id not in called]
         return sorted(free, key=lambda p: p.distance_m)[: want.count]
+
+    async def audience(self, agg: Incident, *, limit: int) -> list[Candidate]:
+        return sorted(self.people, key=lambda p: p.distance_m)[:limit]
+
+    async def holder(self, volunteer_id: uuid.UUID, *, incident_id: uuid.UUID) -> str | None:
+        self.asked.append(volunteer_id)
+        return self.holders.get(volunteer_id)
 
     async def commit(self, agg: Incident) -> None:
         self.committed += agg.changes
@@ -246,3 +259,62 @@ async def test_end_handler_commits_the_stand_downs() -> None:
     await handlers.end(uow, incident_id=agg.row.id, status=IncidentStatus.closed)
     assert [c.reason for c in uow.committed if isinstance(c, StoodDown)] == ["closed"]
     assert agg.evaluate(now=CLOCK.now) == []  # an ended incident is not re-judged
+
+
+async def test_an_accept_while_held_elsewhere_is_declined_told_why_and_replaced() -> None:
+    agg = aggregate(1, need=1)
+    (cid,) = agg.callouts
+    held = agg.callouts[cid].volunteer_id
+    uow = FakeUnitOfWork(agg, people=[candidate(500)], holders={held: "老人走失"})
+    done = await handlers.reply(uow, incident_id=agg.row.id, callout_id=cid, action="accept",
+                                at=T0, over_call=1.0)
+    assert done is agg and uow.asked == [held]
+    assert agg.callouts[cid].state == S.declined and agg.row.first_accept_at is None
+    told = [c for c in uow.committed if isinstance(c, Held)]
+    assert [(t.callout.id, t.held_by) for t in told] == [(cid, "老人走失")]
+    assert not any(isinstance(c, Confirmed) for c in uow.committed)
+    (call,) = [c for c in uow.committed if isinstance(c, Called)]
+    assert [p.distance_m for p in call.picks] == [500]  # the next person is called instead
+
+
+async def test_an_accept_when_free_is_checked_and_confirmed() -> None:
+    agg = aggregate(1, need=1)
+    (cid,) = agg.callouts
+    uow = FakeUnitOfWork(agg)
+    await handlers.reply(uow, incident_id=agg.row.id, callout_id=cid, action="accept", at=T0,
+                         over_call=1.0)
+    assert uow.asked == [agg.callouts[cid].volunteer_id]
+    assert agg.callouts[cid].state == S.accepted
+    assert any(isinstance(c, Confirmed) for c in uow.committed)
+    # A decline commits nobody: no check, no lock.
+    other = aggregate(1, need=1)
+    (oid,) = other.callouts
+    quiet = FakeUnitOfWork(other)
+    await handlers.reply(quiet, incident_id=other.row.id, callout_id=oid, action="decline",
+                         at=T0, over_call=1.0)
+    assert quiet.asked == []
+
+
+async def test_opening_a_callout_calls_and_an_advisory_reaches_its_audience() -> None:
+    callout_agg = aggregate(0, need=1)
+    uow = FakeUnitOfWork(callout_agg, people=[candidate(300), candidate(100)])
+    await handlers.open_incident(uow, incident_id=callout_agg.row.id, over_call=1.0,
+                                 advisory_max=10)
+    assert kinds(uow.committed) == [Raised, Called]
+    advisory = aggregate(0, kind="advisory")
+    people = [candidate(d) for d in (300, 100, 200)]
+    uow = FakeUnitOfWork(advisory, people=people)
+    await handlers.open_incident(uow, incident_id=advisory.row.id, over_call=1.0,
+                                 advisory_max=2)
+    assert kinds(uow.committed) == [Raised, Advised, IncidentUpdated]
+    (advised,) = [c for c in uow.committed if isinstance(c, Advised)]
+    assert [p.distance_m for p in advised.picks] == [100, 200]
+
+
+def test_approved_help_widens_the_draw_and_asks_for_people_once() -> None:
+    agg = aggregate(0, need=1)
+    assert agg.row.draw_districts == ("360702",)
+    changes = agg.draw_on(["360703", "360702"], now=CLOCK.now)
+    assert agg.row.draw_districts == ("360702", "360703") and agg.needs_people
+    assert kinds(changes) == [IncidentUpdated]
+    assert agg.draw_on(["360703"], now=CLOCK.now) == []  # already drawn on: nothing changes
