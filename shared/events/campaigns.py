@@ -81,14 +81,3 @@ class CampaignReachChanged(Payload):
     error_code: int | None
     at: datetime
 
-
-# Every campaign SMS ends with `<BAIYING_PUBLIC_BASE_URL>/c/<token>`; the token is 128 random
-# bits in base64url without padding: 22 characters.
-LINK_PATH = "/c/"
-TOKEN_CHARS = 22
-
-
-def sms_text(title: str, advice: str, link: str) -> str:
-    """The one campaign SMS layout: the dispatcher's dry run and the notifier's send count
-    segments on the same text."""
-    return f"【{title}】{advice} {link}"

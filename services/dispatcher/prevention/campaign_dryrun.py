@@ -1,7 +1,8 @@
 """A dry run's figures: segments per message with the link appended, carrier time. No I/O.
 
-The text is `campaigns.sms_text`, the same the notifier sends, with a link of the real
-length; segments are counted by the notifier's own counter (GSM-7 or UCS-2, as billed).
+Counted on the very text the notifier will send: its own pure template and segment code
+(baiying_notifier.domain.templates, which shortens free text to its budget) with a link of
+the real length, so a dry run and the SMS bill agree.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from baiying_notifier.domain.segments import count as count_segments
-from baiying_shared.events.campaigns import LINK_PATH, TOKEN_CHARS, sms_text
+from baiying_notifier.campaigns.tokens import TOKEN_LENGTH, link
+from baiying_notifier.domain.templates import Language, render
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,9 @@ class Estimate:
     carrier_seconds: float  # at every sender's segment rate together
 
 
-def segments(title: str, advice: str, *, base_url: str) -> int:
-    link = base_url.rstrip("/") + LINK_PATH + "x" * TOKEN_CHARS
-    return count_segments(sms_text(title, advice, link)).segments
+def segments(lang: Language, title: str, advice: str, *, base_url: str) -> int:
+    url = link(base_url, "x" * TOKEN_LENGTH)
+    return render("campaign", lang, title=title, advice=advice, link=url).segments
 
 
 def estimate(
@@ -31,7 +32,8 @@ def estimate(
     senders: int, mps: float,
 ) -> Estimate:
     """Figures for recipients counted by language; `text(lang)` gives (title, advice)."""
-    per = {lang: segments(*text(lang), base_url=base_url) for lang in languages or {"zh": 0}}
+    per = {lang: segments("en" if lang == "en" else "zh", *text(lang), base_url=base_url)
+           for lang in languages or {"zh": 0}}
     total = sum(per[lang] * n for lang, n in languages.items())
     rate = max(senders, 1) * mps
     return Estimate(max(per.values()), total, round(total / rate, 1))
