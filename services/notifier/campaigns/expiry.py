@@ -9,14 +9,15 @@ from typing import Any
 
 import asyncpg
 
-from baiying_notifier.campaigns.reach import MESSAGE
+from baiying_notifier.campaigns.reach import MESSAGE, SCRUBBED, TOKEN_IN_BODY
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
 
 # Rows locked in id order, as the sender's claim and a stand-down's cancel lock them.
 _CANCEL = f"""
-UPDATE deliveries SET state = 'cancelled', updated_at = now() WHERE id IN (
+UPDATE deliveries SET state = 'cancelled', updated_at = now(),
+    body = regexp_replace(body, '{TOKEN_IN_BODY}', '{SCRUBBED}') WHERE id IN (
     SELECT d.id FROM campaign_messages m JOIN deliveries d ON d.callout_id = m.message_id
     WHERE m.not_after <= now() AND d.message = '{MESSAGE}' AND d.state = 'pending'
     ORDER BY d.id FOR UPDATE OF d SKIP LOCKED)

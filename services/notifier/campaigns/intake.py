@@ -118,7 +118,7 @@ JOIN campaign_messages m USING (message_id)
 LEFT JOIN opt_outs o ON o.phone = m.phone AND o.opted_out
 ORDER BY v.n
 ON CONFLICT (callout_id, message, channel) DO NOTHING
-RETURNING seq, callout_id, state
+RETURNING id, seq, callout_id, state
 """
 
 
@@ -141,4 +141,5 @@ async def queue(conn: PgConn, todo: list[Recipient], *, base_url: str) -> list[i
     suppressed = [r["callout_id"] for r in rows if r["state"] == "suppressed"]
     if suppressed:
         await reach.record(conn, message_ids=suppressed, status="failed", error_code=21610)
+    await reach.scrub(conn, delivery_ids=[r["id"] for r in rows if r["state"] != "pending"])
     return [r["seq"] for r in rows if r["state"] == "pending"]

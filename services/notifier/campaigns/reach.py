@@ -24,6 +24,11 @@ _FROM_PROVIDER = {"sent": "sent", "delivered": "delivered", "failed": "failed",
                   "undelivered": "failed"}  # fmt: skip
 # Delivered or undelivered means the carrier sent it, even if its 'sent' callback was lost.
 _IMPLIES_SENT = frozenset({"delivered", "undelivered"})
+_SETTLED = frozenset({"delivered", "undelivered", "failed"})
+# The link token in a stored SMS body, and what it becomes once the body is no longer needed
+# (the body is kept only so a crashed send can be recognised or re-routed).
+TOKEN_IN_BODY = r"/c/[A-Za-z0-9_-]{22}"
+SCRUBBED = "/c/-"
 
 _FRESH = """
 WITH fresh AS (
@@ -77,3 +82,13 @@ async def on_provider_status(
     if status in _IMPLIES_SENT:
         await record(conn, message_ids=ids, status="sent")
     await record(conn, message_ids=ids, status=reach, error_code=error_code)
+    if status in _SETTLED:
+        await scrub(conn, delivery_ids=[row["id"]])
+
+
+async def scrub(conn: PgConn, *, delivery_ids: list[uuid.UUID]) -> None:
+    """Drop the link token from settled SMS bodies: at rest it then exists only as its hash."""
+    await conn.execute(
+        "UPDATE deliveries SET body = regexp_replace(body, $2, $3) WHERE id = ANY($1::uuid[])",
+        delivery_ids, TOKEN_IN_BODY, SCRUBBED,
+    )  # fmt: skip
