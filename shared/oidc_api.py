@@ -53,6 +53,22 @@ async def revoke(
     return RevocationOut(sub=sub, session_id=session_id)
 
 
+class MeOut(BaseModel):
+    """Who the service takes the caller for: what the consoles' header shows."""
+
+    sub: str
+    role: str
+    districts: list[str]
+    name: str | None
+
+
+@router.get("/me")
+async def me(principal: CurrentPrincipal) -> MeOut:
+    """The caller as this service maps their token (role and districts from the claims)."""
+    return MeOut(sub=principal.sub, role=principal.role, districts=list(principal.districts),
+                 name=principal.name)
+
+
 @router.post("/sign-out", status_code=status.HTTP_202_ACCEPTED)
 async def sign_out(request: Request, principal: CurrentPrincipal) -> RevocationOut:
     """End the caller's own session (every token of it, on every service)."""

@@ -1,4 +1,4 @@
-"""Map settings of the consoles (env BAIYING_MAP_…): an optional base-map tile source.
+"""Settings of the consoles: an optional base-map tile source (env BAIYING_MAP_…) and sign-in.
 
 Unset, the consoles draw their offline outline (district cells and seats) and reach nothing
 but their own origin. Set, they draw tiles from that one source under the same layers, e.g.
@@ -14,10 +14,14 @@ a self-hosted XYZ server or 天地图 with its key:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from baiying_shared.auth import oidc_config
+from baiying_shared.settings import CommonSettings
 
 # WMTS KVP/REST names for the tile address, rewritten to the XYZ names the map library uses.
 WMTS_NAMES = {"{TileMatrix}": "{z}", "{TileCol}": "{x}", "{TileRow}": "{y}"}
@@ -64,3 +68,35 @@ class MapSettings(BaseSettings):
             tiles = {"url": self.tiles, "subdomains": self.subdomains,
                      "attribution": self.attribution, "max_zoom": self.max_zoom}
         return {"tiles": tiles}
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """How the pages sign staff in: pasted development tokens, or the OIDC provider's code flow.
+
+    Taken from the dispatcher's own settings (BAIYING_IDP, BAIYING_OIDC_ISSUER,
+    BAIYING_OIDC_CLIENT_ID), so the pages ask the provider whose tokens the API accepts.
+    """
+
+    issuer: str = ""  # empty: development tokens only
+    client_id: str = ""
+
+    @classmethod
+    def of(cls, settings: CommonSettings) -> SignIn:
+        config = oidc_config(settings)
+        if config is None:
+            return cls()
+        return cls(issuer=config.issuer.rstrip("/"), client_id=settings.oidc_client_id)
+
+    def origin(self) -> str | None:
+        """The provider's scheme://host[:port] (discovery and token calls go there)."""
+        if not self.issuer:
+            return None
+        parts = urlsplit(self.issuer)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def public(self) -> dict[str, object]:
+        if not self.issuer:
+            return {"mode": "dev"}
+        return {"mode": "oidc", "issuer": self.issuer, "client_id": self.client_id,
+                "scope": "openid profile"}

@@ -1,20 +1,21 @@
 """Serve the consoles: HTML pages at /desk and /dashboard…, assets under /console-static/.
 
 The pages are plain files shipped in the package; all data comes from the dispatcher API in
-the browser, so this router needs no database and no auth of its own. Its one setting is the
-optional base-map tile source (`MapSettings`), given to the pages at /console-config.json and
-written into each page's Content-Security-Policy: the browser itself refuses any other origin.
+the browser, so this router needs no database and no auth of its own. Its settings are the
+optional base-map tile source (`MapSettings`) and the sign-in provider of the mounting service
+(`SignIn`, from its settings), given to the pages at /console-config.json and written into each
+page's Content-Security-Policy: the browser itself refuses any other origin.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from baiying_consoles import registry_proxy
-from baiying_consoles.config import MapSettings
+from baiying_consoles.config import MapSettings, SignIn
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSET_PREFIX = "/console-static"
@@ -43,12 +44,21 @@ def _file(path: Path, headers: dict[str, str] | None = None) -> FileResponse:
     return FileResponse(path, media_type=media_type, headers={**NO_CACHE, **(headers or {})})
 
 
-def content_policy(settings: MapSettings) -> str:
-    """Pages load from their own origin only; images also from the tile origins, if any."""
+def content_policy(settings: MapSettings, sign_in: SignIn | None = None) -> str:
+    """Pages load from their own origin only; images also from the tile origins, if any;
+    scripts may call the sign-in provider's origin (discovery, token, refresh) and no other."""
     images = " ".join(["'self'", "data:", *settings.origins()])
+    provider = sign_in.origin() if sign_in else None
+    connect = "'self'" + (f" {provider}" if provider else "")
     # Inline style attributes: the map library and the progress bars position by style.
     return (f"default-src 'self'; img-src {images}; style-src 'self' 'unsafe-inline'; "
-            "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+            f"connect-src {connect}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+
+def sign_in_of(request: Request) -> SignIn:
+    """The provider the mounting service accepts tokens from (none: development tokens)."""
+    settings = getattr(request.app.state, "settings", None)
+    return SignIn.of(settings) if settings is not None else SignIn()
 
 
 def _asset(rel: str) -> Path:
@@ -66,35 +76,38 @@ def router(
     settings = settings or MapSettings()
     pages = {p.stem for p in STATIC.glob("*.html")} - {"screen"}
     template = (STATIC / "screen.html").read_text(encoding="utf-8")
-    page_headers = {"Content-Security-Policy": content_policy(settings)}
     r = APIRouter(tags=["consoles"], include_in_schema=False)
 
+    def page(name: str, request: Request) -> FileResponse:
+        policy = content_policy(settings, sign_in_of(request))
+        return _file(STATIC / name, {"Content-Security-Policy": policy})
+
     @r.get("/desk")
-    async def desk() -> FileResponse:
-        return _file(STATIC / "desk.html", page_headers)
+    async def desk(request: Request) -> FileResponse:
+        return page("desk.html", request)
 
     @r.get("/console-config.json")
-    async def config() -> dict[str, object]:
-        return settings.public()
+    async def config(request: Request) -> dict[str, object]:
+        return {**settings.public(), "auth": sign_in_of(request).public()}
 
     # The dashboard is one page; its script routes on the path (list, incident, stats).
     @r.get("/dashboard")
     @r.get("/dashboard/stats")
     @r.get("/dashboard/incidents/{incident_id}")
-    async def dashboard() -> FileResponse:
-        return _file(STATIC / "dashboard.html", page_headers)
+    async def dashboard(request: Request) -> FileResponse:
+        return page("dashboard.html", request)
 
     # Every other screen is one page at its file name (/roster.html, /cases.html …), so pages
     # link to each other relatively (hotspots → campaigns.html?hotspot=…): a page file of its
     # own, or one of SCREENS, which differ only in their script and share screen.html.
     @r.get("/{name}.html")
-    async def screen(name: str) -> Response:
+    async def screen(name: str, request: Request) -> Response:
         if name in pages:
-            return _file(STATIC / f"{name}.html", page_headers)
+            return page(f"{name}.html", request)
         if name not in SCREENS:
             raise HTTPException(404, "not found")
-        body = template.replace("{screen}", name)
-        return HTMLResponse(body, headers={**NO_CACHE, **page_headers})
+        csp = {"Content-Security-Policy": content_policy(settings, sign_in_of(request))}
+        return HTMLResponse(template.replace("{screen}", name), headers={**NO_CACHE, **csp})
 
     r.include_router(registry_proxy.router(registry))  # the roster page's registry reads
 

@@ -67,9 +67,9 @@ def test_the_map_library_is_served_locally(client: TestClient, rel: str) -> None
 
 
 def test_without_tiles_the_pages_reach_only_their_origin(client: TestClient) -> None:
-    assert client.get("/console-config.json").json() == {"tiles": None}
+    assert client.get("/console-config.json").json() == {"tiles": None, "auth": {"mode": "dev"}}
     csp = client.get("/desk").headers["content-security-policy"]
-    assert "img-src 'self' data:;" in csp and "connect-src 'self'" in csp
+    assert "img-src 'self' data:;" in csp and "connect-src 'self';" in csp
 
 
 def test_a_tile_template_reaches_the_page_and_its_policy() -> None:

@@ -1,6 +1,6 @@
 // The dispatcher API, same origin. Every call carries the bearer token; a non-2xx answer becomes
 // an ApiError whose message is readable ({"error", "detail"} from the service, else the status).
-import { token } from './auth.js';
+import { freshToken } from './auth.js';
 import { t } from './i18n.js';
 
 export class ApiError extends Error {
@@ -30,7 +30,7 @@ function readable(status, body) {
 
 export async function request(method, path, { body, headers = {} } = {}) {
   const init = { method, headers: { Accept: 'application/json', ...headers } };
-  const tok = token();
+  const tok = await freshToken(); // refreshed first if it is about to expire
   if (tok) init.headers.Authorization = `Bearer ${tok}`;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';

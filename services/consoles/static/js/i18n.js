@@ -12,6 +12,8 @@ const zh = {
   signin_title: '登录', signin_help: '粘贴令牌（JWT）。在服务器上运行：',
   signin_token: '令牌', signin_submit: '登录', signin_bad: '这不是有效的令牌',
   signin_expired: '令牌已过期，请重新生成',
+  signin_provider: '统一身份认证登录', signin_provider_help: '请使用单位统一身份认证账号登录。',
+  signed_out: '你已安全退出。再次进入需要重新输入密码。', signin_failed: '登录未完成：', signin_switch: '换个账号',
   // map
   map_city: '全市', map_zoom_in: '放大', map_zoom_out: '缩小', map_click_hint: '点击地图选择事发地点',
   map_legend: '图例', map_approx: '辖区范围为示意（按县城距离划分）',
@@ -79,6 +81,8 @@ const en = {
   signin_title: 'Sign in', signin_help: 'Paste a token (JWT). On the server run:',
   signin_token: 'Token', signin_submit: 'Sign in', signin_bad: 'That is not a valid token',
   signin_expired: 'The token has expired; mint a new one',
+  signin_provider: 'Sign in with your organisation', signin_provider_help: 'Sign in with your organisation account.',
+  signed_out: 'You have signed out. Coming back asks for your password again.', signin_failed: 'Sign-in not completed: ', signin_switch: 'Use another account',
   map_city: 'Whole city', map_zoom_in: 'Zoom in', map_zoom_out: 'Zoom out',
   map_click_hint: 'Click the map to set the location', map_legend: 'Legend',
   map_approx: 'District areas are approximate (nearest county seat)',

@@ -1,8 +1,8 @@
 // The frame every console page shares: top bar (brand, navigation, live indicator, language,
-// who is signed in) and the sign-in gate that asks for a token before the page renders.
+// who is signed in) and the sign-in gate: the provider's sign-in, or a pasted development token.
 import { h, $ } from './dom.js';
 import { t, lang, setLang, applyI18n, onLangChange } from './i18n.js';
-import { session, signIn, signOut, claimsOf, isExpired, districtsOf } from './auth.js';
+import { startAuth, signIn, signOut, signInAtProvider, claimsOf, isExpired, districtsOf } from './auth.js';
 import { loadGeo } from './geo.js';
 
 const NAV = [['desk', '/desk', 'nav_desk'], ['dashboard', '/dashboard', 'nav_dashboard'],
@@ -12,6 +12,7 @@ function whoAmI(claims, geo) {
   const ds = districtsOf(claims);
   const names = ds === null ? t('all_districts') : ds.map((c) => geo.name(c)).join('、');
   return h('span', { class: 'who', title: claims.sub },
+    claims.name ? h('span', { class: 'who-name' }, claims.name) : null,
     h('span', { class: 'who-role' }, t(`role_${claims.role}`)), h('span', { class: 'who-districts' }, names));
 }
 
@@ -22,7 +23,7 @@ function topBar(active, sess, geo) {
     h('span', { id: 'live', class: 'live live-offline' }, h('i'), h('span', {}, t('offline'))),
     sess ? whoAmI(sess.claims, geo) : null,
     h('button', { type: 'button', class: 'btn-ghost', id: 'lang', onclick: () => setLang(lang() === 'zh' ? 'en' : 'zh') }, t('lang_switch')),
-    sess ? h('button', { type: 'button', class: 'btn-ghost', id: 'signout', onclick: () => { signOut(); location.reload(); } }, t('sign_out')) : null);
+    sess ? h('button', { type: 'button', class: 'btn-ghost', id: 'signout', onclick: () => signOut() }, t('sign_out')) : null);
   return [h('a', { class: 'brand', href: '/dashboard' }, h('b', {}, t('brand')), h('small', {}, t('brand_sub'))), nav, right];
 }
 
@@ -53,11 +54,22 @@ function signInCard(main) {
     h('button', { type: 'submit', class: 'btn-primary', id: 'signin' }, t('signin_submit'))));
 }
 
+/** Provider sign-in: a button to the provider, after a sign-out or a refused sign-in (with why). */
+function providerCard(main, auth) {
+  const note = auth.error ? `${t('signin_failed')}${auth.error}` : t(auth.signedOut ? 'signed_out' : 'signin_provider_help');
+  main.replaceChildren(h('div', { class: 'card signin' },
+    h('h1', {}, t('signin_title')), h('p', { class: auth.error ? 'form-error' : '', role: 'alert', id: 'signin-note' }, note),
+    h('button', { type: 'button', class: 'btn-primary', id: 'signin-provider', onclick: () => signInAtProvider() }, t('signin_provider')),
+    auth.error ? h('button', { type: 'button', class: 'btn-ghost', id: 'signin-switch', onclick: () => signOut() }, t('signin_switch')) : null));
+}
+
 /** Build the frame, then `render(main, session, geo)` once signed in; re-run on language change. */
 export async function startShell({ page, render, onLang }) {
   document.documentElement.lang = lang() === 'en' ? 'en' : 'zh-CN';
   const geo = await loadGeo();
-  const sess = session();
+  const auth = await startAuth(geo.mapConfig && geo.mapConfig.auth);
+  const sess = auth.session;
+  const gate = () => (auth.mode === 'oidc' ? providerCard(main, auth) : signInCard(main));
   const bar = $('#topbar'), main = $('#main');
   const paint = () => {
     const live = $('#live') && $('#live').dataset.state;
@@ -67,7 +79,7 @@ export async function startShell({ page, render, onLang }) {
     applyI18n(document);
   };
   paint();
-  onLangChange(() => { paint(); if (sess && onLang) onLang(); else if (!sess) signInCard(main); });
-  if (!sess) return signInCard(main);
+  onLangChange(() => { paint(); if (sess && onLang) onLang(); else if (!sess) gate(); });
+  if (!sess) return gate();
   await render(main, sess, geo);
 }
