@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from baiying_notifier import events, seen, store
+from baiying_notifier import events, seen, store, stuck
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.gateway import GatewayError, SentMessage, SmsGateway
 from baiying_notifier.sender import Sender
@@ -188,6 +188,12 @@ async def reconcile_forever(
                 )
                 if sum(done.values()) < limit:
                     break
+        with contextlib.suppress(*lost):
+            _, again = await stuck.unstick_once(
+                pool=pool, gateway=gateway, after_s=settings.stuck_after_s
+            )
+            for item in again:  # after commit: the rows are pending again
+                sender.push(item)
         with contextlib.suppress(*lost):
             # One batch per pass: the sweep is a safety net, not a polling loop.
             await sweep_statuses(

@@ -174,6 +174,8 @@ async def apply_callback(
         row = await _delivery(conn, delivery_id=delivery_id, sid=sid)
         if row is None:  # not ours, or not recorded yet: do not burn the replay key
             return False
+        if sid in (row["cancelled_sids"] or ()):  # a message we cancelled and sent again
+            return False
         return await record_status(conn, row=row, sid=sid, status=status, code=code)
 
 

@@ -146,11 +146,14 @@ async def update_message(request: Request, sid: str, _: Authenticated) -> Any:
     if status is not None:
         if status != "canceled":
             raise TwilioError(400, 21220, f"Invalid parameter Status: {status}")
-        if msg.status != "scheduled":
+        carrier = _carrier(request)
+        if msg.status == "scheduled":
+            carrier.canceled(msg)
+        elif not (_store(request).behaviour.cancel_queued and carrier.withdraw(msg)):
+            _store(request).counters["cancel_refused"] += 1
             raise TwilioError(
                 400, 30409, f"Message {sid} is {msg.status}; only a scheduled one can be canceled"
             )
-        _carrier(request).canceled(msg)
     if body is not None:
         if body != "" or msg.status not in FINAL:
             raise TwilioError(400, 20009, "Only an empty Body redacts, and only a finished message")

@@ -100,6 +100,16 @@ class Carrier:
         """A scheduled message will not go (its timer finds it canceled)."""
         self._set(msg, "canceled")
 
+    def withdraw(self, msg: Message) -> bool:
+        """Take a message still waiting in its sender's queue out of it (False: it has left)."""
+        queue = self._queues.get(msg.from_ or "")
+        if msg.status != "queued" or queue is None or msg not in queue:
+            return False
+        queue.remove(msg)
+        self._queued_segments[msg.from_ or ""] -= msg.num_segments
+        self._set(msg, "canceled")
+        return True
+
     def _release(self, sid: str) -> None:
         msg = self._store.messages.get(sid)
         if msg is not None and msg.status == "scheduled":  # not canceled meanwhile
@@ -120,7 +130,8 @@ class Carrier:
         self._enqueue(msg.from_, msg)
 
     def _enqueue(self, sender: str, msg: Message) -> None:
-        if self._store.behaviour.mps <= 0:
+        b = self._store.behaviour
+        if b.mps <= 0 and sender not in b.stalled_senders:
             self._depart(msg)
             return
         self._queues[sender].append(msg)
@@ -140,6 +151,10 @@ class Carrier:
                 ):
                     self._dequeue(sender)
                     self._fail(msg, QUEUE_OVERFLOW)  # waited past its ValidityPeriod
+                    continue
+                if sender in self._store.behaviour.stalled_senders:
+                    await asyncio.sleep(0.05)  # stuck route: hold everything until un-stalled
+                    next_at = max(next_at, loop.time())
                     continue
                 if next_at > now:
                     await asyncio.sleep(next_at - now)

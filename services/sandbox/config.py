@@ -33,6 +33,11 @@ class Behaviour(BaseModel):
     callback_statuses: tuple[str, ...] = ("queued", "sent", "delivered", "undelivered", "failed")
     callback_delay_ms: int = Field(20, ge=0, description="sent -> delivered")
     handover_ms: int = Field(200, ge=0, description="sending -> sent (the carrier takes it)")
+    # A stuck carrier route: these From numbers' queues take messages but do not drain.
+    stalled_senders: tuple[str, ...] = ()
+    # Twilio cancels only `scheduled` messages; some providers also withdraw one still
+    # `queued` in a sender's queue. Off (as Twilio) unless a test asks.
+    cancel_queued: bool = False
     inbound_url: str = "http://127.0.0.1:8003/v1/webhooks/twilio/inbound"
 
 
@@ -59,6 +64,8 @@ class SandboxSettings(BaseSettings):
     callback_statuses: tuple[str, ...] = ("queued", "sent", "delivered", "undelivered", "failed")
     callback_delay_ms: int = 20
     handover_ms: int = 200
+    stalled_senders: tuple[str, ...] = ()
+    cancel_queued: bool = False
     inbound_url: str = "http://127.0.0.1:8003/v1/webhooks/twilio/inbound"
     callback_concurrency: int = 16
     log_level: str = "INFO"
@@ -76,5 +83,7 @@ class SandboxSettings(BaseSettings):
             callback_statuses=self.callback_statuses,
             callback_delay_ms=self.callback_delay_ms,
             handover_ms=self.handover_ms,
+            stalled_senders=self.stalled_senders,
+            cancel_queued=self.cancel_queued,
             inbound_url=self.inbound_url,
         )

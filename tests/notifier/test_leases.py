@@ -13,9 +13,8 @@ import pytest
 from baiying_notifier import store
 from baiying_notifier.domain.leases import fair_share, plan
 from baiying_notifier.leases import SenderLeases
-from baiying_shared.db.migrate import migrate
-from baiying_shared.db.pool import create_pool
 from baiying_shared.settings import CommonSettings
+from tests.notifier.own_schema import schema_pool
 from tests.support import eventually
 
 NAMES = ("+10000000001", "+10000000002")
@@ -35,14 +34,8 @@ def test_the_share_covers_every_sender_and_the_surplus_goes_back() -> None:
 
 @pytest.fixture
 async def pool(common_settings: CommonSettings, unique: str) -> AsyncIterator[asyncpg.Pool[Any]]:
-    schema = f"nl_{unique}"
-    dsn = common_settings.database_url.get_secret_value()
-    await migrate(dsn, schema=schema, package="baiying_notifier")
-    p = await create_pool(common_settings, schema=schema)
-    try:
+    async with schema_pool(common_settings, f"nl_{unique}") as p:
         yield p
-    finally:
-        await p.close()
 
 
 def leases(pool: asyncpg.Pool[Any]) -> SenderLeases:

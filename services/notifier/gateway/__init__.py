@@ -17,6 +17,8 @@ class Capabilities:
     supports_lookup: bool  # we can list recent messages to a number (reconciliation)
     # we can read one message's current status by id (the status sweep; callbacks get lost)
     supports_fetch: bool = False
+    # we can ask the provider to cancel a message it has not sent yet (stuck in its queue)
+    supports_cancel: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ class SmsGateway(Protocol):
 
     async def fetch(self, sid: str) -> SentMessage:
         """The message `sid` as the provider holds it now; GatewayError if it cannot say."""
+        ...
+
+    async def cancel(self, sid: str) -> None:
+        """Ask the provider not to send `sid`; GatewayError if it refuses (it may have left)."""
         ...
 
     async def close(self) -> None: ...

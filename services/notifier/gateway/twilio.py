@@ -17,7 +17,8 @@ class TwilioGateway:
     """SmsGateway over Twilio's Messages API."""
 
     capabilities = Capabilities(
-        supports_status_callback=True, supports_lookup=True, supports_fetch=True
+        supports_status_callback=True, supports_lookup=True, supports_fetch=True,
+        supports_cancel=True,
     )
 
     def __init__(
@@ -75,6 +76,14 @@ class TwilioGateway:
             raise GatewayError(status=exc.status, code=exc.code, message=exc.msg) from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise GatewayError(status=None, code=None, message=repr(exc)) from exc
+
+    async def cancel(self, sid: str) -> None:
+        try:
+            await self._client.messages(sid).update_async(status="canceled")
+        except TwilioRestException as exc:
+            raise GatewayError(status=exc.status, code=exc.code, message=exc.msg) from exc
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise GatewayError(status=None, code=None, message=repr(exc), ambiguous=True) from exc
 
     async def close(self) -> None:
         await self._http.close()

@@ -1,0 +1,85 @@
+"""Messages stuck in a sender's carrier queue: cancel them and send them through another sender.
+
+A row still `queued` at the carrier `stuck_after_s` after we handed it over (its route is
+stuck: the carrier queue is kept to about a second, so this is not an ordinary wait) is
+cancelled (Twilio's Update Status=canceled) and then fetched. Only if the provider says
+`canceled` — final: it will never send it — does the row go back to pending, with the old
+sender to avoid and the old SID kept in `cancelled_sids`. A cancel that loses the race to
+`sending` (or is refused, or times out) is never followed by a resend: what the fetch shows
+is recorded as a callback would be, and the row is looked at again next pass only while it
+is still `queued`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from baiying_notifier import seen, store
+from baiying_notifier.gateway import GatewayError, SentMessage, SmsGateway
+from baiying_notifier.store import Queued
+from baiying_shared.events.deliveries import STATUS_RANK
+from baiying_shared.logging import get_logger
+
+log = get_logger(__name__)
+CANCELED = "canceled"
+
+_STUCK = """
+SELECT * FROM deliveries
+WHERE state = 'submitted' AND channel = 'sms' AND provider_sid IS NOT NULL AND status = 'queued'
+  AND claimed_at < now() - make_interval(secs => $1)
+ORDER BY claimed_at LIMIT $2 FOR UPDATE SKIP LOCKED
+"""
+# Back to pending for another sender; the SID stays in cancelled_sids, so its late callbacks
+# are recognised and ignored (store.apply_callback).
+_REROUTE = """
+UPDATE deliveries SET state = 'pending', status = NULL, provider_sid = NULL, claimed_at = NULL,
+    avoid_sender = sender, sender = NULL, cancelled_sids = cancelled_sids || provider_sid,
+    next_attempt_at = now(), updated_at = now()
+WHERE id = $1 AND provider_sid = $2 AND state = 'submitted'
+RETURNING *
+"""
+
+
+async def _ask(gateway: SmsGateway, sid: str) -> SentMessage | None:
+    """Cancel, then read back what the provider holds (None: it could not say)."""
+    try:
+        await gateway.cancel(sid)
+    except GatewayError as exc:  # refused or lost the race: the fetch tells which
+        log.info("cancel refused", sid=sid, code=exc.code, error=exc.message)
+    try:
+        return await gateway.fetch(sid)
+    except GatewayError:
+        return None
+
+
+async def unstick_once(
+    *, pool: asyncpg.Pool[Any], gateway: SmsGateway, after_s: float, limit: int = 50
+) -> tuple[dict[str, int], list[Queued]]:
+    """One pass: counts by outcome, and the rows now pending again (push them after this)."""
+    outcome = {"rerouted": 0, "left": 0, "unknown": 0}
+    again: list[Queued] = []
+    caps = gateway.capabilities
+    if not after_s or not (caps.supports_cancel and caps.supports_fetch):
+        return outcome, again
+    async with pool.acquire() as conn, conn.transaction():
+        for row in await conn.fetch(_STUCK, after_s, limit):
+            msg = await _ask(gateway, row["provider_sid"])
+            if msg is None:
+                outcome["unknown"] += 1  # ask again next pass; never resend blind
+            elif msg.status == CANCELED:
+                await seen.mark_seen(conn, [f"status:{msg.sid}:{CANCELED}"])
+                moved = await conn.fetchrow(_REROUTE, row["id"], msg.sid)
+                if moved is not None:
+                    again.append(Queued(dict(moved), moved["attempts"]))
+                    outcome["rerouted"] += 1
+            else:  # it left the queue after all: record that, and leave it be
+                if msg.status in STATUS_RANK:
+                    await store.record_status(
+                        conn, row=row, sid=msg.sid, status=msg.status, code=msg.error_code
+                    )
+                outcome["left"] += 1
+    if any(outcome.values()):
+        log.info("stuck messages", **outcome)
+    return outcome, again
