@@ -16,7 +16,6 @@ from baiying_dispatcher.domain import (
     IncidentStatus,
     Need,
     Policy,
-    Profile,
 )
 from baiying_shared.ids import new_id
 
@@ -149,30 +148,17 @@ async def update_incident(
 
 
 @dataclass(frozen=True)
-class Callout:
+class Callout(Candidate):
+    """The person as selection picked them (Candidate), plus this call's own state."""
+
     id: uuid.UUID
     incident_id: uuid.UUID
-    volunteer_id: uuid.UUID
-    name: str
-    phone: str
-    team_type: str
-    skills: tuple[str, ...]
-    district: str
-    channels: tuple[str, ...]
-    language: str
-    lat: float
-    lon: float
-    distance_m: int
     rank: int
     round: int
     state: CalloutState
     delivery_status: str | None
     created_at: datetime
     accepted_at: datetime | None
-
-    @property
-    def profile(self) -> Profile:
-        return Profile(self.team_type, frozenset(self.skills))
 
 
 _CALLOUT_COLS = """id, incident_id, volunteer_id, name, phone, team_type, skills, district,

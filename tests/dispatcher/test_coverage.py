@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from baiying_dispatcher.coverage import assign, coverage, headcount, slots, to_call
-
-
-@dataclass(frozen=True)
-class P:
-    team_type: str
-    skills: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class N:
-    total: int = 0
-    teams: Mapping[str, int] = field(default_factory=dict)
-    skills: Mapping[str, int] = field(default_factory=dict)
-
+from baiying_dispatcher.domain import Need as N  # the production values, short names
+from baiying_dispatcher.domain import Profile as P
 
 TEAMS = ("patrol", "community_security", "information_officer")
 SKILLS = ("first_aid", "swimming")

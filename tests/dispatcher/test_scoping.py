@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from baiying_shared.auth import mint_token
+from baiying_shared.auth import Role, mint_token
 from tests.dispatcher.conftest import System
 from tests.dispatcher.support import fresh_area, reply, volunteer
 from tests.dispatcher.test_mobilisation import incident_body, issued_n, raise_incident
@@ -20,9 +20,12 @@ ZHANGGONG, NANKANG = "360702", "360703"
 
 
 @contextlib.asynccontextmanager
-async def listening(system: System, *districts: str) -> AsyncIterator[list[dict[str, Any]]]:
-    """Collect a supervisor's stream (token in ?access_token=, as EventSource sends it)."""
-    token = mint_token(system.settings, sub=f"sup-{districts}", role="supervisor",
+async def listening(
+    system: System, *districts: str, role: Role = "supervisor"
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Collect a supervisor's (or `role`'s) stream (token in ?access_token=, as EventSource
+    sends it)."""
+    token = mint_token(system.settings, sub=f"{role}-{districts}", role=role,
                        districts=list(districts))
     seen: list[dict[str, Any]] = []
     connected = asyncio.Event()
