@@ -6,7 +6,9 @@ import { startAuth, signIn, signOut, signInAtProvider, claimsOf, isExpired, dist
 import { loadGeo } from './geo.js';
 
 const NAV = [['desk', '/desk', 'nav_desk'], ['dashboard', '/dashboard', 'nav_dashboard'],
-  ['stats', '/dashboard/stats', 'nav_stats'], ['roster', '/roster.html', 'nav_roster']];
+  ['stats', '/dashboard/stats', 'nav_stats'], ['roster', '/roster.html', 'nav_roster'],
+  ['cases', '/cases.html', 'nav_cases'], ['hotspots', '/hotspots.html', 'nav_hotspots'],
+  ['report', '/report.html', 'nav_report']];
 
 function whoAmI(claims, geo) {
   const ds = districtsOf(claims);
