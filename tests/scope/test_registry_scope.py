@@ -6,13 +6,11 @@ route without an entry in RULES fails `test_every_route_has_a_scope_rule`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-import jwt
 import pytest
 
 from baiying_registry.app import create_app
@@ -20,6 +18,7 @@ from baiying_shared.auth import mint_token
 from baiying_shared.db.pool import create_pool
 from tests.conftest import Infra
 from tests.registry.conftest import Registry, registry_settings
+from tests.scope.support import HOME, bad_tokens, call, route_id, routes_of
 from tests.support import serving
 
 Need = Literal["public", "staff", "admin", "self"]
@@ -41,23 +40,17 @@ RULES: dict[tuple[str, str], tuple[Need, Literal["403", "filter", None]]] = {
     ("PATCH", "/v1/volunteers/{volunteer_id}"): ("admin", None),
     ("DELETE", "/v1/volunteers/{volunteer_id}"): ("admin", None),
     ("PUT", "/v1/volunteers/{volunteer_id}/availability"): ("self", None),
+    ("POST", "/v1/volunteers/{volunteer_id}/phone:reveal"): ("staff", "403"),
+    ("GET", "/v1/volunteers/{volunteer_id}/phone:reveals"): ("staff", "403"),
     ("GET", "/v1/roster"): ("staff", "filter"),
     ("GET", "/v1/roster/people"): ("staff", "filter"),
 }
-HOME = "360702"
-
-
-def _id(route: tuple[str, str]) -> str:
-    return f"{route[0]} {route[1]}"
-
-
-def _routes() -> set[tuple[str, str]]:
-    paths = create_app().openapi()["paths"]
-    return {(m.upper(), p) for p, ops in paths.items() for m in ops}
+GUARDED = sorted(k for k, v in RULES.items() if v[0] != "public")
+SCOPED = sorted(k for k, v in RULES.items() if v[1] is not None)
 
 
 def test_every_route_has_a_scope_rule() -> None:
-    assert _routes() == set(RULES), "a route without a scope rule (or a rule for no route)"
+    assert routes_of(create_app()) == set(RULES), "a route without a scope rule (or one for none)"
 
 
 @dataclass
@@ -84,44 +77,27 @@ async def world(infra: Infra, database_url: str) -> AsyncIterator[World]:
             await pool.close()
 
 
-def _claims(world: World, **extra: Any) -> dict[str, Any]:
-    now = int(time.time())
-    return {"kind": "dev", "sub": "x", "role": "admin", "districts": ["*"],
-            "iss": world.registry.settings.jwt_issuer, "iat": now, "exp": now + 600, **extra}
-
-
-def _bad_tokens(world: World) -> dict[str, str]:
-    secret = world.registry.settings.jwt_secret.get_secret_value()
-    return {
-        "expired": jwt.encode(_claims(world, exp=int(time.time()) - 60), secret, "HS256"),
-        "forged": jwt.encode(_claims(world), "not-the-secret-" + "x" * 32, "HS256"),
-        "alg_none": jwt.encode(_claims(world), key=None, algorithm="none"),
-    }
-
-
 async def _call(world: World, method: str, path: str, token: str | None,
                 params: dict[str, str] | None = None) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     # A valid body where the route checks the caller inside (after validating the body).
     body: dict[str, Any] | None = (
         {"on_duty": True} if path.endswith("/availability")
         else {"reason": "scope test"} if method in ("POST", "PUT", "PATCH") else None
     )
-    async with httpx.AsyncClient(base_url=world.registry.url, timeout=30) as c:
-        return await c.request(method, world.url(path), headers=headers, json=body,
-                               params=params)
+    return await call(world.registry.url, method, world.url(path), token, body=body,
+                      params=params)
 
 
-@pytest.mark.parametrize("route", sorted(k for k, v in RULES.items() if v[0] != "public"), ids=_id)
+@pytest.mark.parametrize("route", GUARDED, ids=route_id)
 async def test_bad_tokens_are_401(world: World, route: tuple[str, str]) -> None:
     method, path = route
     assert (await _call(world, method, path, None)).status_code == 401
-    for kind, token in _bad_tokens(world).items():
+    for kind, token in bad_tokens(world.registry.settings).items():
         r = await _call(world, method, path, token)
         assert r.status_code == 401, f"{kind}: {r.status_code} {r.text}"
 
 
-@pytest.mark.parametrize("route", sorted(k for k, v in RULES.items() if v[0] != "public"), ids=_id)
+@pytest.mark.parametrize("route", GUARDED, ids=route_id)
 async def test_the_wrong_role_is_403(world: World, route: tuple[str, str]) -> None:
     method, path = route
     need = RULES[route][0]
@@ -133,7 +109,7 @@ async def test_the_wrong_role_is_403(world: World, route: tuple[str, str]) -> No
     assert r.status_code == 403, f"{r.status_code} {r.text}"
 
 
-@pytest.mark.parametrize("route", sorted(k for k, v in RULES.items() if v[1] is not None), ids=_id)
+@pytest.mark.parametrize("route", SCOPED, ids=route_id)
 async def test_the_wrong_district_sees_nothing(world: World, route: tuple[str, str]) -> None:
     method, path = route
     token = mint_token(world.registry.settings, sub="sup", role="supervisor",

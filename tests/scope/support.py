@@ -1,0 +1,61 @@
+"""What every service's scope test shares: its routes, the tokens that must be refused, a call.
+
+Routes come from the app itself (OpenAPI paths plus WebSocket routes), so a route added
+without a scope rule fails that service's `test_every_route_has_a_scope_rule`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import jwt
+from fastapi import FastAPI
+from fastapi.routing import APIWebSocketRoute
+
+from baiying_shared.settings import CommonSettings
+
+Route = tuple[str, str]  # (method, path template); WebSockets have method "WS"
+HOME, AWAY = "360702", "360703"  # 章贡区 holds the data; 南康区 must never see it
+
+
+def routes_of(app: FastAPI) -> set[Route]:
+    """Every HTTP operation the app documents, and every WebSocket it accepts."""
+    paths = app.openapi()["paths"]
+    http = {(m.upper(), p) for p, ops in paths.items() for m in ops}
+    return http | {("WS", r.path) for r in app.routes if isinstance(r, APIWebSocketRoute)}
+
+
+def route_id(route: Route) -> str:
+    return f"{route[0]} {route[1]}"
+
+
+def dev_claims(settings: CommonSettings, **extra: Any) -> dict[str, Any]:
+    """A development token's claims for an admin of everywhere, unless `extra` says otherwise."""
+    now = int(time.time())
+    return {"kind": "dev", "sub": "x", "role": "admin", "districts": ["*"],
+            "iss": settings.jwt_issuer, "iat": now, "exp": now + 600, **extra}
+
+
+def bad_tokens(settings: CommonSettings) -> dict[str, str]:
+    """Tokens that would grant everything were they genuine: all must get 401."""
+    secret = settings.jwt_secret.get_secret_value()
+    return {
+        "expired": jwt.encode(dev_claims(settings, exp=int(time.time()) - 60), secret, "HS256"),
+        "forged": jwt.encode(dev_claims(settings), "not-the-secret-" + "x" * 32, "HS256"),
+        "alg_none": jwt.encode(dev_claims(settings), key=None, algorithm="none"),
+    }
+
+
+async def call(base_url: str, method: str, path: str, token: str | None, *,
+               body: Any = None, params: dict[str, str] | None = None) -> httpx.Response:
+    """One request with `token` as the bearer (none: no header)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
+        return await c.request(method, path, headers=headers, json=body, params=params)
+
+
+def leaks(text: str, *secrets: str) -> list[str]:
+    """Which of `secrets` (ids, titles, district codes of the other side) appear in `text`."""
+    return [s for s in secrets if s and s in text]
