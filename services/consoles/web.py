@@ -32,7 +32,7 @@ CONTENT_TYPES = {
     ".png": "image/png",
 }
 # Screens served from the one template screen.html, each with its own js/<name>.js.
-SCREENS = ("roster", "cases", "hotspots", "report")
+SCREENS = ("roster", "cases", "hotspots", "report", "campaigns")
 # Pages may change between deploys; keep the browser asking (ETag/Last-Modified make it cheap).
 NO_CACHE = {"Cache-Control": "no-cache"}
 

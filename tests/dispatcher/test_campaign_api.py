@@ -92,7 +92,8 @@ async def test_reach_is_counted_once_per_message_and_status(system: System) -> N
     env = await _reach(system, b, "sent", None)
     await publish(system.producer, system.settings, campaigns.REACH_TOPIC,
                   str(b.campaign_id), env.payload, envelope=env)  # the same event again
-    want = {"audience": "volunteer", "district": "360702", "team_type": "patrol", "sent": 3,
+    want = {"audience": "volunteer", "district": "360702", "team_type": "patrol", "issued": 3,
+            "sent": 3,
             "delivered": 1, "failed": 2, "failed_by_code": {"30003": 2}, "acknowledged": 1,
             "opened": 1}
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 from functools import partial
-from typing import Any
+from typing import Any, get_args
 
 import asyncpg
 from pydantic import BaseModel
 
 from baiying_shared.db import inbox
 from baiying_shared.events import campaigns
-from baiying_shared.events.campaigns import CampaignReachChanged
+from baiying_shared.events.campaigns import CampaignReachChanged, ReachStatus
 from baiying_shared.events.envelope import Envelope
 from baiying_shared.handlers import route
 from baiying_shared.kafka.consumer import EventConsumer
@@ -30,6 +30,7 @@ class ReachRow(BaseModel):
     audience: str
     district: str
     team_type: str  # "resident" for residents
+    issued: int | None  # volunteers' messages the runs issued; residents are the notifier's
     sent: int
     delivered: int
     failed: int
@@ -70,8 +71,14 @@ SELECT audience, district, coalesce(team_type, '{RESIDENT}') AS team_type,
     count(*) FILTER (WHERE status = 'acknowledged') AS acknowledged,
     count(*) FILTER (WHERE status = 'opened') AS opened
 FROM campaign_reach WHERE campaign_id = $1
-GROUP BY 1, 2, 3 ORDER BY 1 DESC, 2, 3
+GROUP BY 1, 2, 3
 """
+_ISSUED = """
+SELECT district, team_type, count(*) AS n FROM campaign_messages WHERE campaign_id = $1
+GROUP BY 1, 2
+"""
+STATUSES = get_args(ReachStatus)
+Key = tuple[str, str, str]
 _FAILURES = f"""
 SELECT audience, district, coalesce(team_type, '{RESIDENT}') AS team_type,
     coalesce(error_code::text, 'none') AS code, count(*) AS n
@@ -80,10 +87,18 @@ FROM campaign_reach WHERE campaign_id = $1 AND status = 'failed' GROUP BY 1, 2, 
 
 
 async def rows(conn: asyncpg.Connection[Any], campaign_id: uuid.UUID) -> list[ReachRow]:
-    """Volunteers by district and team type, then residents by district."""
-    codes: dict[tuple[str, str, str], dict[str, int]] = {}
+    """Volunteers by district and team type (every group issued to, reached or not yet),
+    then residents by district."""
+    codes: dict[Key, dict[str, int]] = {}
     for f in await conn.fetch(_FAILURES, campaign_id):
         codes.setdefault((f["audience"], f["district"], f["team_type"]), {})[f["code"]] = f["n"]
-    return [ReachRow(**dict(r), failed_by_code=codes.get(
-        (r["audience"], r["district"], r["team_type"]), {}))
-        for r in await conn.fetch(_COUNTS, campaign_id)]
+    counted: dict[Key, dict[str, int]] = {
+        (r["audience"], r["district"], r["team_type"]): {s: r[s] for s in STATUSES}
+        for r in await conn.fetch(_COUNTS, campaign_id)}
+    issued: dict[Key, int] = {("volunteer", r["district"], r["team_type"]): r["n"]
+                              for r in await conn.fetch(_ISSUED, campaign_id)}
+    keys = sorted(counted.keys() | issued.keys(), key=lambda k: (k[0] == RESIDENT, k[1], k[2]))
+    zero = dict.fromkeys(STATUSES, 0)
+    return [ReachRow(audience=a, district=d, team_type=t, issued=issued.get((a, d, t)),
+                     failed_by_code=codes.get((a, d, t), {}), **counted.get((a, d, t), zero))
+            for a, d, t in keys]

@@ -6,7 +6,7 @@ const listeners = new Set();
 const zh = {
   brand: '一呼百应', brand_sub: '群防群治调度', nav_desk: '值班台', nav_dashboard: '态势看板',
   nav_stats: '统计分析', lang_switch: 'English', sign_out: '退出', signed_in_as: '当前身份',
-  nav_roster: '队伍', nav_cases: '案例库', nav_hotspots: '热点', nav_report: '月报',
+  nav_roster: '队伍', nav_cases: '案例库', nav_hotspots: '热点', nav_report: '月报', nav_campaigns: '宣传推送',
   role_duty_desk: '值班员', role_supervisor: '督导', role_admin: '管理员', role_volunteer: '志愿者',
   all_districts: '全部辖区',
   signin_title: '登录', signin_help: '粘贴令牌（JWT）。在服务器上运行：',
@@ -75,7 +75,7 @@ const zh = {
 const en = {
   brand: 'Baiying', brand_sub: 'Community safety dispatch', nav_desk: 'Duty desk', nav_dashboard: 'Dashboard',
   nav_stats: 'Statistics', lang_switch: '中文', sign_out: 'Sign out', signed_in_as: 'Signed in as',
-  nav_roster: 'Roster', nav_cases: 'Cases', nav_hotspots: 'Hotspots', nav_report: 'Monthly report',
+  nav_roster: 'Roster', nav_cases: 'Cases', nav_hotspots: 'Hotspots', nav_report: 'Monthly report', nav_campaigns: 'Campaigns',
   role_duty_desk: 'Duty desk', role_supervisor: 'Supervisor', role_admin: 'Admin', role_volunteer: 'Volunteer',
   all_districts: 'all districts',
   signin_title: 'Sign in', signin_help: 'Paste a token (JWT). On the server run:',

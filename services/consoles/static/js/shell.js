@@ -8,7 +8,7 @@ import { loadGeo } from './geo.js';
 const NAV = [['desk', '/desk', 'nav_desk'], ['dashboard', '/dashboard', 'nav_dashboard'],
   ['stats', '/dashboard/stats', 'nav_stats'], ['roster', '/roster.html', 'nav_roster'],
   ['cases', '/cases.html', 'nav_cases'], ['hotspots', '/hotspots.html', 'nav_hotspots'],
-  ['report', '/report.html', 'nav_report']];
+  ['report', '/report.html', 'nav_report'], ['campaigns', '/campaigns.html', 'nav_campaigns']];
 
 function whoAmI(claims, geo) {
   const ds = districtsOf(claims);
