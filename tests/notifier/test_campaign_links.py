@@ -11,6 +11,8 @@ import httpx
 
 from baiying_notifier.campaigns import tokens
 from baiying_notifier.config import NotifierSettings
+from baiying_notifier.domain.pacing import PRIORITY
+from baiying_notifier.domain.templates import OTHER_MAX_SEGMENTS, render
 from tests.notifier.harness import System, system
 from tests.notifier.test_campaign_kit import LINK, publish, reach, token_in, volunteer_message
 from tests.support import eventually
@@ -107,3 +109,16 @@ async def test_at_rest_only_the_hash(notifier_settings: Factory) -> None:
             assert found == 0, "the plaintext token is nowhere in the notifier's tables"
         bodies = await s.pool.fetch("SELECT body FROM deliveries WHERE message = 'campaign'")
         assert all(not LINK.search(b["body"]) for b in bodies)
+
+
+def test_the_link_survives_any_title_and_advice_within_the_budget() -> None:
+    link = tokens.link("https://baiying.example.gov.cn", tokens.new_token())
+    for lang in ("zh", "en"):
+        text = render("campaign", lang, title="冒充客服退款诈骗" * 20,  # type: ignore[arg-type]
+                      advice="一律挂断。" * 80, link=link)  # fmt: skip
+        assert link in text.text and text.segments <= OTHER_MAX_SEGMENTS
+        assert "收到" in text.text if lang == "zh" else "OK" in text.text
+
+
+def test_campaigns_go_last() -> None:
+    assert PRIORITY["campaign"] > max(v for k, v in PRIORITY.items() if k != "campaign")
