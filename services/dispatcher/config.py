@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import Field
 
 from baiying_shared.devsms import DEV_SENDERS
@@ -45,3 +47,7 @@ class DispatcherSettings(CommonSettings):
     campaign_stale_s: float = Field(default=3600.0, gt=0)
     # A message not sent this long after its run starts is dropped by the notifier.
     campaign_message_ttl_s: float = Field(default=6 * 3600.0, gt=0)
+    # Residents' own quiet hours are not known here: no resident notice starts in this window
+    # (local time), and one not sent by its start is dropped.
+    campaign_resident_quiet_start: time = time(21, 0)
+    campaign_resident_quiet_end: time = time(8, 0)

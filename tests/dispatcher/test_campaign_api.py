@@ -159,6 +159,9 @@ async def test_bad_fields_are_named(system: System) -> None:
         "title_zh": campaign_body(around(area), NOW, title_zh=None, advice_zh=None),
         "audience.districts": campaign_body({**around(area), "residents": True}, NOW),
         "audience.radius.m": campaign_body({"radius": {"lat": 25.8, "lon": 114.9, "m": 1}}, NOW),
+        "schedule.time": campaign_body(
+            {**around(area), "districts": ["360702"], "residents": True},
+            {"kind": "weekly", "weekday": 1, "time": "22:30"}),  # residents' quiet window
     }
     async with system.client() as c:
         for field, body in cases.items():

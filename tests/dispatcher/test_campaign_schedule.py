@@ -170,3 +170,32 @@ async def _runs(system: System, campaign_id: str) -> list[dict[str, Any]]:
     assert r.status_code == 200, r.text
     return r.json()["runs"]  # type: ignore[no-any-return]
 
+
+
+async def test_a_run_asks_the_notifier_for_residents_of_the_districts(system: System) -> None:
+    area = fresh_area()
+    await system.add_volunteers([volunteer(area, 10.0)])
+    tomorrow = datetime.now(LOCAL) + timedelta(days=1)
+    audience = {**around(area), "districts": ["360702"], "residents": True}
+    schedule = {"kind": "weekly", "weekday": tomorrow.isoweekday(), "time": "18:00"}
+    async with system.client() as c:
+        r = await c.post("/v1/campaigns", json=campaign_body(audience, schedule))
+    assert r.status_code == 201, r.text
+    slot = datetime.combine(tomorrow.date(), time(18), tzinfo=LOCAL)
+    tap = CampaignTap(system.settings)
+    await tap.start()
+    try:
+        await campaign_runs.fire_due(system.pool, settings=system.settings, now=slot)
+
+        async def asked() -> list[tuple[str, campaigns.CampaignResidentsRequested]]:
+            return [(k, e.payload) for k, e in tap.seen
+                    if isinstance(e.payload, campaigns.CampaignResidentsRequested)
+                    and str(e.payload.campaign_id) == r.json()["id"]]
+
+        [(key, req)] = await eventually(asked, timeout=30, what="residents requested")
+    finally:
+        await tap.stop()
+    assert key == str(req.run_id) == str(campaign_runs.run_id(uuid.UUID(r.json()["id"]), slot))
+    assert req.districts == ("360702",) and req.title_en == "Fake refund calls"
+    # Not after the residents' quiet window begins (21:00), though the TTL runs to midnight.
+    assert req.not_after == slot.replace(hour=21)

@@ -67,11 +67,12 @@ class ReachOut(BaseModel):
 
 
 @router.post(BASE, status_code=status.HTTP_201_CREATED)
-async def create(body: CampaignIn, principal: StaffPrincipal, pool: Pool) -> CampaignOut:
+async def create(body: CampaignIn, principal: StaffPrincipal, pool: Pool,
+                 settings: Settings) -> CampaignOut:
     """Save a campaign; the scheduler fires its runs (a "now" one within a tick)."""
     async with pool.acquire() as conn, conn.transaction():
         c = await campaign_service.draft(conn, body=body, principal=principal,
-                                         now=datetime.now(UTC))
+                                         now=datetime.now(UTC), settings=settings)
         await campaign_repo.insert(conn, c)
     return CampaignOut.of(c)
 
@@ -82,7 +83,7 @@ async def dry_run(body: CampaignIn, principal: StaffPrincipal, pool: Pool,
     """The first run's audience and carrier cost, sending nothing."""
     async with pool.acquire() as conn:
         c = await campaign_service.draft(conn, body=body, principal=principal,
-                                         now=datetime.now(UTC))
+                                         now=datetime.now(UTC), settings=settings)
         return DryRunOut(**vars(await campaign_service.dry_run(conn, c, settings=settings)))
 
 

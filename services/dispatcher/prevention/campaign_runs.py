@@ -21,6 +21,7 @@ import asyncpg
 
 from baiying_dispatcher.clock import Clock
 from baiying_dispatcher.config import DispatcherSettings
+from baiying_dispatcher.domain import in_quiet_hours
 from baiying_dispatcher.prevention import campaign_audience, campaign_repo, campaign_schedule
 from baiying_dispatcher.prevention.campaign_audience import Audience, Recipient
 from baiying_dispatcher.prevention.campaign_repo import Campaign, Run
@@ -65,8 +66,11 @@ async def _fire(conn: asyncpg.Connection[Any], c: Campaign, *, settings: Dispatc
         audience = await campaign_audience.select(
             conn, audience=c.audience, districts=c.districts or None, clock=clock,
             limit=settings.dispatch_advisory_max)
+        residents = c.audience.residents and not in_quiet_hours(
+            settings.campaign_resident_quiet_start, settings.campaign_resident_quiet_end,
+            clock.local)
         run = Run(rid, due, now, "sent", len(audience.recipients), audience.quiet_skipped,
-                  c.audience.residents)
+                  residents)
         if await campaign_repo.add_run(conn, campaign_id=c.id, run=run):
             await _issue(conn, c, run=run, audience=audience, clock=clock, settings=settings)
     following = campaign_schedule.next_run(c.schedule, after=due)
@@ -87,10 +91,13 @@ async def _issue(conn: asyncpg.Connection[Any], c: Campaign, *, run: Run, audien
         for m in messages])
     rows: list[tuple[str, str, Envelope[Any] | None]] = [
         (events.TOPIC, str(m.message_id), _env(m)) for m in messages]
-    if c.audience.residents:
+    if run.residents:
         residents = events.CampaignResidentsRequested(
             campaign_id=c.id, run_id=run.id, case_id=c.case_id,
-            districts=tuple(c.audience.districts), not_after=clock.now + ttl, **c.texts)
+            districts=tuple(c.audience.districts), **c.texts,
+            not_after=campaign_schedule.not_after(
+                start=clock.now, ttl=ttl, quiet_start=settings.campaign_resident_quiet_start,
+                quiet_end=settings.campaign_resident_quiet_end, zone_now=local_now))
         rows.append((events.TOPIC, str(run.id), _env(residents)))
     if rows:
         await outbox.add_many(conn, rows)

@@ -9,6 +9,7 @@ from typing import Any
 
 from baiying_dispatcher.clock import Clock
 from baiying_dispatcher.config import DispatcherSettings
+from baiying_dispatcher.domain import in_quiet_hours
 from baiying_dispatcher.prevention import (
     campaign_audience,
     campaign_dryrun,
@@ -21,7 +22,7 @@ from baiying_dispatcher.prevention.campaign_model import CampaignIn
 from baiying_dispatcher.prevention.campaign_repo import Campaign
 from baiying_shared.auth import Principal
 from baiying_shared.deps import PgConn as Conn
-from baiying_shared.errors import Conflict
+from baiying_shared.errors import Conflict, InvalidField
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,24 @@ def scope(principal: Principal, body: CampaignIn) -> list[str]:
     return list(named) if named else principal.district_filter() or []
 
 
-async def draft(conn: Conn, *, body: CampaignIn, principal: Principal,
-                now: datetime) -> Campaign:
+def check_resident_hours(body: CampaignIn, *, first: datetime,
+                         settings: DispatcherSettings) -> None:
+    """Residents are never messaged inside the residents' quiet window."""
+    local = Clock.at(first, settings.dispatch_timezone).local
+    start, end = settings.campaign_resident_quiet_start, settings.campaign_resident_quiet_end
+    if body.audience.residents and in_quiet_hours(start, end, local):
+        field = {"now": "schedule.kind", "at": "schedule.at"}.get(body.schedule.kind,
+                                                                  "schedule.time")
+        raise InvalidField(field, f"residents are not messaged between {start:%H:%M} and "
+                                  f"{end:%H:%M}")
+
+
+async def draft(conn: Conn, *, body: CampaignIn, principal: Principal, now: datetime,
+                settings: DispatcherSettings) -> Campaign:
     """A checked, unsaved campaign: texts from the case (English falls back to Chinese)."""
     campaign_model.check(body, now=now)
+    first = campaign_schedule.first_run(body.schedule, now=now)
+    check_resident_hours(body, first=first, settings=settings)
     texts: dict[str, Any] = body.model_dump(include={"title_zh", "advice_zh", "title_en",
                                                      "advice_en"})
     if body.case_id is not None:
@@ -58,7 +73,7 @@ async def draft(conn: Conn, *, body: CampaignIn, principal: Principal,
     return Campaign(
         id=uuid.uuid4(), name=body.name, case_id=body.case_id, texts=texts,
         audience=body.audience, schedule=body.schedule, districts=scope(principal, body),
-        status="active", next_run_at=campaign_schedule.first_run(body.schedule, now=now),
+        status="active", next_run_at=first,
         created_by=principal.sub, created_at=now)
 
 
