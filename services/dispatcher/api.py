@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -30,7 +31,7 @@ from baiying_shared.auth import (
     StaffPrincipal,
     until_revoked,
 )
-from baiying_shared.deps import PgPool, Pool, app_settings
+from baiying_shared.deps import Pool, app_settings
 from baiying_shared.events.common import DistrictCode
 
 router = APIRouter(prefix="/v1", tags=["dispatcher"])
@@ -129,34 +130,30 @@ async def audit_trail(
     return [dict(r) for r in rows]
 
 
-async def _end(
-    pool: PgPool, settings: DispatcherSettings, principal: Principal,
-    incident_id: uuid.UUID, target: IncidentStatus, body: EndIn | None,
-) -> IncidentOut:
-    incident = await incidents.end_incident(
-        pool, settings=settings, principal=principal, incident_id=incident_id,
-        status=target, reason=body.reason if body else "",
-    )
-    async with pool.acquire() as conn:
-        return await queries.incident_out(conn, incident)
+def _ender(target: IncidentStatus, doc: str) -> Callable[..., Awaitable[IncidentOut]]:
+    """The route that cancels or closes (one body, two paths)."""
+    async def end(
+        incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool, settings: Settings,
+        body: EndIn | None = None,
+    ) -> IncidentOut:
+        incident = await incidents.end_incident(
+            pool, settings=settings, principal=principal, incident_id=incident_id,
+            status=target, reason=body.reason if body else "",
+        )
+        async with pool.acquire() as conn:
+            return await queries.incident_out(conn, incident)
+
+    end.__doc__ = doc
+    return end
 
 
-@router.post("/incidents/{incident_id}/cancel")
-async def cancel_incident(
-    incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool, settings: Settings,
-    body: EndIn | None = None,
-) -> IncidentOut:
-    """Cancel: everyone called or on the way is stood down."""
-    return await _end(pool, settings, principal, incident_id, IncidentStatus.cancelled, body)
-
-
-@router.post("/incidents/{incident_id}/close")
-async def close_incident(
-    incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool, settings: Settings,
-    body: EndIn | None = None,
-) -> IncidentOut:
-    """Close: the job is done; those still on the way are stood down."""
-    return await _end(pool, settings, principal, incident_id, IncidentStatus.closed, body)
+for _action, _target, _doc in (
+    ("cancel", IncidentStatus.cancelled, "Cancel: everyone called or on the way is stood down."),
+    ("close", IncidentStatus.closed,
+     "Close: the job is done; those still on the way are stood down."),
+):
+    router.add_api_route(f"/incidents/{{incident_id}}/{_action}", _ender(_target, _doc),
+                         methods=["POST"], name=f"{_action}_incident")
 
 
 @router.post("/incidents/{incident_id}/help")

@@ -36,39 +36,39 @@ OFFERED: dict[IncidentStatus, tuple[Action, ...]] = {
 }
 
 
-class AnotherRound(BaseModel):
+class _Step(BaseModel):
+    """A step's body: its `action` names it; unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class AnotherRound(_Step):
     action: Literal["another_round"]
 
 
-class Widen(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Widen(_Step):
     action: Literal["widen"]
     radius_m: int = Field(ge=50, le=100_000, description="the new radius, wider than now")
 
 
-class ChangeNeed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChangeNeed(_Step):
     action: Literal["change_need"]
     need: NeedIn
 
 
-class Extend(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Extend(_Step):
     action: Literal["extend"]
     minutes: int = Field(ge=1, le=240, description="how much longer to wait for answers")
 
 
-class PhonedReply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PhonedReply(_Step):
     action: Literal["phoned_reply"]
     volunteer_id: uuid.UUID
     reply: Literal["accept", "decline", "arrived"]
     note: str = Field(default="", max_length=500)
 
 
-class ToAdvisory(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ToAdvisory(_Step):
     action: Literal["advisory"]
     advice: str = Field(min_length=1, max_length=1000)
 

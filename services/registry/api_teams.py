@@ -21,7 +21,10 @@ router = APIRouter(prefix="/v1/teams", tags=["teams"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TeamOut)
 async def create_team(body: TeamIn, principal: AdminPrincipal, db: Db) -> TeamOut:
     """Create a team (admins); its snapshot goes to registry.teams.v1."""
-    return team_out(await service.create_team(db, data=body))
+    data = service.NewTeam(name=body.name, type=body.type.value, district=body.district,
+                           community=body.community,
+                           leader_volunteer_id=body.leader_volunteer_id)
+    return team_out(await service.create_team(db, data=data))
 
 
 @router.get("", response_model=TeamPage)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -19,12 +20,34 @@ from baiying_registry.schemas import (
 )
 from baiying_shared.auth import AdminPrincipal, CurrentPrincipal, StaffPrincipal
 from baiying_shared.errors import Forbidden, InvalidField
-from baiying_shared.events.common import TeamType
+from baiying_shared.events.common import QuietHours, TeamType
 
 router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"])
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "a volunteer with this phone already exists"}
 }
+
+
+def _quiet(q: QuietHours | None) -> tuple[time, time] | None:
+    return (q.start, q.end) if q else None
+
+
+def _new(body: VolunteerIn) -> service.NewVolunteer:
+    """The body as the command the service takes (plain values)."""
+    plain = body.model_dump(exclude={"home", "quiet_hours", "channels", "skills"})
+    return service.NewVolunteer(**plain, home=body.home, quiet=_quiet(body.quiet_hours),
+                                channels=tuple(c.value for c in body.channels),
+                                skills=tuple(body.skills))
+
+
+def _changes(body: VolunteerPatch) -> service.VolunteerChanges:
+    """Only the fields the patch sets, as plain values."""
+    given: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
+    if given.get("channels") is not None:
+        given["channels"] = tuple(c.value for c in given["channels"])
+    if "quiet_hours" in given:
+        given["quiet_hours"] = _quiet(given["quiet_hours"])
+    return service.VolunteerChanges(given)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=VolunteerOut,
@@ -33,7 +56,7 @@ async def create_volunteer(
     body: VolunteerIn, principal: AdminPrincipal, db: Db, settings: Settings
 ) -> VolunteerOut:
     """Register a volunteer (admins). 409 for a phone already registered."""
-    return volunteer_out(await service.create_volunteer(db, data=body, area=settings.area))
+    return volunteer_out(await service.create_volunteer(db, data=_new(body), area=settings.area))
 
 
 @router.get("", response_model=VolunteerPage)
@@ -94,7 +117,7 @@ async def patch_volunteer(
 ) -> VolunteerOut:
     """Change some fields (admins); the revision goes up by one."""
     row = await service.patch_volunteer(
-        db, volunteer_id=volunteer_id, patch=body, area=settings.area
+        db, volunteer_id=volunteer_id, changes=_changes(body), area=settings.area
     )
     return volunteer_out(row)
 

@@ -1,9 +1,15 @@
-"""Service functions: each change and its snapshot event commit in one transaction."""
+"""Service functions: each change and its snapshot event commit in one transaction.
+
+They take domain commands (`NewTeam`, `NewVolunteer`, `VolunteerChanges`), never the HTTP
+bodies; the routes translate.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time
 from typing import Any
 
 import asyncpg
@@ -11,7 +17,6 @@ import asyncpg
 from baiying_registry import reach_store, repo
 from baiying_registry.domain import area_error
 from baiying_registry.reference import BBox
-from baiying_registry.schemas import TeamIn, VolunteerIn, VolunteerPatch
 from baiying_shared.db import outbox
 from baiying_shared.errors import Conflict, InvalidField
 from baiying_shared.events import volunteers as volunteer_events
@@ -19,7 +24,43 @@ from baiying_shared.events.common import GeoPoint
 from baiying_shared.ids import new_id
 
 
-async def create_team(conn: repo.Conn, *, data: TeamIn) -> repo.Row:
+@dataclass(frozen=True)
+class NewTeam:
+    name: str
+    type: str  # a TeamType value
+    district: str
+    community: str | None = None
+    leader_volunteer_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class NewVolunteer:
+    """A person to register, as the volunteers row holds them (district None: the team's)."""
+
+    name: str
+    phone: str  # normalised E.164
+    team_id: uuid.UUID
+    district: str | None
+    home: GeoPoint
+    skills: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ("sms",)  # Channel values
+    language: str = "zh"
+    on_duty: bool = True
+    available_until: datetime | None = None
+    quiet: tuple[time, time] | None = None  # (start, end)
+    daily_alert_cap: int = 10
+    status: str = "active"
+
+
+@dataclass(frozen=True)
+class VolunteerChanges:
+    """Only the fields given, as plain values (channels as values, `quiet_hours` as a
+    (start, end) pair or None to clear); absent fields keep theirs."""
+
+    given: Mapping[str, Any]
+
+
+async def create_team(conn: repo.Conn, *, data: NewTeam) -> repo.Row:
     """Create a team and queue its snapshot."""
     async with conn.transaction():
         if data.leader_volunteer_id:
@@ -28,19 +69,19 @@ async def create_team(conn: repo.Conn, *, data: TeamIn) -> repo.Row:
         await conn.execute(
             "INSERT INTO teams (id, name, type, district, community, leader_volunteer_id)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
-            team_id, data.name, data.type.value, data.district, data.community,
+            team_id, data.name, data.type, data.district, data.community,
             data.leader_volunteer_id,
         )
         return await repo.publish_team(conn, team_id)
 
 
-async def create_volunteer(conn: repo.Conn, *, data: VolunteerIn, area: BBox) -> repo.Row:
+async def create_volunteer(conn: repo.Conn, *, data: NewVolunteer, area: BBox) -> repo.Row:
     """Register a person; InvalidField for an unknown team or a home outside the area."""
     _check_home(data.home, area, "home")
     async with conn.transaction():
         team = await _existing_team(conn, data.team_id)
         volunteer_id = new_id()
-        quiet = data.quiet_hours
+        start, end = data.quiet or (None, None)
         try:
             await conn.execute(
                 "INSERT INTO volunteers (id, name, phone, team_id, district, home, skills,"
@@ -49,10 +90,9 @@ async def create_volunteer(conn: repo.Conn, *, data: VolunteerIn, area: BBox) ->
                 + repo.POINT.format(lat="$6", lon="$7")
                 + ", $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                 volunteer_id, data.name, data.phone, data.team_id,
-                data.district or team["district"], data.home.lat, data.home.lon, data.skills,
-                [c.value for c in data.channels], data.language, data.on_duty,
-                data.available_until, quiet.start if quiet else None,
-                quiet.end if quiet else None, data.daily_alert_cap, data.status,
+                data.district or team["district"], data.home.lat, data.home.lon,
+                list(data.skills), list(data.channels), data.language, data.on_duty,
+                data.available_until, start, end, data.daily_alert_cap, data.status,
             )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict("a volunteer with this phone is already registered") from exc
@@ -60,15 +100,15 @@ async def create_volunteer(conn: repo.Conn, *, data: VolunteerIn, area: BBox) ->
 
 
 async def patch_volunteer(
-    conn: repo.Conn, *, volunteer_id: uuid.UUID, patch: VolunteerPatch, area: BBox
+    conn: repo.Conn, *, volunteer_id: uuid.UUID, changes: VolunteerChanges, area: BBox
 ) -> repo.Row:
     """Change the given fields, bump the revision and queue the snapshot."""
-    changes = patch.model_dump(exclude_unset=True)
-    if patch.home is not None:
-        _check_home(patch.home, area, "home")
+    given = changes.given
+    if given.get("home") is not None:
+        _check_home(given["home"], area, "home")
     async with conn.transaction():
         await repo.get_volunteer(conn, volunteer_id)  # 404 before any other complaint
-        sets, args = await _patch_sets(conn, changes, patch)
+        sets, args = await _patch_sets(conn, given)
         if sets:
             args.append(volunteer_id)
             try:
@@ -79,7 +119,7 @@ async def patch_volunteer(
                 )
             except asyncpg.UniqueViolationError as exc:
                 raise Conflict("a volunteer with this phone is already registered") from exc
-            if changes.get("phone"):
+            if given.get("phone"):
                 await reach_store.forget(conn, volunteer_id)
             return await repo.publish_volunteer(conn, volunteer_id)
         return await repo.get_volunteer(conn, volunteer_id)
@@ -89,7 +129,7 @@ _PLAIN = ("name", "phone", "district", "skills", "language", "daily_alert_cap", 
 
 
 async def _patch_sets(
-    conn: repo.Conn, changes: dict[str, Any], patch: VolunteerPatch
+    conn: repo.Conn, changes: Mapping[str, Any]
 ) -> tuple[list[str], list[Any]]:
     """SET clauses and their arguments for the fields present in the patch."""
     sets: list[str] = []
@@ -105,19 +145,19 @@ async def _patch_sets(
     if changes.get("phone"):
         # States belong to the old number; the new one starts reachable.
         sets.extend(["phone_flag = NULL", "sms_opt_out = false"])
-    if patch.team_id is not None:
-        team = await _existing_team(conn, patch.team_id)
-        put("team_id", patch.team_id)
-        if patch.district is None:
+    if changes.get("team_id") is not None:
+        team = await _existing_team(conn, changes["team_id"])
+        put("team_id", changes["team_id"])
+        if changes.get("district") is None:
             put("district", team["district"])
-    if patch.channels is not None:
-        put("channels", [c.value for c in patch.channels])
+    if changes.get("channels") is not None:
+        put("channels", list(changes["channels"]))
     if "quiet_hours" in changes:
-        q = patch.quiet_hours
-        put("quiet_start", q.start if q else None)
-        put("quiet_end", q.end if q else None)
-    if patch.home is not None:
-        args.extend([patch.home.lat, patch.home.lon])
+        start, end = changes["quiet_hours"] or (None, None)
+        put("quiet_start", start)
+        put("quiet_end", end)
+    if (home := changes.get("home")) is not None:
+        args.extend([home.lat, home.lon])
         sets.append("home = " + repo.POINT.format(lat=f"${len(args) - 1}", lon=f"${len(args)}"))
     return sets, args
 

@@ -11,20 +11,9 @@ from baiying_dispatcher.candidates import Candidate
 from baiying_dispatcher.clock import Clock
 from baiying_dispatcher.domain import CalloutState as S
 from baiying_dispatcher.domain import IncidentStatus, Need, Policy, Want
+from baiying_dispatcher.mobilisation import changes as ch
 from baiying_dispatcher.mobilisation import handlers
 from baiying_dispatcher.mobilisation.aggregate import Incident
-from baiying_dispatcher.mobilisation.changes import (
-    Advised,
-    Called,
-    CalloutsMoved,
-    Change,
-    Confirmed,
-    DeliveryRecorded,
-    Held,
-    IncidentUpdated,
-    Raised,
-    StoodDown,
-)
 from baiying_dispatcher.repo import Callout
 from baiying_dispatcher.repo import Incident as IncidentRow
 
@@ -64,7 +53,7 @@ def aggregate(n: int = 2, **kw: object) -> Incident:
     return Incident.of(r, [callout(r, i + 1) for i in range(n)])
 
 
-def kinds(changes: Sequence[Change]) -> list[type]:
+def kinds(changes: Sequence[ch.Change]) -> list[type]:
     return [type(c) for c in changes]
 
 
@@ -76,7 +65,7 @@ class FakeUnitOfWork:
         self.clock = CLOCK
         self.agg, self.people = agg, list(people)
         self.holders = holders or {}  # volunteer -> title of the live incident holding them
-        self.committed: list[Change] = []
+        self.committed: list[ch.Change] = []
         self.asked: list[uuid.UUID] = []
 
     async def load(self, incident_id: uuid.UUID) -> Incident | None:
@@ -105,13 +94,14 @@ def test_accept_that_covers_the_need_staffs_and_stands_down_the_rest() -> None:
     agg = aggregate(3, need=1)
     first, *rest = agg.callouts
     changes = agg.apply_reply(callout_id=first, action="accept", at=T0, now=CLOCK.now)
-    assert kinds(changes) == [CalloutsMoved, Confirmed, IncidentUpdated, IncidentUpdated,
-                              CalloutsMoved, StoodDown]
+    assert kinds(changes) == [ch.CalloutsMoved, ch.Confirmed, ch.IncidentUpdated,
+                              ch.IncidentUpdated, ch.CalloutsMoved, ch.StoodDown]
     assert agg.row.status == IncidentStatus.staffed and agg.row.first_accept_at == T0
     assert agg.callouts[first].state == S.accepted
     assert {agg.callouts[i].state for i in rest} == {S.stood_down}
     stood = changes[-1]
-    assert isinstance(stood, StoodDown) and stood.reason == "staffed" and len(stood.callouts) == 2
+    assert isinstance(stood, ch.StoodDown) and stood.reason == "staffed"
+    assert len(stood.callouts) == 2
     assert not agg.needs_people
 
 
@@ -119,7 +109,7 @@ def test_decline_asks_for_more_people_without_touching_the_incident() -> None:
     agg = aggregate(2, need=1)
     first = next(iter(agg.callouts))
     changes = agg.apply_reply(callout_id=first, action="decline", at=T0, now=CLOCK.now)
-    assert kinds(changes) == [CalloutsMoved] and agg.needs_people
+    assert kinds(changes) == [ch.CalloutsMoved] and agg.needs_people
     assert [w.count for w in agg.wants(over_call=2.0)] == [1]  # 1 missing x2, 1 in flight
 
 
@@ -128,7 +118,7 @@ def test_reply_clock_skew_never_predates_the_callout() -> None:
     cid = next(iter(agg.callouts))
     (moved, *_) = agg.apply_reply(callout_id=cid, action="decline", at=T0 - timedelta(hours=1),
                                   now=CLOCK.now)
-    assert isinstance(moved, CalloutsMoved) and moved.at == T0
+    assert isinstance(moved, ch.CalloutsMoved) and moved.at == T0
 
 
 def test_withdrawal_reopens_a_staffed_incident() -> None:
@@ -138,7 +128,7 @@ def test_withdrawal_reopens_a_staffed_incident() -> None:
     changes = agg.apply_reply(callout_id=cid, action="decline", at=T0, now=CLOCK.now)
     assert agg.row.status == IncidentStatus.mobilising and agg.row.staffed_at is None
     assert agg.row.next_round_at == CLOCK.now + timedelta(seconds=60)
-    assert kinds(changes) == [CalloutsMoved, IncidentUpdated] and agg.needs_people
+    assert kinds(changes) == [ch.CalloutsMoved, ch.IncidentUpdated] and agg.needs_people
 
 
 def test_advisory_ignores_replies() -> None:
@@ -152,7 +142,7 @@ def test_delivery_moves_forward_only_and_failure_frees_the_slot() -> None:
     cid = next(iter(agg.callouts))
     sent = agg.apply_delivery(callout_id=cid, status="delivered", message="alert", error=None,
                               at=T0, now=CLOCK.now)
-    assert kinds(sent) == [DeliveryRecorded, CalloutsMoved]
+    assert kinds(sent) == [ch.DeliveryRecorded, ch.CalloutsMoved]
     assert agg.apply_delivery(callout_id=cid, status="sent", message="alert", error=None,
                               at=T0, now=CLOCK.now) == []
     agg = aggregate(1)
@@ -160,7 +150,7 @@ def test_delivery_moves_forward_only_and_failure_frees_the_slot() -> None:
     failed = agg.apply_delivery(callout_id=cid, status="failed", message="alert", error=30003,
                                 at=T0, now=CLOCK.now)
     assert agg.callouts[cid].state == S.failed and agg.needs_people
-    assert isinstance(failed[0], DeliveryRecorded) and failed[0].error == 30003
+    assert isinstance(failed[0], ch.DeliveryRecorded) and failed[0].error == 30003
 
 
 def test_round_tick_is_guarded_against_stale_runs() -> None:
@@ -169,7 +159,7 @@ def test_round_tick_is_guarded_against_stale_runs() -> None:
     assert agg.advance_round(expected_round=2, now=late, max_radius_m=50_000) == []
     assert agg.advance_round(expected_round=1, now=T0, max_radius_m=50_000) == []  # not yet due
     changes = agg.advance_round(expected_round=1, now=late, max_radius_m=50_000)
-    assert kinds(changes) == [CalloutsMoved, IncidentUpdated]
+    assert kinds(changes) == [ch.CalloutsMoved, ch.IncidentUpdated]
     assert agg.row.round == 2 and agg.row.radius_m == 2000 and agg.needs_people
     assert {c.state for c in agg.callouts.values()} == {S.no_answer}
     assert agg.advance_round(expected_round=1, now=late, max_radius_m=50_000) == []
@@ -188,7 +178,7 @@ def test_end_stands_down_the_accepted_and_the_called() -> None:
     agg = Incident.of(r, [callout(r, 1, S.accepted), callout(r, 2, S.declined),
                           callout(r, 3, S.sent)])
     changes = agg.end(status=IncidentStatus.cancelled, now=CLOCK.now)
-    stood = [c for c in changes if isinstance(c, StoodDown)]
+    stood = [c for c in changes if isinstance(c, ch.StoodDown)]
     assert len(stood) == 1 and stood[0].reason == "cancelled"
     assert sorted(c.rank for c in stood[0].callouts) == [1, 3]
     assert agg.row.status == IncidentStatus.cancelled and agg.row.ended_at == CLOCK.now
@@ -197,7 +187,7 @@ def test_end_stands_down_the_accepted_and_the_called() -> None:
 def test_replenish_ranks_after_the_last_and_sorts_nearest_first() -> None:
     agg = aggregate(2)
     (called,) = agg.replenish([candidate(900), candidate(300)], expires_at=None, now=CLOCK.now)
-    assert isinstance(called, Called) and called.first_rank == 3
+    assert isinstance(called, ch.Called) and called.first_rank == 3
     assert [p.distance_m for p in called.picks] == [300, 900]
     assert agg.replenish([], expires_at=None, now=CLOCK.now) == []
 
@@ -205,7 +195,7 @@ def test_replenish_ranks_after_the_last_and_sorts_nearest_first() -> None:
 def test_the_first_call_in_a_later_round_stamps_first_callout_at() -> None:
     agg = Incident.of(replace(row(), first_callout_at=None), [])
     changes = agg.replenish([candidate(100)], expires_at=None, now=CLOCK.now)
-    assert kinds(changes) == [Called, IncidentUpdated]
+    assert kinds(changes) == [ch.Called, ch.IncidentUpdated]
     assert agg.row.first_callout_at == CLOCK.now
 
 
@@ -215,7 +205,7 @@ async def test_reply_handler_calls_replacements_and_commits_every_record() -> No
     cid = next(iter(agg.callouts))
     await handlers.reply(uow, incident_id=agg.row.id, callout_id=cid, action="decline", at=T0,
                          over_call=2.0)
-    called = [c for c in uow.committed if isinstance(c, Called)]
+    called = [c for c in uow.committed if isinstance(c, ch.Called)]
     assert len(called) == 1 and [p.distance_m for p in called[0].picks] == [200, 500]
     assert agg.changes == [] and not agg.needs_people
 
@@ -238,7 +228,7 @@ async def test_round_handler_widens_and_calls_when_nobody_fits_it_stops() -> Non
     done = await handlers.advance_round(uow, incident_id=agg.row.id, expected_round=1,
                                         max_radius_m=50_000, over_call=2.0)
     assert done is agg and agg.row.round == 2
-    assert not any(isinstance(c, Called) for c in uow.committed)  # exhausted: no one to call
+    assert not any(isinstance(c, ch.Called) for c in uow.committed)  # exhausted: no one to call
     assert await handlers.advance_round(uow, incident_id=agg.row.id, expected_round=1,
                                         max_radius_m=50_000, over_call=2.0) is None
 
@@ -249,7 +239,7 @@ async def test_evaluate_reopens_when_the_need_grew_and_calls_more() -> None:
     uow = FakeUnitOfWork(agg, people=[candidate(700)])
     await handlers.evaluate(uow, incident_id=r.id, over_call=1.0)
     assert agg.row.status == IncidentStatus.mobilising
-    called = [c for c in uow.committed if isinstance(c, Called)]
+    called = [c for c in uow.committed if isinstance(c, ch.Called)]
     assert [p.distance_m for p in called[0].picks] == [700]
 
 
@@ -257,7 +247,7 @@ async def test_end_handler_commits_the_stand_downs() -> None:
     agg = aggregate(2)
     uow = FakeUnitOfWork(agg)
     await handlers.end(uow, incident_id=agg.row.id, status=IncidentStatus.closed)
-    assert [c.reason for c in uow.committed if isinstance(c, StoodDown)] == ["closed"]
+    assert [c.reason for c in uow.committed if isinstance(c, ch.StoodDown)] == ["closed"]
     assert agg.evaluate(now=CLOCK.now) == []  # an ended incident is not re-judged
 
 
@@ -270,10 +260,10 @@ async def test_an_accept_while_held_elsewhere_is_declined_told_why_and_replaced(
                                 at=T0, over_call=1.0)
     assert done is agg and uow.asked == [held]
     assert agg.callouts[cid].state == S.declined and agg.row.first_accept_at is None
-    told = [c for c in uow.committed if isinstance(c, Held)]
+    told = [c for c in uow.committed if isinstance(c, ch.Held)]
     assert [(t.callout.id, t.held_by) for t in told] == [(cid, "老人走失")]
-    assert not any(isinstance(c, Confirmed) for c in uow.committed)
-    (call,) = [c for c in uow.committed if isinstance(c, Called)]
+    assert not any(isinstance(c, ch.Confirmed) for c in uow.committed)
+    (call,) = [c for c in uow.committed if isinstance(c, ch.Called)]
     assert [p.distance_m for p in call.picks] == [500]  # the next person is called instead
 
 
@@ -285,7 +275,7 @@ async def test_an_accept_when_free_is_checked_and_confirmed() -> None:
                          over_call=1.0)
     assert uow.asked == [agg.callouts[cid].volunteer_id]
     assert agg.callouts[cid].state == S.accepted
-    assert any(isinstance(c, Confirmed) for c in uow.committed)
+    assert any(isinstance(c, ch.Confirmed) for c in uow.committed)
     # A decline commits nobody: no check, no lock.
     other = aggregate(1, need=1)
     (oid,) = other.callouts
@@ -300,14 +290,14 @@ async def test_opening_a_callout_calls_and_an_advisory_reaches_its_audience() ->
     uow = FakeUnitOfWork(callout_agg, people=[candidate(300), candidate(100)])
     await handlers.open_incident(uow, incident_id=callout_agg.row.id, over_call=1.0,
                                  advisory_max=10)
-    assert kinds(uow.committed) == [Raised, Called]
+    assert kinds(uow.committed) == [ch.Raised, ch.Called]
     advisory = aggregate(0, kind="advisory")
     people = [candidate(d) for d in (300, 100, 200)]
     uow = FakeUnitOfWork(advisory, people=people)
     await handlers.open_incident(uow, incident_id=advisory.row.id, over_call=1.0,
                                  advisory_max=2)
-    assert kinds(uow.committed) == [Raised, Advised, IncidentUpdated]
-    (advised,) = [c for c in uow.committed if isinstance(c, Advised)]
+    assert kinds(uow.committed) == [ch.Raised, ch.Advised, ch.IncidentUpdated]
+    (advised,) = [c for c in uow.committed if isinstance(c, ch.Advised)]
     assert [p.distance_m for p in advised.picks] == [100, 200]
 
 
@@ -316,5 +306,5 @@ def test_approved_help_widens_the_draw_and_asks_for_people_once() -> None:
     assert agg.row.draw_districts == ("360702",)
     changes = agg.draw_on(["360703", "360702"], now=CLOCK.now)
     assert agg.row.draw_districts == ("360702", "360703") and agg.needs_people
-    assert kinds(changes) == [IncidentUpdated]
+    assert kinds(changes) == [ch.IncidentUpdated]
     assert agg.draw_on(["360703"], now=CLOCK.now) == []  # already drawn on: nothing changes

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from baiying_dispatcher.prevention import cases
 from baiying_shared.auth import StaffPrincipal
@@ -15,24 +15,6 @@ from baiying_shared.deps import Pool
 from baiying_shared.events.common import DistrictCode
 
 router = APIRouter(prefix="/v1/cases", tags=["prevention"])
-
-Title = Annotated[str, Field(min_length=2, max_length=60)]
-Account = Annotated[str, Field(min_length=10, max_length=1000)]
-Advice = Annotated[str, Field(min_length=5, max_length=500)]
-
-
-class CaseIn(BaseModel):
-    """A short account of what happened and what to do (防范提示), in zh and optionally en."""
-
-    incident_id: uuid.UUID
-    category: str | None = Field(None, min_length=2, max_length=40)
-    title_zh: Title
-    account_zh: Account
-    advice_zh: Advice
-    title_en: Title | None = None
-    account_en: Account | None = None
-    advice_en: Advice | None = None
-
 
 class CaseOut(BaseModel):
     id: uuid.UUID
@@ -57,13 +39,12 @@ class CaseOut(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create(body: CaseIn, principal: StaffPrincipal, pool: Pool) -> CaseOut:
+async def create(body: cases.CaseDraft, principal: StaffPrincipal, pool: Pool) -> CaseOut:
     """Turn a closed incident of the caller's districts into a case, personal data removed."""
     districts = principal.district_filter()
-    draft = cases.CaseDraft(**body.model_dump())
     async with pool.acquire() as conn:
         case = await cases.create_case(
-            conn, draft=draft, may_act_in=None if districts is None else set(districts),
+            conn, draft=body, may_act_in=None if districts is None else set(districts),
             created_by=principal.sub)
     return CaseOut.of(case)
 

@@ -6,9 +6,11 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
+from pydantic import Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from baiying_dispatcher.prevention.pii import scrub
 from baiying_shared.deps import PgConn as Conn
@@ -17,18 +19,26 @@ from baiying_shared.errors import Conflict, InvalidField, NotFound
 TEXT_FIELDS = ("title_zh", "account_zh", "advice_zh", "title_en", "account_en", "advice_en")
 
 
-@dataclass(frozen=True)
+# A case's text limits, one home for the API and the library (the draft is the request body).
+Title = Annotated[str, Field(min_length=2, max_length=60)]
+Account = Annotated[str, Field(min_length=10, max_length=1000)]
+Advice = Annotated[str, Field(min_length=5, max_length=500)]
+
+
+@pydantic_dataclass(frozen=True)
 class CaseDraft:
-    """What a desk or supervisor writes about a closed incident."""
+    """A short account of what happened and what to do (防范提示), in zh and optionally en:
+    what a desk or supervisor writes about a closed incident."""
 
     incident_id: uuid.UUID
-    title_zh: str
-    account_zh: str
-    advice_zh: str
-    title_en: str | None = None
-    account_en: str | None = None
-    advice_en: str | None = None
-    category: str | None = None  # defaults to the incident's
+    title_zh: Title
+    account_zh: Account
+    advice_zh: Advice
+    title_en: Title | None = None
+    account_en: Account | None = None
+    advice_en: Advice | None = None
+    # Defaults to the incident's.
+    category: Annotated[str | None, Field(min_length=2, max_length=40)] = None
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,19 @@ class Point:
 
 
 @dataclass(frozen=True)
-class Cell:
+class Square:
+    """One square of the grid: its row and column, and its edges in degrees."""
+
     row: int
     col: int
     south: float
     west: float
     north: float
     east: float
+
+
+@dataclass(frozen=True)
+class Cell(Square):
     count: int
     categories: dict[str, int]
     hours: dict[int, int]  # hour of week (Monday 00:00 = 0) -> count

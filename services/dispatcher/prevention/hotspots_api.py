@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from baiying_dispatcher.prevention import hotspots
 from baiying_shared.auth import StaffPrincipal
@@ -16,13 +18,10 @@ from baiying_shared.events.common import DistrictCode
 router = APIRouter(prefix="/v1/hotspots", tags=["prevention"])
 
 
-class CellOut(BaseModel):
-    row: int
-    col: int
-    south: float
-    west: float
-    north: float
-    east: float
+@pydantic_dataclass(frozen=True)
+class CellOut(hotspots.Square):
+    """A hot square as the page shows it: the grid square, then what happened in it."""
+
     lat: float  # centre
     lon: float
     count: int
@@ -74,9 +73,9 @@ async def read(
 
 def _cell(cell: hotspots.Cell, *, now: datetime, lang: str) -> CellOut:
     lat, lon = cell.centre
+    square = {f.name: getattr(cell, f.name) for f in fields(hotspots.Square)}
     return CellOut(
-        row=cell.row, col=cell.col, south=cell.south, west=cell.west, north=cell.north,
-        east=cell.east, lat=lat, lon=lon, count=cell.count, categories=cell.categories,
+        **square, lat=lat, lon=lon, count=cell.count, categories=cell.categories,
         peak_hour=cell.peak_hour, peak_label=hotspots.hour_label(cell.peak_hour, lang),
         suggested_send=hotspots.suggested_send(cell, now=now),
     )
