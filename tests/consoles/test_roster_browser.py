@@ -6,6 +6,7 @@ read-only proxy, with the supervisor's own token: the browser never reaches anot
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.support import free_port, serving
 pytestmark = pytest.mark.browser
 TIMEOUT = 15_000
 HOME = "360702"  # 章贡区
+REASON = "核实退订：志愿者称未发送退订短信"
 FIVE = {"patrol", "community_security", "security_volunteer", "building_watch",
         "information_officer"}
 
@@ -88,6 +90,7 @@ async def test_the_supervisor_sees_the_five_teams_their_reach_and_a_masked_drill
 
     async with serving(consoles_app(seeded.url)) as base, chromium() as browser:
         watch = Watch()
+        watch.allow(422, "phone:reveal")
         page = await _open(browser, watch, f"{base}/roster.html",
                            seeded.headers("supervisor", HOME)["Authorization"][7:])
         rows = page.locator("#roster tbody tr[data-team]")
@@ -109,10 +112,24 @@ async def test_the_supervisor_sees_the_five_teams_their_reach_and_a_masked_drill
         await listed.first.wait_for(timeout=TIMEOUT)
         assert await listed.count() == 1
         assert await listed.first.get_attribute("data-id") == stopped["id"]
-        shown = (await listed.first.locator("td.phone").inner_text()).strip()
+        shown = (await listed.first.locator("td.phone .masked").inner_text()).strip()
         assert shown == mask_phone(stopped["phone"])
         assert stopped["phone"] not in await page.content()
         await shoot(page, "roster-drill-opted-out")
+
+        # The whole number only through the audited reveal, and only with a reason.
+        phone = listed.first.locator("td.phone")
+        await phone.locator("button.reveal-btn").click()
+        await phone.locator("form.reveal-form button[type=submit]").click()
+        await phone.locator(".field-error", has_text="reason").wait_for(timeout=TIMEOUT)
+        await phone.locator("input[name=reason]").fill(REASON)
+        await phone.locator("form.reveal-form button[type=submit]").click()
+        await phone.locator("b.revealed", has_text=stopped["phone"]).wait_for(timeout=TIMEOUT)
+        audit = await seeded.pool.fetch(
+            "SELECT actor, role, reason FROM phone_reveals WHERE volunteer_id = $1",
+            uuid.UUID(stopped["id"]))
+        assert [tuple(r) for r in audit] == [("supervisor-test", "supervisor", REASON)]
+        await shoot(page, "roster-revealed")
 
         await page.click("#roster tr[data-team=patrol] td[data-col=teams]")  # the whole row
         whole = min(500, expected["patrol"]["people"])
@@ -137,10 +154,21 @@ async def test_the_proxy_forwards_only_the_roster_and_the_registry_judges_the_to
                                     headers=seeded.headers())
             written = await c.post("/console-api/registry/v1/roster",
                                    headers=seeded.headers())
+            stranger = await c.post(
+                f"/console-api/registry/v1/volunteers/{uuid.uuid4()}/phone:reveal",
+                json={"reason": "测试：无此人"}, headers=seeded.headers("supervisor", HOME))
+            bad_id = await c.post("/console-api/registry/v1/volunteers/teams/phone:reveal",
+                                  json={"reason": "测试：路径"}, headers=seeded.headers())
+            climbing = await c.post(
+                "/console-api/registry/v1/volunteers/..%2F..%2Fv1%2Fteams/phone:reveal",
+                json={"reason": "测试：路径"}, headers=seeded.headers())
     assert other.status_code == 403, other.text
     assert anonymous.status_code == 401, anonymous.text
     assert elsewhere.status_code == 404 and "items" not in elsewhere.text
     assert written.status_code == 405, written.text
+    assert stranger.status_code == 404 and "no volunteer" in stranger.text
+    assert bad_id.status_code == 422 and "volunteer_id" in bad_id.text
+    assert climbing.status_code == 404, climbing.text
     async with serving(consoles_app(f"http://127.0.0.1:{free_port()}")) as base:
         async with httpx.AsyncClient(base_url=base, timeout=10) as c:
             down = await c.get("/console-api/registry/v1/roster", headers=seeded.headers())

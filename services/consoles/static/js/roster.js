@@ -49,13 +49,36 @@ function rosterTable(rows, geo, open) {
   return h('table', { class: 'table roster', id: 'roster' }, h('thead', {}, head), h('tbody', {}, body, total));
 }
 
+/** The whole number only by the registry's audited reveal, with the reason the officer gives. */
+function askReason(cell, p) {
+  const input = h('input', { name: 'reason', class: 'reveal-reason', maxlength: 500, placeholder: t('roster_reveal_reason') });
+  const msg = h('small', { class: 'field-error', role: 'alert' });
+  const go = async (e) => {
+    e.preventDefault();
+    try {
+      const r = await request('POST', `/console-api/registry/v1/volunteers/${encodeURIComponent(p.id)}/phone:reveal`,
+        { body: { reason: input.value.trim() } });
+      cell.replaceChildren(h('b', { class: 'revealed' }, r.phone), h('small', { class: 'muted' }, ` · ${t('roster_revealed')}`));
+    } catch (err) { msg.textContent = err.message; }
+  };
+  cell.replaceChildren(h('span', { class: 'masked' }, p.phone), h('form', { class: 'reveal-form', onsubmit: go }, input,
+    h('button', { type: 'submit', class: 'btn-secondary btn-small' }, t('roster_reveal_go')), msg));
+  input.focus();
+}
+
+function phoneCell(p) {
+  const cell = h('td', { class: 'phone' }, h('span', { class: 'masked' }, p.phone), ' ',
+    h('button', { type: 'button', class: 'link-btn reveal-btn', onclick: () => askReason(cell, p) }, t('roster_reveal')));
+  return cell;
+}
+
 function peopleTable(people) {
   if (!people.length) return h('p', { class: 'empty' }, t('roster_people_none'));
   const cols = ['roster_name', 'roster_team', 'roster_phone', 'roster_status', 'roster_on_duty_col', 'roster_sms_col', 'roster_app_col'];
   const reach = (s) => h('span', { class: `reach reach-${s}` }, t(`reach_${s}`));
   return h('table', { class: 'table', id: 'roster-people' }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, t(c))))),
     h('tbody', {}, people.map((p) => h('tr', { 'data-id': p.id },
-      h('td', {}, p.name), h('td', {}, p.team_name), h('td', { class: 'phone' }, p.phone),
+      h('td', {}, p.name), h('td', {}, p.team_name), phoneCell(p),
       h('td', {}, t(`vstatus_${p.status}`)), h('td', {}, t(p.on_duty_now ? 'yes' : 'no')),
       h('td', {}, p.channels.includes('sms') ? reach(p.sms) : '—'),
       h('td', {}, p.channels.includes('app') ? reach(p.app) : '—')))));
