@@ -1,8 +1,11 @@
 """Selection latency: nearest 100 with every dispatch filter, beside the bare KNN query.
 
     python3 bench/dispatch_select.py --volunteers 1000000 --queries 300
+    BAIYING_BENCH_KEEP_DB=1 python3 bench/dispatch_select.py ...   # keep the loaded database
+    python3 bench/dispatch_select.py --reuse postgresql://.../baiying_bench_1234abcd
 
-Prints one JSON object. Runs in a throwaway database (BAIYING_DATABASE_URL's server).
+Prints one JSON object. Runs in a throwaway database (BAIYING_DATABASE_URL's server), or in a
+kept one with `--reuse` (migrated again, not reloaded: a million rows take a minute to load).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import json
 import random
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,10 +36,17 @@ from baiying_shared.logging import configure_logging
 BARE = """SELECT volunteer_id FROM responders WHERE callable
 ORDER BY location <-> $1::geography LIMIT $2"""
 
-SHAPES: dict[str, Component] = {
-    "any": Component(), "team_patrol": Component(team_type="patrol"),
-    "skill_first_aid": Component(skill="first_aid"),
-    "information_officer": Component(team_type="information_officer"),
+# Every filter mix of the issue; the callable-now filters (availability, quiet hours, daily cap,
+# live commitments) apply to all of them. A district is an eighteenth of the synthetic people,
+# scattered (real districts are areas, so this is the harder case for a walk).
+SHAPES: dict[str, tuple[Component, list[str] | None]] = {
+    "any": (Component(), None), "team_patrol": (Component(team_type="patrol"), None),
+    "skill_first_aid": (Component(skill="first_aid"), None),
+    "information_officer": (Component(team_type="information_officer"), None),
+    "information_officer_first_aid": (
+        Component(team_type="information_officer", skill="first_aid"), None),
+    "district": (Component(), ["360702"]),
+    "patrol_in_two_districts": (Component(team_type="patrol"), ["360702", "360703"]),
 }
 
 
@@ -62,29 +74,47 @@ async def measure(conn: asyncpg.Connection[Any], *, queries: int, limit: int, ra
 
     await _time(points[:20], bare)  # warm the cache
     out["bare_knn"] = await _time(points, bare)
-    for name, want in SHAPES.items():
-        async def run(lat: float, lon: float, want: Component = want) -> Any:
+    for name, (want, districts) in SHAPES.items():
+        async def run(lat: float, lon: float, want: Component = want,
+                      districts: list[str] | None = districts) -> Any:
             return await nearest(conn, lat=lat, lon=lon, radius_m=radius_m, clock=clock,
-                                 limit=limit, want=want)
+                                 limit=limit, want=want, districts=districts)
         out[f"filtered_{name}"] = await _time(points, run)
     lat, lon = points[0]
     plan = await conn.fetchval("EXPLAIN (FORMAT JSON) " + BARE, point(lat=lat, lon=lon), limit)
     out["bare_plan_uses_index"] = "responders_callable_knn" in json.dumps(plan)
+    # The walk reads responders_callable_knn, ..._by_type or responder_facets_knn; never a scan.
+    plans = {name: await explain_nearest(conn, lat=lat, lon=lon, radius_m=radius_m, clock=clock,
+                                         limit=limit, want=want, districts=districts)
+             for name, (want, districts) in SHAPES.items()}
     out["filtered_plans_walk_knn_index"] = {
-        name: "Index Scan using responders_callable_knn" in await explain_nearest(
-            conn, lat=lat, lon=lon, radius_m=radius_m, clock=clock, limit=limit, want=want)
-        for name, want in SHAPES.items()}
+        name: "Order By: (location <->" in plan and "Seq Scan on respon" not in plan
+        for name, plan in plans.items()}
     return out
+
+
+@asynccontextmanager
+async def _database(reuse: str | None) -> AsyncIterator[tuple[str, bool]]:
+    """(url, needs loading): a kept database as it is, or a fresh throwaway one."""
+    if reuse:
+        yield reuse, False
+        return
+    async with temp_database() as url:
+        yield url, True
 
 
 async def main(args: argparse.Namespace) -> None:
     configure_logging(service="bench", level="WARNING", json=False)  # stdout is the JSON result
-    async with temp_database() as url:
+    async with _database(args.reuse) as (url, fresh):
         await migrate(url, schema="dispatcher", package="baiying_dispatcher")
         conn = await asyncpg.connect(url, server_settings={"search_path": "dispatcher,public"})
         try:
             t0 = time.perf_counter()
-            await load_volunteers(conn, args.volunteers)
+            if fresh:
+                await load_volunteers(conn, args.volunteers)
+            else:
+                await conn.execute("ANALYZE responders")
+                args.volunteers = await conn.fetchval("SELECT count(*) FROM responders")
             load_s = time.perf_counter() - t0
             callable_n = await conn.fetchval("SELECT count(*) FROM responders WHERE callable")
             result = await measure(conn, queries=args.queries, limit=args.limit,
@@ -104,4 +134,5 @@ if __name__ == "__main__":
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--radius-m", type=int, default=20_000)
+    parser.add_argument("--reuse", metavar="URL", help="a kept, loaded database (not dropped)")
     asyncio.run(main(parser.parse_args()))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -84,24 +86,45 @@ _NOT_QUIET = _QUIET_SQL.format(t="$4")
 _COMMITTED = sorted(s.value for s in COMMITTED)
 _LIVE = sorted(s.value for s in LIVE)
 
+# The walk: the `take` nearest callable people after the first `skip` (a ring), in distance
+# order from a GiST that holds only the people wanted (_walk). It holds nothing the planner
+# must guess at (callable is the index's predicate, team type or facet its first column) and
+# its LIMIT is a literal, so the KNN index scan is the only sensible plan whatever the data;
+# no planner switch is needed. The filters the planner cannot estimate (quiet hours, cap,
+# commitments) run on the ring only. `walked` and `far`: did the ring reach the end or radius.
 _NEAREST = f"""
-SELECT {_COLUMNS}, ST_Distance(r.location, $1::geography, false) AS distance
-FROM responders r
-WHERE r.callable
-  AND ST_DWithin(r.location, $1::geography, $2, false)
-  AND (r.available_until IS NULL OR r.available_until > $3)
-  AND {_NOT_QUIET}
-  AND (r.alerts_day IS DISTINCT FROM $5 OR r.alerts_today < r.daily_alert_cap)
-  AND r.volunteer_id <> ALL($6::uuid[])
-  AND NOT EXISTS (SELECT 1 FROM callouts c WHERE c.incident_id = $7
-                  AND c.volunteer_id = r.volunteer_id)
-  AND NOT EXISTS (SELECT 1 FROM callouts c JOIN incidents i ON i.id = c.incident_id
-                  WHERE c.volunteer_id = r.volunteer_id AND c.state = ANY($9::text[])
-                    AND i.status = ANY($10::text[]))
-  {{extra}}
-ORDER BY r.location <-> $1::geography
-LIMIT $8
+WITH ring AS MATERIALIZED (
+    SELECT r.volunteer_id, r.name, r.phone, r.team_type, r.skills, r.district, r.reachable,
+        r.language, r.location, r.available_until, r.quiet_start, r.quiet_end,
+        r.alerts_day, r.alerts_today, r.daily_alert_cap, r.location <-> $1::geography AS gap
+    {{walk}}
+    LIMIT {{take}} OFFSET {{skip}}),
+edge AS (SELECT count(*) AS walked, max(gap) AS far FROM ring)
+SELECT f.*, edge.walked, edge.far FROM edge LEFT JOIN LATERAL (
+    SELECT {_COLUMNS}, ST_Distance(r.location, $1::geography, false) AS distance
+    FROM ring r
+    WHERE ST_DWithin(r.location, $1::geography, $2, false)
+      AND (r.available_until IS NULL OR r.available_until > $3)
+      AND {_NOT_QUIET}
+      AND (r.alerts_day IS DISTINCT FROM $5 OR r.alerts_today < r.daily_alert_cap)
+      AND r.volunteer_id <> ALL($6::uuid[])
+      AND NOT EXISTS (SELECT 1 FROM callouts c WHERE c.incident_id = $7
+                      AND c.volunteer_id = r.volunteer_id)
+      AND NOT EXISTS (SELECT 1 FROM callouts c JOIN incidents i ON i.id = c.incident_id
+                      WHERE c.volunteer_id = r.volunteer_id AND c.state = ANY($9::text[])
+                        AND i.status = ANY($10::text[]))
+      {{extra}}
+    LIMIT $8) f ON true
 """
+# Ring sizes are powers of two (few distinct statements to prepare), from a first guess of
+# how many walked people a filter keeps, growing by the match rate seen so far.
+_FIRST_RING, _LAST_RING = 128, 65_536
+
+
+@dataclass(frozen=True)
+class _Ring:
+    skip: int
+    take: int
 
 
 async def nearest(
@@ -119,15 +142,25 @@ async def nearest(
 ) -> list[Candidate]:
     """The `limit` nearest callable volunteers within `radius_m` who fit `want`, nearest first.
 
-    The KNN walk over the partial GiST index returns rows in distance order and stops at
-    `limit`, so the cost depends on how many it skips, not on how many volunteers exist.
+    Walks outward in rings of the KNN index (nearest callable first, of `want`'s team type
+    when it has one) and filters each ring, until `limit` fit or a ring passes the radius;
+    the cost depends on how many people are skipped, not on how many exist.
     `districts` (district codes), when given, keeps only volunteers living in them.
     """
-    sql, args = _selection(lat=lat, lon=lon, radius_m=radius_m, clock=clock, limit=limit,
-                           want=want, incident_id=incident_id, exclude=exclude,
-                           districts=districts)
-    rows = await _in_transaction(conn, sql, args)
-    found = [_candidate(r) for r in rows]
+    shape = _Shape(lat=lat, lon=lon, radius_m=radius_m, clock=clock, want=want,
+                   incident_id=incident_id, exclude=exclude, districts=districts)
+    found: list[Candidate] = []
+    ring = _Ring(0, _first_take(limit))
+    async with _transaction(conn):
+        while True:
+            rows = await conn.fetch(*shape.sql(ring, limit - len(found)))
+            kept = [_candidate(r) for r in rows if r["volunteer_id"] is not None]
+            found += kept
+            walked, far = rows[0]["walked"], rows[0]["far"]
+            if len(found) >= limit or walked < ring.take or far is None or far > radius_m:
+                break
+            missing = limit - len(found)
+            ring = _Ring(ring.skip + ring.take, _next_take(ring.take, len(kept), missing))
     # KNN orders by spherical distance; rank by the exact spheroid distance.
     return sorted(found, key=lambda c: c.distance_m)
 
@@ -135,55 +168,113 @@ async def nearest(
 async def explain_nearest(
     conn: asyncpg.Connection[Any], *, lat: float, lon: float, radius_m: int, clock: Clock,
     limit: int, want: Component = ANYONE, districts: Sequence[str] | None = None,
-) -> str:
-    """The plan `nearest` runs for these filters (EXPLAIN text), for tests and benchmarks."""
-    sql, args = _selection(lat=lat, lon=lon, radius_m=radius_m, clock=clock, limit=limit,
-                           want=want, incident_id=None, exclude=(), districts=districts)
-    rows = await _in_transaction(conn, "EXPLAIN " + sql, args)
+    analyze: bool = False, json: bool = False,
+) -> Any:
+    """The plan of `nearest`'s first ring for these filters (EXPLAIN text, or the JSON plan)."""
+    shape = _Shape(lat=lat, lon=lon, radius_m=radius_m, clock=clock, want=want,
+                   incident_id=None, exclude=(), districts=districts)
+    sql, *args = shape.sql(_Ring(0, _first_take(limit)), limit)
+    options = ", ".join(o for o, on in (("ANALYZE", analyze), ("FORMAT JSON", json)) if on)
+    explain = f"EXPLAIN ({options}) " if options else "EXPLAIN "
+    async with _transaction(conn):
+        rows = await conn.fetch(explain + sql, *args)
+    if json:
+        return rows[0][0]
     return "\n".join(r[0] for r in rows)
 
 
-def _selection(
-    *, lat: float, lon: float, radius_m: int, clock: Clock, limit: int, want: Component,
-    incident_id: uuid.UUID | None, exclude: Sequence[uuid.UUID],
-    districts: Sequence[str] | None,
-) -> tuple[str, list[Any]]:
-    # The point travels as one geography literal, so it is not rebuilt for every row walked.
-    extra, args = "", [point(lat=lat, lon=lon), float(radius_m), clock.now, clock.local,
-                       clock.day, list(exclude), incident_id, limit, _COMMITTED, _LIVE]
-    # Filters are spliced as fixed text (values stay parameters) so each shape gets its own plan.
-    if want.team_type is not None:
-        args.append(want.team_type)
-        extra += f" AND r.team_type = ${len(args)}"
-    if want.skill is not None:
-        args.append(want.skill)
-        extra += f" AND ${len(args)} = ANY(r.skills)"
-    if districts is not None:
-        args.append(list(districts))
-        extra += f" AND r.district = ANY(${len(args)}::text[])"
-    return _NEAREST.format(extra=extra), args
+@dataclass(frozen=True)
+class _Shape:
+    """One selection's filters, as SQL text (fixed per shape) and parameters."""
+
+    lat: float
+    lon: float
+    radius_m: int
+    clock: Clock
+    want: Component
+    incident_id: uuid.UUID | None
+    exclude: Sequence[uuid.UUID]
+    districts: Sequence[str] | None
+
+    def sql(self, ring: _Ring, limit: int) -> tuple[Any, ...]:
+        # The point travels as one geography literal, so it is not rebuilt per row walked.
+        c = self.clock
+        args = [point(lat=self.lat, lon=self.lon), float(self.radius_m), c.now, c.local, c.day,
+                list(self.exclude), self.incident_id, limit, _COMMITTED, _LIVE]
+        # Filters are spliced as fixed text (values stay parameters): each shape, its plan.
+        extra = ""
+        if self.want.team_type is not None:
+            args.append(self.want.team_type)
+            extra += f" AND r.team_type = ${len(args)}"
+        if self.want.skill is not None:
+            args.append(self.want.skill)
+            extra += f" AND ${len(args)} = ANY(r.skills)"
+        if self.districts is not None:
+            args.append(list(self.districts))
+            extra += f" AND r.district = ANY(${len(args)}::text[])"
+        sql = _NEAREST.format(walk=self._walk(args), extra=extra, take=int(ring.take),
+                              skip=int(ring.skip))
+        return (sql, *args)
+
+    def _walk(self, args: list[Any]) -> str:
+        # The narrowest index that holds everyone wanted; the ring's filters still check every
+        # condition, so the choice changes speed only.
+        if (facet := self._facet()) is not None:
+            args.append(facet)
+            return (f"FROM responder_facets f JOIN responders r USING (volunteer_id)"
+                    f" WHERE f.facet = ${len(args)} ORDER BY f.location <-> $1::geography")
+        if self.want.team_type is not None:
+            args.append(self.want.team_type)
+            return (f"FROM responders r WHERE r.callable AND r.team_type = ${len(args)}"
+                    " ORDER BY r.location <-> $1::geography")
+        return "FROM responders r WHERE r.callable ORDER BY r.location <-> $1::geography"
 
 
-async def _in_transaction(
-    conn: asyncpg.Connection[Any], sql: str, args: list[Any]
-) -> list[Any]:
+    def _facet(self) -> str | None:
+        # The keys of responder_facet_keys (migration 0009): a skill is usually the rarest.
+        team, skill = self.want.team_type, self.want.skill
+        if skill is not None:
+            return f"type:{team}/skill:{skill}" if team is not None else f"skill:{skill}"
+        if self.districts and len(self.districts) == 1:
+            district = f"district:{self.districts[0]}"
+            return f"{district}/type:{team}" if team is not None else district
+        return None
+
+
+def _first_take(limit: int) -> int:
+    # The walk's index holds the wanted people (_walk), so most of a first ring fits; small
+    # rings also keep a ring a small share of the index, where the walk is the cheapest plan.
+    return _power_of_two(limit * 1.25)
+
+
+def _next_take(take: int, kept: int, missing: int) -> int:
+    # At the kept rate so far, walk far enough for the missing ones (and half again).
+    wanted = missing * 1.5 * take / kept if kept else take * 8
+    return min(_power_of_two(wanted), take * 8)
+
+
+def _power_of_two(n: float) -> int:
+    size = _FIRST_RING
+    while size < n and size < _LAST_RING:
+        size *= 2
+    return size
+
+
+@asynccontextmanager
+async def _transaction(conn: asyncpg.Connection[Any]) -> AsyncIterator[None]:
+    # Every ring of one selection reads the same snapshot. JIT is off because it never pays
+    # for a query of milliseconds, yet a wide ring's cost estimate can cross jit_above_cost
+    # and compiling once took 360-410 ms (docs/performance.md); it changes no plan's shape.
     if conn.is_in_transaction():
-        return await _knn_walk(conn, sql, args)
-    async with conn.transaction():
-        return await _knn_walk(conn, sql, args)
-
-
-async def _knn_walk(conn: asyncpg.Connection[Any], sql: str, args: list[Any]) -> list[Any]:
-    # Left alone, the planner often reads every row inside the radius (bitmap scan) and sorts
-    # them; the GiST KNN walk, bounded by the same box, stops after `limit` matches instead.
-    # JIT is off because it was the whole selection tail: the walk's cost estimate (the planner
-    # fears a long walk for few matches) crosses jit_above_cost at some points, and compiling
-    # took 360-410 ms for a query that executes in 1 ms (docs/performance.md).
-    await conn.execute(
-        "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off; SET LOCAL jit = off")
-    rows = await conn.fetch(sql, *args)
-    await conn.execute("RESET enable_bitmapscan; RESET enable_sort; RESET jit")
-    return list(rows)
+        await conn.execute("SET LOCAL jit = off")
+        try:
+            yield
+        finally:
+            await conn.execute("RESET jit")
+        return
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute("SET LOCAL jit = off")
+        yield
 
 
 def _candidate(r: asyncpg.Record) -> Candidate:

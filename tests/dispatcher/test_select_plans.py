@@ -1,0 +1,130 @@
+"""The selection's plans (not timed): every filter mix walks a KNN index, never the table.
+
+20,000 synthetic responders (the benchmark's mix: seven team types, a tenth first-aiders,
+eighteen districts, 70 % on duty) are loaded and ANALYZEd inside a transaction that is rolled
+back, so the planner sees representative statistics and the other tests never see the rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from baiying_dispatcher.domain import Component
+from baiying_dispatcher.index import explain_nearest
+from bench.dispatch_common import LAT, LON, load_volunteers
+from tests.dispatcher.test_selection import CLOCK, pool  # noqa: F401  (the fixture)
+
+CENTRE = {"lat": sum(LAT) / 2, "lon": sum(LON) / 2}
+WALKED = {"responders", "responder_facets"}
+
+# (component, districts, the index the walk must use)
+MIXES = [
+    (Component(), None, "responders_callable_knn"),
+    (Component(team_type="patrol"), None, "responders_callable_knn_by_type"),
+    (Component(team_type="information_officer"), None, "responders_callable_knn_by_type"),
+    (Component(skill="first_aid"), None, "responder_facets_knn"),
+    (Component(team_type="information_officer", skill="first_aid"), None, "responder_facets_knn"),
+    (Component(), ["360702"], "responder_facets_knn"),
+    (Component(team_type="patrol"), ["360702"], "responder_facets_knn"),
+    (Component(skill="first_aid"), ["360702", "360703"], "responder_facets_knn"),
+    (Component(), ["360702", "360703"], "responders_callable_knn"),
+    (Component(team_type="patrol"), ["360702", "360703"], "responders_callable_knn_by_type"),
+]
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def walk_problems(plan_json: Any, index: str) -> list[str]:
+    """What is wrong with a selection plan: a scan of a walked table, or no KNN walk on `index`."""
+    doc = json.loads(plan_json) if isinstance(plan_json, str) else plan_json
+    nodes = list(_nodes(doc[0]["Plan"]))
+    problems = [f"{n['Node Type']} on {n['Relation Name']}" for n in nodes
+                if n.get("Relation Name") in WALKED and n["Node Type"] != "Index Scan"
+                and not (n["Node Type"] == "Index Only Scan" and n.get("Index Name", "")
+                         .endswith("pkey"))]
+    knn = [n for n in nodes if n.get("Index Name") == index and "<->" in str(n.get("Order By"))]
+    if not knn:
+        problems.append(f"no KNN walk (Order By <->) on {index}")
+    problems += [f"{n['Node Type']} ({n.get('Sort Key')})" for n in nodes
+                 if n["Node Type"] in ("Sort", "Incremental Sort")]
+    return problems
+
+
+@pytest.fixture
+async def loaded(pool: asyncpg.Pool[Any]) -> AsyncIterator[asyncpg.Connection[Any]]:  # noqa: F811
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await load_volunteers(conn, 20_000, chunk=20_000)  # ANALYZEs responders
+            await conn.execute("ANALYZE responder_facets")
+            yield conn
+        finally:
+            await tx.rollback()
+
+
+async def _plan(conn: asyncpg.Connection[Any], want: Component, districts: list[str] | None
+                ) -> Any:
+    return await explain_nearest(conn, **CENTRE, radius_m=20_000, clock=CLOCK, limit=100,
+                                 want=want, districts=districts, json=True)
+
+
+async def test_every_filter_mix_walks_an_index(loaded: asyncpg.Connection[Any]) -> None:
+    problems = {}
+    for want, districts, index in MIXES:
+        found = walk_problems(await _plan(loaded, want, districts), index)
+        if found:
+            problems[f"{want.key} {districts}"] = found
+    assert not problems, problems
+
+
+@pytest.mark.parametrize(("drop", "want", "districts"), [
+    ("responders_callable_knn_by_type", Component(team_type="patrol"), None),
+    ("responder_facets_knn", Component(skill="first_aid"), None),
+    ("responders_callable_knn", Component(), None),
+])
+async def test_the_check_fails_without_the_index(
+    loaded: asyncpg.Connection[Any], drop: str, want: Component, districts: list[str] | None
+) -> None:
+    """The plan check is not vacuous: drop the index (rolled back) and it reports the walk lost."""
+    index = next(i for w, d, i in MIXES if w == want and d == districts)
+    assert index == drop
+    assert walk_problems(await _plan(loaded, want, districts), index) == []
+    await loaded.execute(f"DROP INDEX {drop}")
+    assert walk_problems(await _plan(loaded, want, districts), index) != []
+
+
+async def test_the_facets_follow_the_responders(loaded: asyncpg.Connection[Any]) -> None:
+    """The trigger keeps one facet row per key of every callable responder, and only theirs."""
+    mismatch = await loaded.fetchval("""
+        SELECT count(*) FROM (
+            (SELECT f, r.volunteer_id FROM responders r,
+                    unnest(responder_facet_keys(r.skills, r.district, r.team_type)) f
+             WHERE r.callable
+             EXCEPT SELECT facet, volunteer_id FROM responder_facets)
+            UNION ALL
+            (SELECT facet, volunteer_id FROM responder_facets
+             EXCEPT SELECT f, r.volunteer_id FROM responders r,
+                    unnest(responder_facet_keys(r.skills, r.district, r.team_type)) f
+             WHERE r.callable)) d""")
+    assert mismatch == 0
+    some = await loaded.fetchval(
+        "SELECT volunteer_id FROM responders WHERE callable AND 'first_aid' = ANY(skills) LIMIT 1")
+    await loaded.execute("UPDATE responders SET skills = '{}', callable = true"
+                         " WHERE volunteer_id = $1", some)
+    keys = await loaded.fetchval(
+        "SELECT array_agg(facet ORDER BY facet) FROM responder_facets WHERE volunteer_id = $1",
+        some)
+    assert keys and not any("skill" in k for k in keys)
+    await loaded.execute("UPDATE responders SET callable = false WHERE volunteer_id = $1", some)
+    assert not await loaded.fetchval(
+        "SELECT count(*) FROM responder_facets WHERE volunteer_id = $1", some)
