@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 
 from baiying_shared.settings import CommonSettings
+from tests import topics
 
 START_HINT = (
     "No PostgreSQL/Kafka for the tests. Start them with `make infra` "
@@ -58,6 +59,13 @@ def infra() -> Iterator[Infra]:
         yield Infra(pg.get_connection_url(), kf.get_bootstrap_server())
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def _delete_test_topics() -> AsyncIterator[None]:
+    """At the end of the session, the topics its tests made (see tests/topics.py)."""
+    yield
+    await topics.delete_all_used()
+
+
 @pytest.fixture(scope="session")
 async def database_url(infra: Infra) -> AsyncIterator[str]:
     """A fresh database for this session (template1 carries PostGIS), dropped afterwards."""
@@ -92,6 +100,7 @@ def settings_for(
     cls: type[CommonSettings], *, infra: Infra, database_url: str, prefix: str, **extra: Any
 ) -> Any:
     """Settings of `cls` pointing at the test infrastructure with an isolated topic prefix."""
+    topics.used(infra.kafka_bootstrap, prefix)
     return cls(
         profile="test",
         database_url=database_url,

@@ -15,13 +15,19 @@ from websockets.exceptions import InvalidStatus
 
 from baiying_notifier.config import NotifierSettings
 from baiying_shared.auth import mint_token
-from baiying_shared.events.callouts import CalloutConfirmed, CalloutStoodDown
+from baiying_shared.events.callouts import CalloutConfirmed, CalloutIssued, CalloutStoodDown
 from baiying_shared.events.deliveries import DeliveryStatusChanged
 from baiying_shared.events.replies import VolunteerReplied
 from tests.notifier.harness import issued, system
 from tests.support import eventually
 
 Factory = Callable[..., NotifierSettings]
+
+
+def addressed(alert: CalloutIssued) -> dict[str, Any]:
+    """The addressing fields a follow-up to `alert` repeats (same call-out, same person)."""
+    return alert.model_dump(include={"callout_id", "incident_id", "volunteer_id", "phone",
+                                     "channels"})
 
 
 async def next_of(ws: ClientConnection, kind: str) -> dict[str, Any]:
@@ -51,11 +57,7 @@ async def test_app_alert_accept_confirm_arrive(notifier_settings: Factory) -> No
             assert (await next_of(ws, "reply_ok"))["action"] == "accept"
             await s.dispatcher.publish(
                 CalloutConfirmed(
-                    callout_id=alert.callout_id,
-                    incident_id=alert.incident_id,
-                    volunteer_id=vid,
-                    phone=alert.phone,
-                    channels=alert.channels,
+                    **addressed(alert),
                     title=alert.title,
                     address="章贡区文清路88号",
                     lat=25.85,
@@ -74,11 +76,7 @@ async def test_app_alert_accept_confirm_arrive(notifier_settings: Factory) -> No
             assert snap["confirmed"]["address"] == "章贡区文清路88号"
             await s.dispatcher.publish(
                 CalloutStoodDown(
-                    callout_id=alert.callout_id,
-                    incident_id=alert.incident_id,
-                    volunteer_id=vid,
-                    phone=alert.phone,
-                    channels=alert.channels,
+                    **addressed(alert),
                     reason="closed",
                     title=alert.title,
                 )

@@ -24,6 +24,7 @@ import httpx
 from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
 from baiying_shared.auth import Role, mint_token
 from baiying_shared.settings import CommonSettings
+from tests import topics
 from tests.support import eventually, free_port
 
 NAMES = ("sandbox", "registry", "dispatcher", "notifier")
@@ -64,6 +65,12 @@ async def running_system(
     finally:
         await system.stop()
         await drop_database(admin_database_url, url)
+        await topics.delete_prefixed(kafka_bootstrap, {system.prefix})
+
+
+def _routed(service: str) -> property:
+    """A read-only `<service>_url` attribute that asks `service_url` each time it is read."""
+    return property(lambda self: self.service_url(service), doc=f"Where clients reach {service}.")
 
 
 @dataclass
@@ -84,21 +91,10 @@ class System:
         """Where a client reaches `service`: one process here; a subclass may route."""
         return self.url(service)
 
-    @property
-    def registry_url(self) -> str:
-        return self.service_url("registry")
-
-    @property
-    def dispatcher_url(self) -> str:
-        return self.service_url("dispatcher")
-
-    @property
-    def notifier_url(self) -> str:
-        return self.service_url("notifier")
-
-    @property
-    def sandbox_url(self) -> str:
-        return self.service_url("sandbox")
+    registry_url = _routed("registry")
+    dispatcher_url = _routed("dispatcher")
+    notifier_url = _routed("notifier")
+    sandbox_url = _routed("sandbox")
 
     @property
     def settings(self) -> CommonSettings:

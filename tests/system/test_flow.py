@@ -16,6 +16,12 @@ QUIET_PLACE = (25.7200, 114.9300)  # nobody lives here in these tests
 ADDRESS = "章贡区文清路88号南门"
 
 
+def at_scene(title: str, category: str, *, need: int, **more: Any) -> dict[str, Any]:
+    """An incident body at SCENE in 章贡区 needing `need` people."""
+    return {"title": title, "category": category, "location": {"lat": SCENE[0], "lon": SCENE[1]},
+            "address": ADDRESS, "district": "360702", "need": {"total": need}, **more}
+
+
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -37,16 +43,8 @@ async def test_incident_is_staffed_through_sms_replies(system: System) -> None:
         raised = await client.post(
             "/v1/incidents",
             headers={"Idempotency-Key": uuid.uuid4().hex},
-            json={
-                "title": "商铺盗窃嫌疑人逃逸",
-                "category": "theft",
-                "location": {"lat": SCENE[0], "lon": SCENE[1]},
-                "address": ADDRESS,
-                "district": "360702",
-                "radius_m": 3000,
-                "need": {"total": 2},
-                "escalation": {"rounds": 2, "widening": 2.0, "wait_s": 120},
-            },
+            json=at_scene("商铺盗窃嫌疑人逃逸", "theft", need=2, radius_m=3000,
+                          escalation={"rounds": 2, "widening": 2.0, "wait_s": 120}),
         )
         assert raised.status_code == 201, raised.text
         incident = raised.json()["id"]
@@ -101,14 +99,7 @@ async def test_other_district_supervisor_sees_nothing(system: System) -> None:
         raised = await client.post(
             "/v1/incidents",
             headers=desk,
-            json={
-                "title": "可疑人员",
-                "category": "suspicious",
-                "location": {"lat": SCENE[0], "lon": SCENE[1]},
-                "address": ADDRESS,
-                "district": "360702",
-                "need": {"total": 1},
-            },
+            json=at_scene("可疑人员", "suspicious", need=1),
         )
         assert raised.status_code == 201, raised.text
         listed = await client.get("/v1/incidents", headers=other)
