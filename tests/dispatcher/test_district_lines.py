@@ -10,6 +10,8 @@ from baiying_shared.events.common import GeoPoint
 from tests.dispatcher.conftest import System
 from tests.dispatcher.support import offset, volunteer
 from tests.dispatcher.test_mobilisation import incident_body, issued_n
+from tests.dispatcher.test_scoping import listening
+from tests.support import eventually
 
 ZHANGGONG, NANKANG = "360702", "360703"
 # 南康区's county seat: inside 360703's cell, ~20 km from every support.fresh_area point.
@@ -62,8 +64,10 @@ async def test_cross_district_help_held_calls_the_neighbours(system: System) -> 
     ours = volunteer(here, 300, district=ZHANGGONG)
     await system.add_volunteers([theirs, ours])
     body = incident_body(here, need={"total": 2}, help_from=[NANKANG], radius_m=RADIUS)
-    inc = await _raise(system, body, ZHANGGONG, NANKANG)
-    called = {c.volunteer_id for c in await issued_n(system, inc["id"], 2)}
+    async with listening(system, NANKANG) as seen:
+        inc = await _raise(system, body, ZHANGGONG, NANKANG)
+        called = {c.volunteer_id for c in await issued_n(system, inc["id"], 2)}
+        await eventually(lambda: _streamed(seen, inc["id"]), what="南康区's stream has it")
     assert called == {theirs.volunteer_id, ours.volunteer_id}
     # 南康区's people are called: its supervisor sees the incident in the list and the record.
     assert inc["id"] in await _listed(system, NANKANG)
@@ -71,6 +75,11 @@ async def test_cross_district_help_held_calls_the_neighbours(system: System) -> 
     async with system.client("supervisor", ZHANGGONG) as c:
         audit = (await c.get(f"/v1/incidents/{inc['id']}/audit")).json()
     assert audit[0]["detail"]["help_from"] == [NANKANG]
+
+
+async def _streamed(seen: list[dict[str, Any]], incident_id: str) -> bool:
+    kinds = {n["type"] for n in seen if n.get("incident_id") == incident_id}
+    return {"incident", "callout"} <= kinds
 
 
 async def test_cross_district_help_not_held_is_refused_naming_the_field(system: System) -> None:
