@@ -86,8 +86,12 @@ async def test_hotspot_prefill_dry_run_then_send_and_reach(
         assert [await c.inner_text() for c in await officers.all()][2:] == [
             "2", "0", "0", "0", "0", "0"]
         await shoot(page, "campaign-reach")
+        name = await form.locator("input[name=name]").input_value()
         await page.click("#lang")
         await page.get_by_text("Prevention campaigns").first.wait_for(timeout=TIMEOUT)
+        # The form is rebuilt in English with what was typed and chosen, not its pre-fill.
+        assert await form.locator("input[name=name]").input_value() == name == "热点网格 101:202"
+        assert await form.locator("select[name='schedule.kind']").input_value() == "now"
         await page.click(f"#camp-list tr[data-id='{campaign_id}']")
         await page.locator("#camp-reach").wait_for(timeout=TIMEOUT)
         await shoot(page, "campaign-reach-en")

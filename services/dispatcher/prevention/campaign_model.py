@@ -97,7 +97,8 @@ def _check_text(body: CampaignIn) -> None:
     for name in ("title_zh", "advice_zh", "title_en", "advice_en"):
         text = getattr(body, name)
         # A notice goes to thousands: refuse personal data rather than silently rewrite it.
-        if text is not None and (pii.scrub(text).findings or pii.scrub(text).residual):
+        cleaned = pii.scrub(text) if text is not None else None
+        if cleaned is not None and (cleaned.findings or cleaned.residual):
             raise InvalidField(name, "contains personal data (a name, number or address)")
 
 

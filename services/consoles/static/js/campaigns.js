@@ -8,7 +8,7 @@ import { request, ApiError } from './api.js';
 import { districtsOf } from './auth.js';
 import { startShell } from './shell.js';
 import { FieldError, clearFieldErrors, showFieldErrors } from './desk_form.js';
-import { campaignForm, bodyOf, hotspotFrom, syncForm } from './campaigns_form.js';
+import { campaignForm, bodyOf, hotspotFrom, syncForm, formValues, restoreValues } from './campaigns_form.js';
 import { dryRunPanel, campaignList, campaignDetail } from './campaigns_view.js';
 import './campaigns_i18n.js';
 
@@ -85,7 +85,9 @@ async function renderCampaigns(main, sess, geo) {
     await pick(state.current.id);
   };
   function draw() {
+    const typed = form() ? formValues(form()) : null;
     const f = campaignForm({ cases: state.cases, districts: districtChoices(sess.claims, geo), geo, hotspot: state.hotspot, from: state.from });
+    if (typed) restoreValues(f, typed);
     f.addEventListener('submit', (e) => { e.preventDefault(); dryRun(); });
     f.addEventListener('change', () => { syncForm(f); drawDry(); });
     f.addEventListener('input', () => drawDry());

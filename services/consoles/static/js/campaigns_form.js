@@ -98,6 +98,20 @@ export function campaignForm({ cases, districts, geo, hotspot, from }) {
   return form;
 }
 
+/** What was typed and ticked, to put back into a form rebuilt in the other language. */
+export function formValues(form) {
+  return [...form.elements].filter((el) => el.name).map((el) => [el.name, el.value, el.checked]);
+}
+
+export function restoreValues(form, values) {
+  for (const [name, value, checked] of values) {
+    for (const el of form.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+      if (el.type === 'checkbox' || el.type === 'radio') { if (el.value === value) el.checked = checked; } else el.value = value;
+    }
+  }
+  syncForm(form);
+}
+
 const text = (f, n) => f[n].value.trim();
 const chosen = (form, name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((el) => el.value);
 
