@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from baiying_notifier.campaigns import reach
+from baiying_notifier.domain.pacing import SIGNIN_MESSAGE
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgConn
 from baiying_shared.events import contacts, deliveries, replies
@@ -48,6 +49,8 @@ async def delivery_status(
     conn: Conn, *, row: Any, status: str, error_code: int | None = None, sid: str | None = None
 ) -> None:
     """DeliveryStatusChanged for a deliveries row (a Record or dict with its columns)."""
+    if row["message"] == SIGNIN_MESSAGE:  # a sign-in code: no call-out to report on
+        return
     if reach.is_campaign(row):  # a campaign SMS: reach for the campaign, not a call-out status
         await reach.on_provider_status(conn, row=row, status=status, error_code=error_code)
         return

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
 from baiying_notifier import events
-from baiying_notifier.domain.pacing import PRIORITY
+from baiying_notifier.domain import segments
+from baiying_notifier.domain.pacing import PRIORITY, PRIORITY_SIGNIN, RANK_SIGNIN, SIGNIN_MESSAGE
 from baiying_notifier.domain.templates import Rendered
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgConn
@@ -136,6 +137,27 @@ async def app(conn: Conn, items: list[App]) -> None:
         for r in rows
     ]
     await conn.executemany("SELECT pg_notify('notifier_app', $1)", [(n,) for n in notes])
+
+
+_SIGNIN = f"""
+INSERT INTO deliveries (id, callout_id, incident_id, volunteer_id, channel, message, priority,
+                        rank, phone, body, segments, state)
+VALUES ($1, $2, '00000000-0000-0000-0000-000000000000', $3, 'sms', '{SIGNIN_MESSAGE}',
+        {PRIORITY_SIGNIN}, {RANK_SIGNIN}, $4, $5, $6, 'pending')
+RETURNING seq
+"""
+
+
+async def signin_code(conn: Conn, *, volunteer_id: Any, phone: str, body: str) -> list[int]:
+    """Queue a sign-in code behind every call-out alert and ahead of advisories; its seq.
+
+    It goes through the same paced senders as everything else (so the carrier's rate holds),
+    as a row of its own (a fresh id where a call-out's would be, so it is never a duplicate).
+    """
+    seq = await conn.fetchval(
+        _SIGNIN, new_id(), new_id(), volunteer_id, phone, body, segments.count(body).segments
+    )
+    return [seq]
 
 
 def _key(row: Any) -> tuple[Any, str]:

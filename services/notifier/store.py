@@ -10,7 +10,7 @@ import asyncpg
 
 from baiying_notifier import events, optouts, seen
 from baiying_notifier.campaigns import reach
-from baiying_notifier.domain.pacing import OPT_OUT_CODES, PERMANENT_CODES
+from baiying_notifier.domain.pacing import OPT_OUT_CODES, PERMANENT_CODES, SIGNIN_MESSAGE
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgPool
 from baiying_shared.events import deliveries
@@ -112,6 +112,8 @@ async def submitted(pool: Pool, items: list[tuple[Queued, str | None, str, str]]
             for r in await conn.fetch(
                 "UPDATE deliveries d SET state = 'submitted', provider_sid = v.sid,"
                 " sender = v.sender,"
+                # a sign-in code leaves the table once the carrier has it (codes rest hashed)
+                f" body = CASE WHEN d.message = '{SIGNIN_MESSAGE}' THEN '' ELSE d.body END,"
                 " status = coalesce(d.status, 'queued'), updated_at = now()"
                 " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, sid, sender)"
                 " WHERE d.id = v.id AND d.state = 'claimed' RETURNING d.id",
@@ -123,6 +125,7 @@ async def submitted(pool: Pool, items: list[tuple[Queued, str | None, str, str]]
         # Rows a callback or the reconciler recorded first publish nothing here.
         fresh = [(i, sid) for i, _, sid, _ in items if i.id in updated]
         fresh = [(i, sid) for i, sid in fresh if not reach.is_campaign(i.row)]  # reach only
+        fresh = [(i, sid) for i, sid in fresh if i.row["message"] != SIGNIN_MESSAGE]
         await outbox.add_many(conn, [_queued_event(i.row, sid) for i, sid in fresh])
     return [None] * len(items)
 

@@ -28,6 +28,7 @@ CANCELED = "canceled"
 _STUCK = """
 SELECT * FROM deliveries
 WHERE state = 'submitted' AND channel = 'sms' AND provider_sid IS NOT NULL AND status = 'queued'
+  AND message <> 'signin'  -- its body (the code) is gone once handed over; it expires anyway
   AND claimed_at < now() - make_interval(secs => $1)
 ORDER BY claimed_at LIMIT $2 FOR UPDATE SKIP LOCKED
 """

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -53,6 +53,16 @@ async def reset(request: Request) -> None:
 async def sent(request: Request) -> dict[str, list[tuple[float, int]]]:
     """The carrier clock: per From number, (seconds, segments) of each message reaching sent."""
     return {k: list(v) for k, v in _store(request).sent_at.items()}
+
+
+@router.get("/v1/admin/departures")
+async def departures(
+    request: Request, to: Annotated[list[str], Query()]
+) -> dict[str, list[str | None]]:
+    """When each message to these numbers left its sender's queue (ISO with microseconds,
+    None while it waits): the carrier clock per recipient, for latency benchmarks."""
+    store = _store(request)
+    return {n: [m.sent.isoformat() if m.sent else None for m in store.received(n)] for n in to}
 
 
 @router.get("/v1/admin/stats")

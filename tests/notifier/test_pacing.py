@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from baiying_notifier.config import NotifierSettings
@@ -161,3 +162,61 @@ async def test_a_callout_during_an_advisory_leaves_the_carrier_next(
         assert waited <= tolerance + 0.35, f"queued {waited:.2f} s at the carrier"
         behind = [m for p in crowd for m in s.sandbox.received(p) if m.sent is None]
         assert behind, "the advisory was still going when the call-out left"
+
+
+async def test_a_signin_code_goes_after_callouts_and_before_advisories(
+    notifier_settings: Factory,
+) -> None:
+    """All three queued at once: every call-out alert first, then the code, then advisories."""
+    sandbox = SandboxSettings(mps=20, callback_statuses=(), callback_delay_ms=5)
+    # No tolerance: one message at a time per sender, so the carrier sees the queue's order.
+    async with system(
+        notifier_settings, sandbox=sandbox, sender_mps=20.0, pacing_tolerance_s=0.0
+    ) as s, httpx.AsyncClient(base_url=s.notifier_url) as http:
+        known = issued(phone="+8613788880000", rank=1)
+        await s.dispatcher.publish(known)
+        await s.wait_received([known.phone])
+        leases = s.notifier.state.sender.leases
+        # Someone else holds both senders for a while: everything below queues up meanwhile.
+        await s.pool.execute(
+            "UPDATE sender_leases SET holder = gen_random_uuid(), epoch = epoch + 1,"
+            " expires_at = now() + interval '1 hour'"
+        )
+
+        async def no_lease() -> bool:
+            return not leases.held()
+
+        await eventually(no_lease, timeout=10, what="the notifier let its leases go")
+        crowd, urgent = _phones(12, 5), _phones(3, 6)
+        await s.dispatcher.publish(
+            *(issued(phone=p, kind="advisory", rank=i) for i, p in enumerate(crowd)),
+            *(issued(phone=p, rank=50 + i) for i, p in enumerate(urgent)),
+        )
+
+        async def queued(n: int) -> bool:
+            return await s.pool.fetchval(
+                "SELECT count(*) FROM deliveries WHERE state = 'pending'"
+            ) >= n  # type: ignore[no-any-return]
+
+        await eventually(lambda: queued(15), what="advisories and call-outs pending")
+        r = await http.post("/v1/app/signin/code", json={"phone": known.phone})
+        assert r.status_code == 202
+        await eventually(lambda: queued(16), what="the code pending")
+        await s.pool.execute("UPDATE sender_leases SET expires_at = now() - interval '1 s'")
+        await s.wait_received(crowd + urgent)
+
+        async def code_sent() -> bool:
+            return bool([m for m in s.sandbox.received(known.phone) if "验证码" in m.body])
+
+        await eventually(code_sent, what="the code sent")
+        [code] = [m for m in s.sandbox.received(known.phone) if "验证码" in m.body]
+        alerts = [m.seq for p in urgent for m in s.sandbox.received(p)]
+        advisories = [m.seq for p in crowd for m in s.sandbox.received(p)]
+        assert max(alerts) < code.seq < min(advisories), (alerts, code.seq, advisories)
+
+        async def code_gone() -> bool:  # once the carrier has the code, our table forgets it
+            sql = "SELECT state, body FROM deliveries WHERE message = 'signin'"
+            row = await s.pool.fetchrow(sql)
+            return row is not None and (row["state"], row["body"]) == ("submitted", "")
+
+        await eventually(code_gone, what="the code's body cleared on hand-over")

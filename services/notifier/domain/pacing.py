@@ -15,6 +15,7 @@ PRIORITY = {"confirmation": 0, "stand_down": 1, "alert": 2, "advisory": 3, "camp
 # Sign-in codes (someone waits at a screen) go in the alerts' class behind every call-out
 # alert, whatever its rank, and so ahead of advisories: between the two, without renumbering.
 PRIORITY_SIGNIN, RANK_SIGNIN = PRIORITY["alert"], 2**31 - 1
+SIGNIN_MESSAGE = "signin"  # deliveries.message of a sign-in code: no call-out behind it
 
 
 class TokenBucket:

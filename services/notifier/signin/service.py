@@ -12,7 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from baiying_notifier.gateway import GatewayError, OutboundSms, SmsGateway
+from baiying_notifier import queueing
+from baiying_notifier.gateway import OutboundSms, SmsGateway
 from baiying_notifier.signin import domain, store
 from baiying_shared.auth import mint_device_token
 from baiying_shared.db import outbox
@@ -69,11 +70,19 @@ async def request_code(signin: SignIn, *, phone: str, address: str) -> OutboundS
 
 
 async def send_code(signin: SignIn, sms: OutboundSms) -> None:
-    """Hand the code to the gateway (after the answer went out, so timing tells nothing)."""
+    """Queue the code for the paced senders (after the answer went out, so timing tells
+    nothing): behind call-out alerts, ahead of advisories (queueing.signin_code)."""
     try:
-        await signin.gateway.send(sms)
-    except GatewayError as exc:
-        log.warning("signin.sms_failed", error=exc.message)
+        async with signin.pool.acquire() as conn, conn.transaction():
+            known = await store.volunteer_for_phone(conn, sms.to)
+            if known is None:
+                return
+            seqs = await queueing.signin_code(
+                conn, volunteer_id=known[0], phone=sms.to, body=sms.body
+            )
+            await queueing.announce(conn, seqs)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("signin.sms_not_queued", error=str(exc))
 
 
 async def verify_code(
