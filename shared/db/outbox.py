@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
 
 from baiying_shared.events.envelope import Envelope, encode
+from baiying_shared.kafka.producer import make_producer
 from baiying_shared.logging import get_logger
 from baiying_shared.metrics import OUTBOX_PUBLISHED
 from baiying_shared.settings import CommonSettings
@@ -70,16 +72,20 @@ class OutboxRelay:
         schema: str,
         batch_size: int = 1000,
         idle_poll_s: float = 5.0,
+        renew: Callable[[], AIOKafkaProducer] | None = None,
     ) -> None:
         self._settings = settings
         self._pool = pool
         self._producer = producer
+        self._renew = renew or (lambda: make_producer(settings, client_id=f"relay-{schema}"))
+        self._own: AIOKafkaProducer | None = None  # a replacement this relay made, and stops
         self._schema = schema
         self._batch = batch_size
         self._idle = idle_poll_s
         self._wake = asyncio.Event()
         # Why each idle wait ended: a commit's NOTIFY or the safety poll (tests read this).
         self.wakeups = {"notify": 0, "poll": 0}
+        self.renewals = 0  # producers replaced after a fatal sequence error
         self._task: asyncio.Task[None] | None = None
         self._lock_key = int.from_bytes(
             hashlib.sha1(f"outbox:{schema}".encode()).digest()[:8], "big", signed=True
@@ -92,6 +98,8 @@ class OutboxRelay:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._own is not None:
+            await self._own.stop()
 
     async def _supervise(self) -> None:
         """Keep a relay running through database and broker outages."""
@@ -100,11 +108,28 @@ class OutboxRelay:
                 await self._run()
             except asyncio.CancelledError:
                 raise
+            except OutOfOrderSequenceNumber as exc:
+                # Fatal for an idempotent producer (a broker restarted and lost its sequence
+                # state): every later send fails the same way, so the relay would retry for
+                # ever (aiokafka#1017). A new producer gets a new producer id; rows it sends
+                # again are duplicates the consumers' inbox already ignores.
+                log.warning("outbox producer out of sequence; replacing it",
+                            schema=self._schema, error=str(exc))
+                await self._replace_producer()
             except (OSError, asyncpg.PostgresError, KafkaError, asyncpg.InterfaceError) as exc:
                 log.warning(
                     "outbox relay interrupted; restarting", schema=self._schema, error=str(exc)
                 )
                 await asyncio.sleep(1)
+
+    async def _replace_producer(self) -> None:
+        fresh = self._renew()
+        await fresh.start()
+        if self._own is not None:
+            with contextlib.suppress(Exception):
+                await self._own.stop()
+        self._producer = self._own = fresh
+        self.renewals += 1
 
     async def _run(self) -> None:
         async with self._pool.acquire() as conn:
