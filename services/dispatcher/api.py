@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from baiying_dispatcher import incidents, queries
+from baiying_dispatcher import incidents, queries, views
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.domain import IncidentStatus, Need, Policy
 from baiying_dispatcher.schemas import (
@@ -78,7 +78,7 @@ async def raise_incident(
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     async with pool.acquire() as conn:
-        return await queries.incident_out(conn, incident)
+        return await views.incident_view(conn, incident)
 
 
 @router.get("/incidents")
@@ -95,7 +95,7 @@ async def list_incidents(
         scope = [district]
     async with pool.acquire() as conn:
         found = await queries.list_incidents(conn, districts=scope, status=status_, limit=limit)
-        return await queries.incidents_out(conn, found)
+        return await views.incidents_view(conn, found)
 
 
 @router.get("/incidents/{incident_id}")
@@ -104,7 +104,7 @@ async def get_incident(
 ) -> IncidentOut:
     async with pool.acquire() as conn:
         incident = await incidents.visible(conn, principal, incident_id)
-        return await queries.incident_out(conn, incident)
+        return await views.incident_view(conn, incident)
 
 
 @router.get("/incidents/{incident_id}/callouts")
@@ -141,7 +141,7 @@ def _ender(target: IncidentStatus, doc: str) -> Callable[..., Awaitable[Incident
             status=target, reason=body.reason if body else "",
         )
         async with pool.acquire() as conn:
-            return await queries.incident_out(conn, incident)
+            return await views.incident_view(conn, incident)
 
     end.__doc__ = doc
     return end
@@ -167,7 +167,7 @@ async def approve_help(
         districts=tuple(body.districts), reason=body.reason,
     )
     async with pool.acquire() as conn:
-        return await queries.incident_out(conn, incident)
+        return await views.incident_view(conn, incident)
 
 
 @router.post("/incidents/{incident_id}/callouts/{callout_id}/reply")

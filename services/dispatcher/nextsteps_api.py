@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel
 
-from baiying_dispatcher import nextsteps, queries, repo
+from baiying_dispatcher import nextsteps, repo, views
 from baiying_dispatcher.api import Settings
 from baiying_dispatcher.schemas import IncidentOut
 from baiying_shared.auth import DutyDeskPrincipal
@@ -53,5 +53,5 @@ async def take_step(
     except nextsteps.Refused as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     async with pool.acquire() as conn:
-        out = await queries.incident_out(conn, incident)
+        out = await views.incident_view(conn, incident)
     return StepOut(action=step.action, detail=detail, incident=out)

@@ -1,8 +1,12 @@
-"""The supervisor read side: incident lists and details, call-outs, stats. District-scoped."""
+"""The supervisor read side: incident lists, tallies, call-outs, stats. District-scoped.
+
+Incidents come back as domain rows and `Tally`s; views.py shapes them for the API.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,42 +24,48 @@ from baiying_dispatcher.domain import (
     rounded_point,
 )
 from baiying_dispatcher.repo import Incident
-from baiying_dispatcher.schemas import CalloutOut, IncidentOut, StatRow, StatsOut
+from baiying_dispatcher.schemas import CalloutOut, StatRow, StatsOut
 from baiying_shared.auth import Principal
-from baiying_shared.events.common import GeoPoint
 from baiying_shared.privacy import mask_phone
-
-
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
-    return None if start is None or end is None else round((end - start).total_seconds(), 3)
-
 
 _OUT_COLS = "incident_id, state, delivery_status, team_type, skills"
 
 
-async def incident_out(conn: asyncpg.Connection[Any], incident: Incident) -> IncidentOut:
-    """An incident with its call-out counts, progress and timings."""
+@dataclass(frozen=True)
+class Tally:
+    """What an incident's call-outs add up to: counts by state and by delivery status, and
+    the profiles of those committed and of those still outstanding."""
+
+    counts: dict[str, int]
+    deliveries: dict[str, int]
+    accepted: list[Profile]
+    outstanding: list[Profile]
+    called: int
+
+
+async def tally(conn: asyncpg.Connection[Any], incident: Incident) -> Tally:
+    """One incident's call-outs, added up."""
     rows = await conn.fetch(
         f"SELECT {_OUT_COLS} FROM callouts WHERE incident_id = $1", incident.id,
     )
-    return _out(incident, rows)
+    return _tally(rows)
 
 
-async def incidents_out(
+async def tallies(
     conn: asyncpg.Connection[Any], incidents: list[Incident]
-) -> list[IncidentOut]:
-    """Many incidents' views from one call-out query (a list page is two queries, not 2N+1)."""
+) -> dict[uuid.UUID, Tally]:
+    """Many incidents' tallies from one query (a list page is two queries, not 2N+1)."""
     rows = await conn.fetch(
         f"SELECT {_OUT_COLS} FROM callouts WHERE incident_id = ANY($1::uuid[])",
         [i.id for i in incidents],
     )
-    by_incident: dict[uuid.UUID, list[asyncpg.Record]] = {}
+    by_incident: dict[uuid.UUID, list[asyncpg.Record]] = {i.id: [] for i in incidents}
     for r in rows:
-        by_incident.setdefault(r["incident_id"], []).append(r)
-    return [_out(i, by_incident.get(i.id, [])) for i in incidents]
+        by_incident[r["incident_id"]].append(r)
+    return {k: _tally(v) for k, v in by_incident.items()}
 
 
-def _out(incident: Incident, rows: list[asyncpg.Record]) -> IncidentOut:
+def _tally(rows: list[asyncpg.Record]) -> Tally:
     counts: dict[str, int] = {}
     deliveries: dict[str, int] = {}
     accepted, outstanding = [], []
@@ -68,25 +78,7 @@ def _out(incident: Incident, rows: list[asyncpg.Record]) -> IncidentOut:
             accepted.append(Profile(r["team_type"], frozenset(r["skills"])))
         elif state in OUTSTANDING:
             outstanding.append(Profile(r["team_type"], frozenset(r["skills"])))
-    cover = coverage(incident.need, accepted, outstanding) if incident.kind == "callout" else None
-    return IncidentOut(
-        id=incident.id, kind=incident.kind, title=incident.title,
-        description=incident.description, category=incident.category,
-        district=incident.district, area=incident.area, address=incident.address,
-        location=GeoPoint(lat=incident.lat, lon=incident.lon), status=incident.status.value,
-        round=incident.round, rounds=incident.policy.rounds, radius_m=incident.radius_m,
-        need=repo.need_json(incident.need), escalation=repo.policy_json(incident.policy),
-        advice=incident.advice, created_by=incident.created_by, created_at=incident.created_at,
-        next_round_at=incident.next_round_at, first_accept_at=incident.first_accept_at,
-        staffed_at=incident.staffed_at, first_callout_at=incident.first_callout_at,
-        unmet_at=incident.unmet_at, ended_at=incident.ended_at,
-        time_to_first_accept_s=_seconds(incident.created_at, incident.first_accept_at),
-        time_to_staffed_s=_seconds(incident.created_at, incident.staffed_at),
-        counts=counts, deliveries=deliveries, accepted=len(accepted), called=len(rows),
-        missing=cover.missing if cover else {},
-        coverage=cover.as_dict() if cover else None,
-        draw_districts=list(incident.draw_districts),
-    )
+    return Tally(counts, deliveries, accepted, outstanding, called=len(rows))
 
 
 async def coverage_of(
