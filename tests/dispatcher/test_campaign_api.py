@@ -13,10 +13,8 @@ from baiying_shared.events.campaigns import CampaignMessageIssued, CampaignReach
 from baiying_shared.events.envelope import wrap
 from tests.dispatcher.conftest import System
 from tests.dispatcher.support import fresh_area, publish, volunteer
-from tests.dispatcher.test_campaign_schedule import CampaignTap, around, campaign_body
+from tests.dispatcher.test_campaign_schedule import NOW, CampaignTap, around, campaign_body
 from tests.support import eventually
-
-NOW = {"kind": "now"}
 
 
 async def _run_now(system: System, tap: CampaignTap, body: dict[str, Any],

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer
 
+from baiying_dispatcher.app import create_app
 from baiying_dispatcher.clock import Clock
 from baiying_dispatcher.prevention import campaign_audience, campaign_runs
 from baiying_dispatcher.prevention.campaign_model import AudienceIn, ScheduleIn
@@ -19,9 +20,10 @@ from baiying_shared.events import campaigns
 from baiying_shared.events.common import GeoPoint, QuietHours
 from tests.dispatcher.conftest import System
 from tests.dispatcher.support import CalloutTap, fresh_area, volunteer
-from tests.support import eventually
+from tests.support import eventually, serving
 
 LOCAL = ZoneInfo("Asia/Shanghai")
+NOW = {"kind": "now"}
 
 
 class CampaignTap(CalloutTap):
@@ -199,3 +201,24 @@ async def test_a_run_asks_the_notifier_for_residents_of_the_districts(system: Sy
     assert req.districts == ("360702",) and req.title_en == "Fake refund calls"
     # Not after the residents' quiet window begins (21:00), though the TTL runs to midnight.
     assert req.not_after == slot.replace(hour=21)
+
+
+async def test_two_more_instances_with_fast_schedulers_fire_each_run_once(system: System) -> None:
+    area = fresh_area()
+    await system.add_volunteers([volunteer(area, 10.0), volunteer(area, 20.0)])
+    fast = system.settings.model_copy(update={"campaign_tick_s": 0.05})
+    async with serving(create_app(fast)), serving(create_app(fast)):
+        async with system.client() as c:
+            made = [(await c.post("/v1/campaigns", json=campaign_body(around(area), NOW))).json()
+                    for _ in range(6)]
+        ids = [uuid.UUID(m["id"]) for m in made]
+        await eventually(lambda: system.pool.fetchval(
+            "SELECT count(*) = $2 FROM campaigns WHERE id = ANY($1::uuid[]) AND status = 'done'",
+            ids, len(ids)), timeout=30, what="every campaign run")
+    runs = await system.pool.fetch(
+        "SELECT campaign_id, count(*) AS n FROM campaign_runs WHERE campaign_id = ANY($1::uuid[])"
+        " GROUP BY 1", ids)
+    assert sorted(r["n"] for r in runs) == [1] * 6
+    messages = await system.pool.fetchval(
+        "SELECT count(*) FROM campaign_messages WHERE campaign_id = ANY($1::uuid[])", ids)
+    assert messages == 12
