@@ -18,8 +18,10 @@ from tests.consoles.browser import Watch, chromium, shoot
 # registered here by importing it: pytest finds fixtures among a test module's names.
 from tests.dispatcher.conftest import System
 from tests.dispatcher.conftest import system as system
+from tests.dispatcher.support import volunteer
 from tests.dispatcher.test_cases import case_body
-from tests.dispatcher.test_mobilisation import incident_body, raise_incident
+from tests.dispatcher.test_mobilisation import incident_body, issued_n, raise_incident
+from tests.support import eventually
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 15_000
@@ -36,15 +38,34 @@ async def _closed(system: System, where: GeoPoint, category: str, title: str) ->
     return str(inc["id"])
 
 
+async def _staffed(system: System) -> str:
+    """A theft at the market that one patrol member accepts: people mobilised in the report."""
+    await system.add_volunteers([volunteer(MARKET, 150, district=HOME, team_type="patrol")])
+    inc = await raise_incident(system, incident_body(MARKET, category="theft", title="扒窃现行"))
+    (first,) = await issued_n(system, inc["id"], 1)
+    async with system.client() as desk:
+        r = await desk.post(f"/v1/incidents/{inc['id']}/callouts/{first.callout_id}/reply",
+                            json={"action": "accept", "note": "电话确认"})
+        assert r.status_code == 200, r.text
+
+        async def staffed() -> bool:
+            return bool((await desk.get(f"/v1/incidents/{inc['id']}")).json()["status"]
+                        == "staffed")
+
+        await eventually(staffed, timeout=20, what="staffed")
+    return str(inc["id"])
+
+
 @pytest.fixture(scope="module")
 async def board(system: System) -> dict[str, Any]:
-    """Three closed thefts at the market, one closed fraud at the station, written up as a case."""
+    """Three closed thefts at the market, one closed fraud at the station, written up as a case,
+    and one staffed theft at the market."""
     thefts = [await _closed(system, MARKET, "theft", f"菜市场扒窃 {i}") for i in range(3)]
     fraud = await _closed(system, STATION, "fraud", "冒充客服诈骗")
     async with system.client("supervisor") as c:
         r = await c.post("/v1/cases", json=case_body(fraud, category="fraud"))
     assert r.status_code == 201, r.text
-    return {"thefts": thefts, "fraud": fraud, "case": r.json()}
+    return {"thefts": thefts, "fraud": fraud, "case": r.json(), "staffed": await _staffed(system)}
 
 
 async def _open(browser: Any, watch: Watch, system: System, path: str, ready: str) -> Any:
@@ -117,7 +138,7 @@ async def test_hotspot_map_table_week_and_the_campaign_link(
 ) -> None:
     data = (await _api(system, "/v1/hotspots", days=7, cell_m=500, top=10)).json()
     top = data["cells"][0]
-    assert top["count"] >= 3 and len(data["cells"]) >= 2
+    assert top["count"] >= 4 and len(data["cells"]) >= 2
     async with chromium() as browser:
         watch = Watch()
         page = await _open(browser, watch, system, "/hotspots.html", "#hot-cells tbody tr")
@@ -145,7 +166,8 @@ async def test_monthly_report_page_prints_and_downloads_the_csv(
     rows = {r["district"]: r for r in (await _api(system, "/v1/reports/monthly",
                                                   month=month)).json()}
     csv = (await _api(system, "/v1/reports/monthly", month=month, format="csv")).content
-    assert rows[HOME]["callouts"] >= 4
+    assert rows[HOME]["callouts"] >= 5 and rows[HOME]["mobilised"]["patrol"] >= 1
+    assert rows[HOME]["median_to_staffed_s"] is not None
     async with chromium() as browser:
         watch = Watch()
         page = await _open(browser, watch, system, f"/report.html?month={month}",
@@ -155,6 +177,8 @@ async def test_monthly_report_page_prints_and_downloads_the_csv(
             rows[HOME]["callouts"])
         assert (await home.locator("td[data-col=mobilised]").inner_text()) == str(
             sum(rows[HOME]["mobilised"].values()))
+        assert (await home.locator("td[data-col=mobilised_patrol]").inner_text()) == str(
+            rows[HOME]["mobilised"]["patrol"])
         assert await page.locator("#report tr.total[data-district='360700']").count() == 1
         async with page.expect_download() as got:
             await page.click("#report-csv")
