@@ -12,6 +12,7 @@ from baiying_notifier.campaigns.keywords import parse
 from baiying_notifier.config import NotifierSettings
 from baiying_shared.events.contacts import SmsOptChanged
 from tests.notifier.harness import System, issued, system
+from tests.notifier.test_campaign_kit import LINK, publish, residents_request
 from tests.notifier.test_campaign_kit import reply as text
 from tests.support import eventually
 
@@ -114,3 +115,34 @@ async def test_a_volunteers_stop_words_keep_their_meaning(notifier_settings: Fac
         await eventually(told_registry, what="SmsOptChanged for the volunteer")
         [change] = s.tap.of(SmsOptChanged, phone=callout.phone)
         assert change.volunteer_id == callout.volunteer_id
+
+
+async def test_unsubscribing_stops_what_still_waits_and_delete_forgets_it(
+    notifier_settings: Factory,
+) -> None:
+    # One message a sender at once, the rest wait (two senders, 0.2 segments a second).
+    async with system(notifier_settings, sender_mps=0.2, pacing_tolerance_s=0.0) as s:
+        phones = [f"+861370002000{i}" for i in range(4)]
+        for phone in phones:
+            await text(s, phone, "订阅 章贡")
+        await publish(s, residents_request(run_id=uuid.uuid4(), campaign_id=uuid.uuid4()))
+
+        async def queued() -> bool:
+            return await s.pool.fetchval(
+                "SELECT count(*) FROM deliveries WHERE message = 'campaign'") == len(phones)
+
+        await eventually(queued, what="the residents' campaign SMS queued")
+        waiting = await s.pool.fetchval(
+            "SELECT phone FROM deliveries WHERE message = 'campaign' AND state = 'pending'"
+            " LIMIT 1")  # fmt: skip
+        assert waiting, "two senders, four messages: some still wait"
+        await text(s, waiting, "退订")
+        assert await s.pool.fetchval(
+            "SELECT state FROM deliveries WHERE message = 'campaign' AND phone = $1", waiting
+        ) == "cancelled", "退订 also stops the SMS not yet sent"
+        assert await s.pool.fetchval(
+            "SELECT count(*) FROM campaign_messages WHERE phone = $1", waiting) == 1
+        await text(s, waiting, "删除")
+        assert not await s.pool.fetchval(
+            "SELECT count(*) FROM campaign_messages WHERE phone = $1", waiting), "forgotten"
+        assert all(not LINK.search(b) for b in s.received(waiting)), "it never got the SMS"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from baiying_notifier.campaigns.reach import MESSAGE
 from baiying_shared.deps import PgConn
 from baiying_shared.ids import new_id
 
@@ -33,17 +34,40 @@ async def live(conn: PgConn, phone: str) -> Any:
 
 
 async def end(conn: PgConn, *, phone: str, text: str) -> Any:
-    """End the live subscription (退订); the ended row, or None if there was none."""
-    return await conn.fetchrow(
+    """End the live subscription (退订) and what still waits for it; the ended row, or None."""
+    row = await conn.fetchrow(
         "UPDATE subscribers SET ended_at = now(), ended_text = $2"
         " WHERE phone = $1 AND ended_at IS NULL RETURNING *",
         phone, text,
     )  # fmt: skip
+    if row is not None:
+        await _cancel_waiting(conn, row["subscriber_id"])
+    return row
 
 
 async def delete(conn: PgConn, phone: str) -> Any:
-    """Remove the phone's row (删除), live or ended; the removed row, or None."""
-    return await conn.fetchrow("DELETE FROM subscribers WHERE phone = $1 RETURNING *", phone)
+    """Remove the phone's row (删除), live or ended, with its campaign messages; the row or None.
+
+    The messages hold the phone and open the page; reach already published stays counted.
+    """
+    row = await conn.fetchrow("DELETE FROM subscribers WHERE phone = $1 RETURNING *", phone)
+    if row is not None:
+        await _cancel_waiting(conn, row["subscriber_id"])
+        await conn.execute(
+            "DELETE FROM campaign_messages WHERE recipient_id = $1 AND audience = 'resident'",
+            row["subscriber_id"],
+        )
+    return row
+
+
+async def _cancel_waiting(conn: PgConn, subscriber_id: Any) -> None:
+    """Campaign SMS to this resident not yet sent are never sent (locked in id order)."""
+    await conn.execute(
+        "UPDATE deliveries SET state = 'cancelled', updated_at = now() WHERE id IN ("
+        " SELECT id FROM deliveries WHERE volunteer_id = $1 AND message = $2"
+        " AND state = 'pending' ORDER BY id FOR UPDATE)",
+        subscriber_id, MESSAGE,
+    )  # fmt: skip
 
 
 async def known(conn: PgConn, phone: str) -> Any:

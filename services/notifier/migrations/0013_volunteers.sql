@@ -11,3 +11,6 @@ CREATE TABLE IF NOT EXISTS volunteers (
     status        text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS volunteers_phone ON volunteers (phone);
+
+-- A resident's 退订/删除 finds their campaign messages by subscriber id.
+CREATE INDEX IF NOT EXISTS campaign_messages_recipient ON campaign_messages (recipient_id);
