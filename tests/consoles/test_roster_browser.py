@@ -139,6 +139,14 @@ async def test_the_supervisor_sees_the_five_teams_their_reach_and_a_masked_drill
         await page.click("#lang")
         await page.locator("#roster th", has_text="Reachable by SMS").wait_for(timeout=TIMEOUT)
         await shoot(page, "roster-drill-en")
+        # On a phone the wide tables scroll inside their cards; the page itself does not.
+        await page.set_viewport_size({"width": 390, "height": 844})
+        for card in ("#roster-drill", ".card:has(#roster)"):
+            box = await page.locator(card).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, card
+        await page.click("#roster-drill .page-head button")  # close the 135-person list
+        await page.locator("#roster-drill").wait_for(state="detached", timeout=TIMEOUT)
+        await shoot(page, "roster-390")
         watch.assert_clean(base)
 
 

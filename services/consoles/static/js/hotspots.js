@@ -85,8 +85,8 @@ async function renderHotspots(main, sess, geo) {
       h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, t('hot_title')), h('p', { class: 'muted' }, t('hot_help'))),
         h('div', { class: 'toolbar' }, tabs(), cellSize())),
       h('p', { class: 'muted', id: 'hot-total' }, t('hot_total', { n: data.total })),
-      h('div', { class: 'split' }, h('div', { class: 'card' }, mapBox), h('div', { class: 'card' }, cellsTable(data, geo))),
-      h('div', { class: 'card' }, h('h2', {}, t('hot_week')), weekTable(data))));
+      h('div', { class: 'split' }, h('div', { class: 'card' }, mapBox), h('div', { class: 'card table-scroll' }, cellsTable(data, geo))),
+      h('div', { class: 'card table-scroll' }, h('h2', {}, t('hot_week')), weekTable(data))));
     if (!geomap) geomap = new GeoMap(mapBox, geo, { highlight: districtsOf(sess.claims) });
     geomap.map.invalidateSize();
     drawCells(geomap, data);

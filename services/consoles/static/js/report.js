@@ -66,7 +66,7 @@ async function renderReport(main) {
       h('div', { class: 'page-head' }, h('div', {}, h('h1', { id: 'report-title' }, `${t('rep_title')} · ${state.month}`),
         h('p', { class: 'muted no-print' }, t('rep_help')), h('p', { class: 'muted small print-only' }, t('rep_printed', { at: dateTime(new Date().toISOString()) }))),
       controls()),
-      h('div', { class: 'card' }, reportTable(state.rows))));
+      h('div', { class: 'card table-scroll' }, reportTable(state.rows))));
   }
   await load();
   return draw;

@@ -111,7 +111,7 @@ async function renderRoster(main, sess, geo) {
     const d = state.drill;
     if (!d) return null;
     const title = t('roster_drill', { district: geo.name(d.row.district), team: t(`team_${d.row.team_type}`) });
-    return h('div', { class: 'card', id: 'roster-drill' }, h('div', { class: 'page-head' },
+    return h('div', { class: 'card table-scroll', id: 'roster-drill' }, h('div', { class: 'page-head' },
       h('h2', {}, title, d.sms ? h('small', { class: 'muted' }, ` · ${t('roster_drill_state', { state: t(`reach_${d.sms}`) })}`) : null),
       h('button', { type: 'button', class: 'btn-secondary btn-small', onclick: () => { state.drill = null; draw(); } }, t('roster_close'))),
     peopleTable(d.people), d.people.length >= 500 ? h('p', { class: 'muted small' }, t('roster_limit')) : null);
@@ -121,7 +121,7 @@ async function renderRoster(main, sess, geo) {
     main.replaceChildren(h('section', { class: 'page' },
       h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, t('roster_title')), h('p', { class: 'muted' }, t('roster_help'))),
         districtChooser(sess.claims, geo, state.district, (v) => { state.district = v; load(); })),
-      summary(state.rows), h('div', { class: 'card' }, table), drillCard()));
+      summary(state.rows), h('div', { class: 'card table-scroll' }, table), drillCard()));
   }
   await load();
   return draw;
