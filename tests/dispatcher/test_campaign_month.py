@@ -1,0 +1,59 @@
+"""Campaign figures for the monthly report: campaigns, messages issued and reach per district
+and for the city, over the runs of the window only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from baiying_dispatcher.prevention.campaign_month import CampaignMonth, month
+from baiying_shared.events import campaigns
+from baiying_shared.events.campaigns import CampaignReachChanged
+from tests.dispatcher.conftest import System
+from tests.dispatcher.support import fresh_area, publish, volunteer
+from tests.dispatcher.test_campaign_schedule import NOW, around, campaign_body
+from tests.support import eventually
+
+
+async def test_a_month_counts_its_runs_messages_and_reach(system: System) -> None:
+    since = datetime.now(UTC)
+    area = fresh_area()
+    await system.add_volunteers([volunteer(area, 10.0), volunteer(area, 20.0),
+                                 volunteer(area, 30.0, district="360703")])
+    async with system.client("admin") as c:
+        r = await c.post("/v1/campaigns", json=campaign_body(around(area), NOW))
+    assert r.status_code == 201, r.text
+    cid = uuid.UUID(r.json()["id"])
+    rows = await eventually(lambda: system.pool.fetch(
+        "SELECT * FROM campaign_messages WHERE campaign_id = $1 ORDER BY district", cid),
+        timeout=30, what="the run")
+    assert [m["district"] for m in rows] == ["360702", "360702", "360703"]
+    resident = uuid.uuid4()
+    for m, status, audience in ((rows[0], "sent", "volunteer"), (rows[0], "delivered", "volunteer"),
+                                (rows[2], "failed", "volunteer"), (None, "opened", "resident")):
+        await publish(system.producer, system.settings, campaigns.REACH_TOPIC, str(cid),
+                      CampaignReachChanged(
+                          campaign_id=cid, run_id=rows[0]["run_id"],
+                          message_id=m["message_id"] if m else resident, audience=audience,
+                          district=m["district"] if m else "360702",
+                          team_type=m["team_type"] if m else None,
+                          status=status, error_code=None, at=datetime.now(UTC)))
+    await eventually(lambda: system.pool.fetchval(
+        "SELECT count(*) = 4 FROM campaign_reach WHERE campaign_id = $1", cid), timeout=30,
+        what="reach stored")
+    async with system.pool.acquire() as conn:
+        got = await month(conn, since=since, until=since + timedelta(hours=1),
+                          districts=None, total="360700")
+        mine = await month(conn, since=since, until=since + timedelta(hours=1),
+                           districts=["360703"], total="360700")
+        before = await month(conn, since=since - timedelta(hours=1), until=since,
+                             districts=["360703"], total="360700")
+    assert got == [
+        CampaignMonth("360702", campaigns=1, issued=2, sent=1, delivered=1, opened=1),
+        # The failed message was a 360703 volunteer's.
+        CampaignMonth("360703", campaigns=1, issued=1, failed=1),
+        CampaignMonth("360700", campaigns=1, issued=3, sent=1, delivered=1, failed=1, opened=1),
+    ]
+    assert mine == [CampaignMonth("360703", campaigns=1, issued=1, failed=1),
+                    CampaignMonth("360700", campaigns=1, issued=1, failed=1)]
+    assert before == [CampaignMonth("360700")]
