@@ -12,7 +12,8 @@ import httpx
 from baiying_notifier.config import NotifierSettings
 from baiying_sandbox.config import SandboxSettings
 from baiying_shared.events.deliveries import DeliveryStatusChanged
-from tests.notifier.harness import system
+from baiying_shared.events.replies import VolunteerReplied
+from tests.notifier.harness import issued, system
 from tests.notifier.test_campaign_kit import (
     LINK,
     publish,
@@ -105,6 +106,29 @@ async def test_acknowledged_by_reply_and_a_callout_reply_still_wins(
 
         await eventually(both, what="two acknowledgements")
         assert reach_counts(s, campaign)["acknowledged"] == 2
+
+        # A volunteer with a campaign SMS and a live call-out: 收到 accepts the call-out.
+        busy = "+8613600039999"
+        await publish(s, volunteer_message(run_id=run, campaign_id=campaign, phone=busy))
+        await s.wait_received([busy])
+        callout = issued(phone=busy)
+        await s.dispatcher.publish(callout)
+
+        async def alerted() -> bool:
+            return len(s.received(busy)) == 2
+
+        await eventually(alerted, what="the call-out alert as well")
+        [answer] = await text(s, busy, "收到")
+        assert answer.startswith("已收到：您接受了召集"), answer
+
+        async def accepted() -> bool:
+            return bool(s.tap.of(VolunteerReplied, callout_id=callout.callout_id))
+
+        await eventually(accepted, what="the call-out accepted")
+        assert not await s.pool.fetchval(
+            "SELECT count(*) FROM campaign_reach r JOIN campaign_messages m USING (message_id)"
+            " WHERE m.phone = $1 AND r.status = 'acknowledged'", busy,
+        ), "not taken as a campaign receipt"  # fmt: skip
 
 
 async def test_nothing_sent_after_not_after(notifier_settings: Factory) -> None:
