@@ -92,7 +92,10 @@ async def test_case_library_search_read_and_a_refused_number_beside_its_field(
     async with chromium() as browser:
         watch = Watch()
         watch.allow(422, "/v1/cases")
-        page = await _open(browser, watch, system, "/cases.html", "#cases li")
+        page = await _open(browser, watch, system,
+                           f"/cases.html?incident={board['thefts'][1]}", "#cases li")
+        picked = page.locator("#case-form select[name=incident_id]")
+        assert await picked.input_value() == board["thefts"][1]  # pre-selected from the link
         assert await page.get_attribute("#case-detail", "data-id") == case["id"]
         account = await page.inner_text("#case-account")
         assert account == case["account_zh"] and "黄建平" not in account and "黄某" in account
@@ -156,6 +159,10 @@ async def test_hotspot_map_table_week_and_the_campaign_link(
         peak = page.locator(f"#hot-week td[data-hour='{top['peak_hour']}']")
         assert (await peak.inner_text()).strip() == "1"
         await shoot(page, "hotspots")
+        await page.select_option("#hot-category", "fraud")  # the station's one fraud only
+        await page.locator("#hot-cells tbody tr").nth(1).wait_for(state="detached",
+                                                                  timeout=TIMEOUT)
+        assert (await rows.first.locator("td").nth(2).inner_text()).strip() == "1"
         watch.assert_clean(system.url)
 
 

@@ -52,8 +52,9 @@ function field(name, input) {
 }
 
 function caseForm(incidents, geo, onSave) {
+  const wanted = new URLSearchParams(location.search).get('incident'); // cases.html?incident=<id>
   const pick = h('select', { name: 'incident_id', required: true }, incidents.length
-    ? incidents.map((i) => h('option', { value: i.id }, `${i.title} · ${geo.name(i.district)} · ${dateTime(i.created_at)}`))
+    ? incidents.map((i) => h('option', { value: i.id, selected: i.id === wanted }, `${i.title} · ${geo.name(i.district)} · ${dateTime(i.created_at)}`))
     : h('option', { value: '' }, t('case_incident_none')));
   const category = h('select', { name: 'category' }, h('option', { value: '' }, '—'),
     geo.categories.map((c) => h('option', { value: c }, geo.category(c))));

@@ -65,11 +65,12 @@ function drawCells(geomap, data) {
 }
 
 async function renderHotspots(main, sess, geo) {
-  const state = { days: 90, cell_m: 500, data: null };
+  const state = { days: 90, cell_m: 500, category: '', data: null };
   const mapBox = h('div', { class: 'hot-map' });
   let geomap = null; // made once its box is in the page: Leaflet measures the box it draws in
   const load = async () => {
     const q = new URLSearchParams({ days: state.days, cell_m: state.cell_m, top: 10, lang: lang() });
+    if (state.category) q.set('category', state.category);
     try { state.data = await request('GET', `/v1/hotspots?${q}`); } catch (err) { toast(err.message, 'error'); }
     draw();
   };
@@ -79,11 +80,14 @@ async function renderHotspots(main, sess, geo) {
   const cellSize = () => h('label', { class: 'toolbar' }, t('hot_cell'), h('select', { id: 'hot-cell-m',
     onchange: (e) => { state.cell_m = Number(e.target.value); load(); } },
   CELLS.map((m) => h('option', { value: m, selected: m === state.cell_m }, `${m} m`))));
+  const category = () => h('label', { class: 'toolbar' }, t('category'), h('select', { id: 'hot-category',
+    onchange: (e) => { state.category = e.target.value; load(); } }, h('option', { value: '' }, t('cases_category_all')),
+  geo.categories.map((c) => h('option', { value: c, selected: c === state.category }, geo.category(c)))));
   function draw() {
     const data = state.data || { cells: [], week: Array(168).fill(0), total: 0, cell_m: state.cell_m };
     main.replaceChildren(h('section', { class: 'page' },
       h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, t('hot_title')), h('p', { class: 'muted' }, t('hot_help'))),
-        h('div', { class: 'toolbar' }, tabs(), cellSize())),
+        h('div', { class: 'toolbar' }, tabs(), cellSize(), category())),
       h('p', { class: 'muted', id: 'hot-total' }, t('hot_total', { n: data.total })),
       h('div', { class: 'split' }, h('div', { class: 'card' }, mapBox), h('div', { class: 'card table-scroll' }, cellsTable(data, geo))),
       h('div', { class: 'card table-scroll' }, h('h2', {}, t('hot_week')), weekTable(data))));
