@@ -2,8 +2,8 @@
 
     python3 bench/registry_import.py [--rows N] [--keep]
 
-Uses BAIYING_DATABASE_URL; the same parse + one-transaction upsert as `baiying import`.
-Target from issue 3: 1,000,000 rows in under 60 s on a 2-core machine.
+Uses BAIYING_DATABASE_URL; the same parse + one-transaction upsert as `baiying import`, with
+its progress lines on stderr. Target from issue 13: 1,000,000 rows in 30 s on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import random
+import sys
 import tempfile
 import time
 import uuid
@@ -21,8 +22,8 @@ from typing import Any
 import asyncpg
 
 from baiying_registry.config import RegistrySettings
-from baiying_registry.csvrows import CsvParser, decode_upload, iter_lines
-from baiying_registry.importer import import_stream
+from baiying_registry.csvrows import CsvParser, Parsed, decode_upload, iter_lines
+from baiying_registry.importer import CHUNK_ROWS, import_chunks
 from baiying_registry.reference import ganzhou
 from baiying_shared.db.migrate import migrate
 
@@ -46,6 +47,20 @@ def write_csv(path: Path, rows: int, teams: list[tuple[uuid.UUID, str]], seed: i
                     f"{'first_aid' if i % 3 == 0 else ''},sms,{'true' if i % 7 else 'false'},10\n")
 
 
+class _TimedParser:
+    """The parser's chunks, with the time spent parsing them summed."""
+
+    def __init__(self, parser: CsvParser) -> None:
+        self.parser, self.busy_s = parser, 0.0
+
+    def chunk(self) -> Parsed | None:
+        t0 = time.perf_counter()
+        try:
+            return self.parser.chunk(CHUNK_ROWS)
+        finally:
+            self.busy_s += time.perf_counter() - t0
+
+
 async def main(rows: int, keep: bool) -> dict[str, Any]:
     schema = f"bench_import_{uuid.uuid4().hex[:6]}"
     settings = RegistrySettings(db_schema=schema)
@@ -66,15 +81,20 @@ async def main(rows: int, keep: bool) -> dict[str, Any]:
             t0 = time.perf_counter()
             parser = CsvParser(iter_lines(decode_upload(path.read_bytes())), area=settings.area)
             t1 = time.perf_counter()
-            report = await import_stream(conn, parser=parser)  # parse overlaps the writes
+            timed = _TimedParser(parser)
+            report = await import_chunks(  # as import_stream: parse overlaps the writes
+                conn, next_chunk=timed.chunk, trace_id=None, parse_in_thread=True,
+                progress=lambda line: print(f"{time.perf_counter() - t1:6.1f}s {line}",
+                                            file=sys.stderr))
             t2 = time.perf_counter()
         published = await conn.fetchval("SELECT count(*) FROM outbox")
         result = {
             "benchmark": "registry_import", "rows": rows, "file_mb": round(size / 2**20, 1),
             "read_s": round(t1 - t0, 2), "parse_and_write_s": round(t2 - t1, 2),
             "total_s": round(t2 - t0, 2), "rows_per_s": round(rows / (t2 - t0)),
+            "parse_s": round(timed.busy_s, 2),  # in its thread, beside the writes
             "imported": report.imported, "rejected": len(report.rejected),
-            "outbox_rows": published, "target_s": 60,
+            "outbox_rows": published, "target_s": 30,
         }
     finally:
         if not keep:

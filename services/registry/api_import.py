@@ -11,6 +11,9 @@ from baiying_registry.importer import import_stream
 from baiying_registry.schemas import ImportReport
 from baiying_shared.auth import AdminPrincipal
 from baiying_shared.errors import TooLarge
+from baiying_shared.logging import get_logger
+
+log = get_logger(__name__)
 
 router = APIRouter(prefix="/v1/volunteers", tags=["import"])
 
@@ -40,7 +43,9 @@ async def import_volunteers(
     data = await _read_limited(request, settings.import_max_bytes)
     try:
         parser = CsvParser(iter_lines(decode_upload(data)), area=settings.area)
-        return await import_stream(db, parser=parser)  # a late MalformedCsv rolls back all
+        # A long import logs a line per chunk (rows done so far), as the CLI prints them.
+        return await import_stream(  # a late MalformedCsv rolls back all
+            db, parser=parser, progress=lambda done: log.info("import progress", done=done))
     except MalformedCsv as exc:
         return JSONResponse(
             status_code=422,

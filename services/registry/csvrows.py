@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import csv
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import time
-from typing import Any, NamedTuple
+from itertools import compress, repeat
+from typing import NamedTuple
 
-from baiying_registry.domain import SKILL, PhoneNormalizer, normalize_phone
+from baiying_registry.csvcolumns import DEFAULTS, REQUIRED, Errors, column, cross_checks
+from baiying_registry.csvcolumns import bad_byte as bad_byte
+from baiying_registry.domain import PhoneNormalizer, normalize_phone
 from baiying_registry.reference import BBox
-from baiying_shared.events.volunteers import DAILY_ALERT_CAP_MAX, NAME_MAX
 
-REQUIRED = ("name", "phone", "team_id", "lat", "lon")
 OPTIONAL = ("district", "skills", "channels", "language", "on_duty", "daily_alert_cap",
             "quiet_start", "quiet_end", "status")
 COLUMNS_DOC = """\
@@ -26,9 +26,6 @@ Rows are upserted by phone: a new phone creates a volunteer; an existing one is 
 the columns present in the file (absent columns keep their stored values). Every valid row is
 imported; every rejected line is listed with its line number, field and reason. The whole file
 is one transaction."""
-_TRUE = {"true": True, "1": True, "yes": True, "y": True, "是": True,
-         "false": False, "0": False, "no": False, "n": False, "否": False}
-_SPLIT = str.maketrans({"；": ";", "|": ";", ",": ";"})
 
 
 class MalformedCsv(ValueError):
@@ -79,20 +76,6 @@ def decode_upload(data: bytes) -> str:
     return data.decode("utf-8-sig", errors="surrogateescape")
 
 
-_BAD_CHAR = re.compile("[\x00\udc80-\udcff]")
-
-
-def bad_byte(raw: str) -> str | None:
-    """Why the field cannot be stored (a NUL or a byte that is not UTF-8), or None."""
-    m = _BAD_CHAR.search(raw)
-    if m is None:
-        return None
-    if m.group() == "\x00":
-        return f"contains a NUL byte at character {m.start() + 1}"
-    byte = ord(m.group()) - 0xDC00
-    return f"byte 0x{byte:02x} at character {m.start() + 1} is not UTF-8; save as 'CSV UTF-8'"
-
-
 def read_header(header: list[str]) -> tuple[str, ...]:
     """Check the header; return the column names, normalised."""
     for name in header:
@@ -129,26 +112,59 @@ class CsvParser:
             raise MalformedCsv("the file is empty; the first line must be a header")
         self.columns = read_header(header)
         self.received = 0
-        self._parse_row = _row_parser(self.columns, area, phones)
+        self._area, self._phones = area, phones
         self._first_line_of: dict[str, int] = {}
         self._start = self._reader.line_num + 1
 
     def chunk(self, max_rows: int) -> Parsed | None:
         """The next up to `max_rows` data lines, or None at the end of the file."""
-        parsed, reader = Parsed(self.columns), self._reader
+        parsed, reader, width = Parsed(self.columns), self._reader, len(self.columns)
+        lines: list[int] = []
+        records: list[list[str]] = []
         try:
             for values in reader:
                 line, self._start = self._start, reader.line_num + 1
                 if not values or values == [""]:
                     continue  # blank lines are not data
                 parsed.received += 1
-                _take(parsed, line, values, self._parse_row, self._first_line_of)
+                if len(values) == width:
+                    lines.append(line)
+                    records.append(values)
+                else:
+                    parsed.rejected.append(
+                        Rejected(line, "*", f"expected {width} fields, found {len(values)}"))
                 if parsed.received >= max_rows:
                     break
         except csv.Error as exc:
             raise MalformedCsv(f"line {reader.line_num}: {exc}") from exc
         self.received += parsed.received
+        if records:
+            self._validate(parsed, lines, records)
         return parsed if parsed.received else None
+
+    def _validate(self, parsed: Parsed, lines: list[int], records: list[list[str]]) -> None:
+        """Check the chunk column by column, then keep the rows with no error."""
+        errors: Errors = {}
+        by_name = {name: column(name, raw, errors, phones=self._phones)
+                   for name, raw in zip(self.columns, zip(*records, strict=True), strict=True)}
+        cross_checks(by_name, errors, self._area)
+        fields = [by_name[f] if f in by_name else repeat(DEFAULTS.get(f)) for f in Row._fields[1:]]
+        rows: Iterator[Row] = map(Row._make, zip(lines, *fields, strict=False))  # absent: repeat
+        if errors:
+            order = {c: i for i, c in enumerate(self.columns)}
+            for i in sorted(errors):  # a line's errors in the file's column order
+                problems = sorted(errors[i], key=lambda e: order[e[0]])
+                parsed.rejected.extend(Rejected(lines[i], f, why) for f, why in problems)
+            rows = compress(rows, (i not in errors for i in range(len(lines))))
+        first = self._first_line_of
+        for row in rows:
+            seen = first.setdefault(row.phone, row.line)
+            if seen == row.line:
+                parsed.rows.append(row)
+            else:
+                parsed.rejected.append(
+                    Rejected(row.line, "phone", f"same phone as line {seen}, which is imported"))
+        parsed.rejected.sort(key=lambda r: r.line)
 
     def _read(self, step: Callable[[], list[str] | None]) -> list[str] | None:
         try:
@@ -175,154 +191,6 @@ def parse_csv(
         if progress and part.received == progress_every:
             progress(whole.received)
     return whole
-
-
-def _take(
-    parsed: Parsed, line: int, values: list[str], parse_row: RowParser, first: dict[str, int]
-) -> None:
-    if len(values) != len(parsed.columns):
-        reason = f"expected {len(parsed.columns)} fields, found {len(values)}"
-        parsed.rejected.append(Rejected(line, "*", reason))
-        return
-    row, errors = parse_row(line, values)
-    if row is not None and row.phone in first:
-        errors = [("phone", f"same phone as line {first[row.phone]}, which is imported")]
-    if errors or row is None:
-        parsed.rejected.extend(Rejected(line, f, r) for f, r in errors)
-        return
-    first[row.phone] = line
-    parsed.rows.append(row)
-
-
-RowParser = Callable[[int, list[str]], tuple[Row | None, list[tuple[str, str]]]]
-
-
-def _row_parser(columns: tuple[str, ...], area: BBox, phones: PhoneNormalizer) -> RowParser:
-    """A function turning one line's values into a Row or a list of (field, reason)."""
-    present = [(i, c, phones if c == "phone" else _PARSERS[c]) for i, c in enumerate(columns)]
-    # Columns absent from the header take their defaults once, not per row.
-    base: dict[str, Any] = {c: _DEFAULTS.get(c) for c in (*REQUIRED, *OPTIONAL) if c not in columns}
-    order = {c: i for i, c in enumerate(columns)}
-
-    def parse(line: int, values: list[str]) -> tuple[Row | None, list[tuple[str, str]]]:
-        out: dict[str, Any] = dict(base)
-        errors: list[tuple[str, str]] = []
-        for i, name, fn in present:
-            raw = values[i].strip()
-            if why := bad_byte(raw):
-                errors.append((name, why))
-                continue
-            if not raw:
-                if name in REQUIRED:
-                    errors.append((name, "required"))
-                out[name] = _DEFAULTS.get(name)
-                continue
-            try:
-                out[name] = fn(raw)
-            except ValueError as exc:
-                errors.append((name, str(exc)))
-        _cross_checks(out, errors, area)
-        if errors:
-            errors.sort(key=lambda e: order[e[0]])  # report in the file's column order
-            return None, errors
-        return Row(line, **out), errors
-
-    return parse
-
-
-def _cross_checks(out: dict[str, Any], errors: list[tuple[str, str]], area: BBox) -> None:
-    lat, lon = out.get("lat"), out.get("lon")
-    if isinstance(lat, float) and not area.min_lat <= lat <= area.max_lat:
-        errors.append(("lat", f"{lat} is outside the service area ({area.min_lat}–{area.max_lat})"))
-    if isinstance(lon, float) and not area.min_lon <= lon <= area.max_lon:
-        errors.append(("lon", f"{lon} is outside the service area ({area.min_lon}–{area.max_lon})"))
-    if (out.get("quiet_start") is None) != (out.get("quiet_end") is None):
-        errors.append(("quiet_start", "quiet_start and quiet_end come together"))
-
-
-def _name(raw: str) -> str:
-    if len(raw) > NAME_MAX:
-        raise ValueError(f"longer than {NAME_MAX} characters")
-    return raw
-
-
-def _uuid(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise ValueError("not a team id (UUID)") from None
-
-
-def _float(raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"not a number: {raw[:20]!r}") from None
-
-
-def _district(raw: str) -> str:
-    if len(raw) != 6 or not raw.isdigit():
-        raise ValueError("a district code is 6 digits")
-    return raw
-
-
-def _list(allowed: Callable[[str], bool], what: str) -> Callable[[str], list[str]]:
-    seen: dict[str, list[str]] = {}  # a file repeats a handful of lists; rows share them
-
-    def parse(raw: str) -> list[str]:
-        if raw in seen:
-            return seen[raw]
-        items = sorted({s.strip() for s in raw.translate(_SPLIT).split(";") if s.strip()})
-        bad = [s for s in items if not allowed(s)]
-        if bad:
-            raise ValueError(f"{bad[0][:20]!r} is not {what}")
-        if len(seen) < 1000:
-            seen[raw] = items
-        return items
-
-    return parse
-
-
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if raw.lower() not in options:
-            raise ValueError(f"one of {', '.join(options)}")
-        return raw.lower()
-
-    return parse
-
-
-def _bool(raw: str) -> bool:
-    try:
-        return _TRUE[raw.lower()]
-    except KeyError:
-        raise ValueError("true or false") from None
-
-
-def _cap(raw: str) -> int:
-    if not raw.isdigit() or int(raw) > DAILY_ALERT_CAP_MAX:
-        raise ValueError(f"a whole number 0-{DAILY_ALERT_CAP_MAX}")
-    return int(raw)
-
-
-def _time(raw: str) -> time:
-    try:
-        return time.fromisoformat(raw if len(raw) != 4 else f"0{raw}")
-    except ValueError:
-        raise ValueError("a time HH:MM") from None
-
-
-_PARSERS: dict[str, Callable[[str], Any]] = {
-    "name": _name, "team_id": _uuid, "lat": _float, "lon": _float, "district": _district,
-    "skills": _list(lambda s: bool(SKILL.match(s)), "a skill word like first_aid"),
-    "channels": _list(lambda s: s in ("sms", "app"), "a channel (sms, app)"),
-    "language": _choice("zh", "en"), "on_duty": _bool, "daily_alert_cap": _cap,
-    "quiet_start": _time, "quiet_end": _time, "status": _choice("active", "suspended"),
-}
-_DEFAULTS: dict[str, Any] = {
-    "skills": [], "channels": ["sms"], "language": "zh", "on_duty": True,
-    "daily_alert_cap": 10, "status": "active",
-}
 
 
 def iter_lines(text: str) -> Iterator[str]:
