@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,13 @@ def dispatcher_settings(infra: Infra, database_url: str, **extra: Any) -> Dispat
 
 @pytest.fixture(scope="module")
 async def system(infra: Infra, database_url: str) -> AsyncIterator[System]:
-    settings = dispatcher_settings(infra, database_url)
+    async with running_system(dispatcher_settings(infra, database_url)) as s:
+        yield s
+
+
+@asynccontextmanager
+async def running_system(settings: DispatcherSettings) -> AsyncIterator[System]:
+    """A served dispatcher with a pool, a producer and a tap on its call-outs."""
     async with serving(create_app(settings)) as url:
         pool = await create_pool(settings, schema="dispatcher")
         producer = make_producer(settings, client_id="test")

@@ -6,13 +6,17 @@ without a scope rule fails that service's `test_every_route_has_a_scope_rule`.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
 import jwt
 from fastapi import FastAPI
 from fastapi.routing import APIWebSocketRoute
+from starlette.routing import BaseRoute
 
 from baiying_shared.settings import CommonSettings
 
@@ -24,7 +28,18 @@ def routes_of(app: FastAPI) -> set[Route]:
     """Every HTTP operation the app documents, and every WebSocket it accepts."""
     paths = app.openapi()["paths"]
     http = {(m.upper(), p) for p, ops in paths.items() for m in ops}
-    return http | {("WS", r.path) for r in app.routes if isinstance(r, APIWebSocketRoute)}
+    return http | {("WS", path) for path in _websockets(app.routes)}
+
+
+def _websockets(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[str]:
+    """WebSocket paths, also inside included routers (FastAPI keeps those unflattened)."""
+    for r in routes:
+        inner = getattr(r, "original_router", None)
+        if inner is not None:
+            context = getattr(r, "include_context", None)
+            yield from _websockets(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
+        elif isinstance(r, APIWebSocketRoute):
+            yield prefix + r.path
 
 
 def route_id(route: Route) -> str:
@@ -59,3 +74,22 @@ async def call(base_url: str, method: str, path: str, token: str | None, *,
 def leaks(text: str, *secrets: str) -> list[str]:
     """Which of `secrets` (ids, titles, district codes of the other side) appear in `text`."""
     return [s for s in secrets if s and s in text]
+
+
+def _b64(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def bad_provider_tokens(genuine: str) -> dict[str, str]:
+    """A real provider token made to grant everywhere: claims changed under its signature, and
+    the same claims with alg=none under the provider's key id. Both must get 401."""
+    header = jwt.get_unverified_header(genuine)
+    claims = {**jwt.decode(genuine, options={"verify_signature": False}),
+              "districts": ["*"], "realm_access": {"roles": ["admin"]}}
+    signature = genuine.rsplit(".", 1)[1]
+    return {
+        "provider_tampered": f"{_b64(header)}.{_b64(claims)}.{signature}",
+        "provider_alg_none": f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': header['kid']})}"
+                             f".{_b64(claims)}.",
+    }
