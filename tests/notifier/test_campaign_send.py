@@ -154,3 +154,21 @@ async def test_nothing_sent_after_not_after(notifier_settings: Factory) -> None:
         assert 0 < len(sent) < len(crowd), "some went in time, the rest were cancelled"
         assert all(m.created <= deadline for m in sent), "none handed over after not_after"
         assert not s.sandbox.received(late.phone), "already past not_after: never sent"
+
+
+async def test_an_opted_out_phone_is_never_texted_and_counts_as_failed(
+    notifier_settings: Factory,
+) -> None:
+    async with system(notifier_settings) as s:
+        phone = "+8613600060001"
+        await text(s, phone, "STOP")  # the carrier's word: the phone is opted out everywhere
+        run, campaign = uuid.uuid4(), uuid.uuid4()
+        await publish(s, volunteer_message(run_id=run, campaign_id=campaign, phone=phone))
+
+        async def reported() -> bool:
+            return bool(reach(s, campaign_id=campaign, status="failed"))
+
+        await eventually(reported, what="the suppressed message reported")
+        [failed] = reach(s, campaign_id=campaign)
+        assert failed.error_code == 21610
+        assert not [b for b in s.received(phone) if LINK.search(b)], "never texted"
