@@ -1,7 +1,8 @@
 """Serve the consoles: HTML pages at /desk and /dashboard…, assets under /console-static/.
 
 The pages are plain files shipped in the package; all data comes from the dispatcher API in
-the browser, so this router needs no database and no auth of its own. Its settings are the
+the browser (the roster from the registry, through `registry_proxy` on this same origin, with
+the caller's token), so this router needs no database and no auth of its own. Its settings are the
 optional base-map tile source (`MapSettings`) and the sign-in provider of the mounting service
 (`SignIn`, from its settings), given to the pages at /console-config.json and written into each
 page's Content-Security-Policy: the browser itself refuses any other origin.
