@@ -172,3 +172,28 @@ async def test_an_opted_out_phone_is_never_texted_and_counts_as_failed(
         [failed] = reach(s, campaign_id=campaign)
         assert failed.error_code == 21610
         assert not [b for b in s.received(phone) if LINK.search(b)], "never texted"
+
+
+async def test_residents_by_district_and_a_request_naming_none(notifier_settings: Factory) -> None:
+    async with system(notifier_settings) as s:
+        zhanggong, nankang, city = "+8613600070001", "+8613600070002", "+8613600070003"
+        await text(s, zhanggong, "订阅 章贡")
+        await text(s, nankang, "SUBSCRIBE Nankang")
+        await text(s, city, "订阅")
+        first = uuid.uuid4()
+        await publish(s, residents_request(run_id=uuid.uuid4(), campaign_id=first))
+        await s.wait_received([zhanggong, city])
+        assert not [b for b in s.received(nankang) if LINK.search(b)], "not Nankang's notice"
+        assert [b for b in s.received(nankang) if b.startswith("[Baiying] You will get")]
+        everyone = uuid.uuid4()
+        await publish(s, residents_request(run_id=uuid.uuid4(), campaign_id=everyone,
+                                           districts=()))  # fmt: skip
+
+        async def all_three() -> bool:
+            return len(reach(s, campaign_id=everyone, status="sent")) == 3
+
+        await eventually(all_three, what="a request naming no district reaches every subscriber")
+        assert {e.district for e in reach(s, campaign_id=everyone, status="sent")} == {
+            "360702", "360703", "360700"}  # fmt: skip
+        [nankang_sms] = [b for b in s.received(nankang) if LINK.search(b)]
+        assert nankang_sms.startswith("[Baiying] Safety notice: Fake refund calls"), "in English"

@@ -75,20 +75,26 @@ async def _recipients(conn: PgConn, p: Any) -> list[Recipient]:
     return await residents(conn, p)
 
 
+# Reach of a city-wide subscriber (no district) in a request naming none: the city's code.
+CITY = "360700"  # 赣州市
+
+
 async def residents(conn: PgConn, p: campaigns.CampaignResidentsRequested) -> list[Recipient]:
-    """The live subscribers of the request's districts (city-wide ones too), in their language."""
+    """The live subscribers of the request's districts (city-wide ones too; no districts named:
+    every subscriber), in their language."""
     rows = await conn.fetch(
-        "SELECT subscriber_id, phone, language, district FROM subscribers"
-        " WHERE ended_at IS NULL AND (district IS NULL OR district = ANY($1::text[]))",
+        "SELECT subscriber_id, phone, language, district FROM subscribers WHERE ended_at IS NULL"
+        " AND (district IS NULL OR cardinality($1::text[]) = 0 OR district = ANY($1::text[]))",
         list(p.districts),
     )
+    label = p.districts[0] if p.districts else CITY
     out = []
     for r in rows:
         zh = r["language"] == "zh"
         out.append(Recipient(
             campaigns.message_id(p.run_id, r["subscriber_id"]), p.campaign_id, p.run_id,
             p.case_id, "resident", r["subscriber_id"], r["phone"], r["language"],
-            r["district"] or p.districts[0], None, p.title_zh if zh else p.title_en,
+            r["district"] or label, None, p.title_zh if zh else p.title_en,
             p.advice_zh if zh else p.advice_en, p.not_after,
         ))  # fmt: skip
     return out
