@@ -54,7 +54,13 @@ async def on_batch(pool: asyncpg.Pool[Any], messages: list[Message]) -> None:
             elif m.envelope is None and m.key:
                 await apply(conn, run)
                 run = []
-                await conn.execute(
-                    "DELETE FROM volunteers WHERE volunteer_id = $1", uuid.UUID(m.key)
-                )
+                await _remove(conn, m.key)
         await apply(conn, run)
+
+
+async def _remove(conn: PgConn, key: str) -> None:
+    try:
+        vid = uuid.UUID(key)
+    except ValueError:  # not a key the registry writes: nothing of ours to delete
+        return
+    await conn.execute("DELETE FROM volunteers WHERE volunteer_id = $1", vid)
