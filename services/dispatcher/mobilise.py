@@ -13,26 +13,13 @@ import asyncpg
 
 from baiying_dispatcher.clock import Clock
 from baiying_dispatcher.config import DispatcherSettings
-from baiying_dispatcher.domain import LIVE, IncidentStatus
+from baiying_dispatcher.domain import IncidentStatus
 from baiying_dispatcher.mobilisation import handlers
 from baiying_dispatcher.mobilisation.unit_of_work import PgUnitOfWork
 from baiying_dispatcher.repo import Incident
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
-
-
-async def evaluate(
-    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident: Incident,
-    clock: Clock,
-) -> Incident:
-    """After any change: staffed if the need is covered, else call replacements."""
-    if incident.status not in LIVE:
-        return incident
-    async with PgUnitOfWork(conn, settings=settings, clock=clock) as uow:
-        agg = await handlers.evaluate(uow, incident_id=incident.id,
-                                      over_call=settings.dispatch_over_call_factor)
-    return agg.row if agg else incident
 
 
 async def advance_round(

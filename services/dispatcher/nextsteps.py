@@ -9,7 +9,7 @@ another district's incident does not exist for the caller).
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -18,7 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from baiying_dispatcher import incidents, mobilise, outbound, repo
 from baiying_dispatcher.config import DispatcherSettings
-from baiying_dispatcher.domain import OUTSTANDING, CalloutState, IncidentStatus, Need
+from baiying_dispatcher.domain import OUTSTANDING, IncidentStatus, Need
+from baiying_dispatcher.mobilisation import handlers
+from baiying_dispatcher.mobilisation.aggregate import Incident as Aggregate
+from baiying_dispatcher.mobilisation.unit_of_work import PgUnitOfWork
 from baiying_dispatcher.repo import Incident
 from baiying_dispatcher.responses import apply_reply
 from baiying_dispatcher.schemas import NeedIn
@@ -126,29 +129,21 @@ class _Ctx:
         self.clock = mobilise.clock_for(settings, now)
 
 
-async def _remobilise(ctx: _Ctx, incident: Incident, *, call: bool, **changes: Any) -> Incident:
-    """Back to mobilising with a fresh wait (a round more if the policy ran out), then top up."""
-    # A round beyond the policy's last is allowed by hand; the timer then gives up after it.
-    policy = replace(incident.policy,
-                     rounds=max(incident.policy.rounds, changes.get("round", incident.round)))
-    incident = await repo.update_incident(
-        ctx.conn, incident.id, status=IncidentStatus.mobilising.value, unmet_at=None,
-        next_round_at=ctx.now + timedelta(seconds=policy.wait_s),
-        policy=repo.policy_json(policy), **changes,
-    )
-    if call:
-        return await mobilise.evaluate(ctx.conn, settings=ctx.settings, incident=incident,
-                                       clock=ctx.clock)
-    return incident
+async def _act(ctx: _Ctx, incident: Incident, act: Callable[[Aggregate], object]) -> Incident:
+    """Run one aggregate command for this step and settle it (people found, rows, events and
+    notices written from its change records)."""
+    async with PgUnitOfWork(ctx.conn, settings=ctx.settings, clock=ctx.clock) as uow:
+        agg = await handlers.step(uow, incident_id=incident.id, act=act,
+                                  over_call=ctx.settings.dispatch_over_call_factor)
+    assert agg is not None  # take() holds the incident's row lock
+    return agg.row
 
 
 async def _another_round(ctx: _Ctx, incident: Incident, _: Any) -> tuple[Incident, dict[str, Any]]:
     # Like the timer's round, now: silence becomes no_answer, so the next nearest are called.
     silent = await repo.callouts_of(ctx.conn, incident_id=incident.id, states=list(OUTSTANDING))
-    await repo.set_state(ctx.conn, [c.id for c in silent], CalloutState.no_answer, at=ctx.now)
-    await outbound.notify(ctx.conn, [outbound.callout_notice(incident, c, CalloutState.no_answer)
-                                     for c in silent])
-    after = await _remobilise(ctx, incident, call=True, round=incident.round + 1)
+    after = await _act(ctx, incident, lambda agg: agg.remobilise(
+        now=ctx.now, call=True, silence=True, round=incident.round + 1))
     return after, {"round": after.round, "silent": len(silent)}
 
 
@@ -157,7 +152,8 @@ async def _widen(ctx: _Ctx, incident: Incident, step: Widen) -> tuple[Incident, 
         raise InvalidField("radius_m", f"{step.radius_m} is not wider than {incident.radius_m}")
     if step.radius_m > ctx.settings.dispatch_max_radius_m:
         raise InvalidField("radius_m", f"at most {ctx.settings.dispatch_max_radius_m}")
-    after = await _remobilise(ctx, incident, call=True, radius_m=step.radius_m)
+    after = await _act(ctx, incident, lambda agg: agg.remobilise(
+        now=ctx.now, call=True, radius_m=step.radius_m))
     return after, {"from_m": incident.radius_m, "to_m": step.radius_m}
 
 
@@ -167,22 +163,24 @@ async def _change_need(
     n = step.need
     need = Need(total=n.total or 0, teams={t.value: c for t, c in n.teams.items()},
                 skills=dict(n.skills))
-    before = repo.need_json(incident.need)
     if incident.status == IncidentStatus.staffed:
-        incident = await repo.update_incident(ctx.conn, incident.id, need=repo.need_json(need))
-        after = await mobilise.evaluate(ctx.conn, settings=ctx.settings, incident=incident,
-                                        clock=ctx.clock)  # reopens if now short
+        after = await _act(ctx, incident, lambda agg: agg.change_need(need, now=ctx.now))
     else:
-        after = await _remobilise(ctx, incident, call=True, need=repo.need_json(need))
-    return after, {"from": before, "to": repo.need_json(need)}
+        after = await _act(ctx, incident, lambda agg: agg.remobilise(
+            now=ctx.now, call=True, need=need))
+    return after, {"from": repo.need_json(incident.need), "to": repo.need_json(need)}
 
 
 async def _extend(ctx: _Ctx, incident: Incident, step: Extend) -> tuple[Incident, dict[str, Any]]:
     base = max(ctx.now, incident.next_round_at or ctx.now)
     until = base + timedelta(minutes=step.minutes)
-    if incident.status == IncidentStatus.unmet:
-        incident = await _remobilise(ctx, incident, call=False)  # wait for late answers again
-    after = await repo.update_incident(ctx.conn, incident.id, next_round_at=until)
+
+    def extend(agg: Aggregate) -> None:
+        if agg.row.status == IncidentStatus.unmet:
+            agg.remobilise(now=ctx.now, call=False)  # wait for late answers again
+        agg.extend(until)
+
+    after = await _act(ctx, incident, extend)
     return after, {"minutes": step.minutes, "until": until.isoformat()}
 
 

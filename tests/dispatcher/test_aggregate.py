@@ -308,3 +308,24 @@ def test_approved_help_widens_the_draw_and_asks_for_people_once() -> None:
     assert agg.row.draw_districts == ("360702", "360703") and agg.needs_people
     assert kinds(changes) == [ch.IncidentUpdated]
     assert agg.draw_on(["360703"], now=CLOCK.now) == []  # already drawn on: nothing changes
+
+
+def test_a_round_by_hand_silences_the_outstanding_and_may_pass_the_policy() -> None:
+    agg = aggregate(2, need=1, rounds=1, status=IncidentStatus.unmet)
+    changes = agg.remobilise(now=CLOCK.now, call=True, silence=True, round=2)
+    assert {c.state for c in agg.callouts.values()} == {S.no_answer}
+    assert agg.row.status == IncidentStatus.mobilising and agg.row.unmet_at is None
+    assert agg.row.round == 2 and agg.row.policy.rounds == 2
+    assert agg.row.next_round_at == CLOCK.now + timedelta(seconds=60)
+    assert kinds(changes) == [ch.CalloutsMoved, ch.IncidentUpdated] and agg.needs_people
+
+
+def test_extend_and_a_changed_need_go_through_change_records() -> None:
+    agg = aggregate(1, need=1)
+    until = CLOCK.now + timedelta(minutes=5)
+    assert kinds(agg.extend(until)) == [ch.IncidentUpdated] and agg.row.next_round_at == until
+    (cid,) = agg.callouts
+    agg.apply_reply(callout_id=cid, action="accept", at=T0, now=CLOCK.now)
+    assert agg.row.status == IncidentStatus.staffed
+    agg.change_need(Need(total=2), now=CLOCK.now)  # a staffed call now short reopens
+    assert agg.row.status == IncidentStatus.mobilising and agg.needs_people

@@ -13,7 +13,9 @@ from tests.dispatcher.test_mobilisation import incident_body, issued_n
 from tests.dispatcher.test_scoping import listening
 from tests.support import eventually
 
-ZHANGGONG, NANKANG = "360702", "360703"
+ZHANGGONG, NANKANG, GANXIAN = "360702", "360703", "360704"
+# Incidents that 南康区 legitimately sees are raised by 赣县区 here, not 章贡区: the scope tests
+# (tests/scope) check that 南康区 never reads anything naming 章贡区 in the same database.
 # 南康区's county seat: inside 360703's cell, ~20 km from every support.fresh_area point.
 IN_NANKANG = GeoPoint(lat=25.6617, lon=114.765)
 RADIUS = 1000
@@ -61,18 +63,19 @@ async def test_own_district_only_even_when_the_point_lies_in_a_neighbour(system:
 async def test_cross_district_help_held_calls_the_neighbours(system: System) -> None:
     here = _nankang_point(1)
     theirs = volunteer(here, 100, district=NANKANG)
-    ours = volunteer(here, 300, district=ZHANGGONG)
+    ours = volunteer(here, 300, district=GANXIAN)
     await system.add_volunteers([theirs, ours])
-    body = incident_body(here, need={"total": 2}, help_from=[NANKANG], radius_m=RADIUS)
+    body = incident_body(here, need={"total": 2}, help_from=[NANKANG], radius_m=RADIUS,
+                         district=GANXIAN)
     async with listening(system, NANKANG) as seen:
-        inc = await _raise(system, body, ZHANGGONG, NANKANG)
+        inc = await _raise(system, body, GANXIAN, NANKANG)
         called = {c.volunteer_id for c in await issued_n(system, inc["id"], 2)}
         await eventually(lambda: _streamed(seen, inc["id"]), what="南康区's stream has it")
     assert called == {theirs.volunteer_id, ours.volunteer_id}
     # 南康区's people are called: its supervisor sees the incident in the list and the record.
     assert inc["id"] in await _listed(system, NANKANG)
     assert await _record_status(system, NANKANG, inc["id"]) == 200
-    async with system.client("supervisor", ZHANGGONG) as c:
+    async with system.client("supervisor", GANXIAN) as c:
         audit = (await c.get(f"/v1/incidents/{inc['id']}/audit")).json()
     assert audit[0]["detail"]["help_from"] == [NANKANG]
 
@@ -96,14 +99,15 @@ async def test_an_admin_approves_help_audited_and_the_neighbours_are_called(
     here = _nankang_point(3)
     theirs = volunteer(here, 100, district=NANKANG)
     await system.add_volunteers([theirs])
-    inc = await _raise(system, incident_body(here, need={"total": 1}, radius_m=RADIUS), ZHANGGONG)
-    async with system.client("supervisor", ZHANGGONG) as sup:
+    inc = await _raise(system, incident_body(here, need={"total": 1}, radius_m=RADIUS,
+                                             district=GANXIAN), GANXIAN)
+    async with system.client("supervisor", GANXIAN) as sup:
         r = await sup.post(f"/v1/incidents/{inc['id']}/help",
-                           json={"districts": [NANKANG], "reason": "章贡区无人可派"})
+                           json={"districts": [NANKANG], "reason": "赣县区无人可派"})
         assert r.status_code == 403, "only an admin approves another district's help"
     async with system.client("admin") as admin:
         r = await admin.post(f"/v1/incidents/{inc['id']}/help",
-                             json={"districts": [NANKANG], "reason": "章贡区无人可派"})
+                             json={"districts": [NANKANG], "reason": "赣县区无人可派"})
         assert r.status_code == 200, r.text
     [call] = await issued_n(system, inc["id"], 1)
     assert call.volunteer_id == theirs.volunteer_id
@@ -111,5 +115,5 @@ async def test_an_admin_approves_help_audited_and_the_neighbours_are_called(
         audit = (await c.get(f"/v1/incidents/{inc['id']}/audit")).json()
     approved = [a for a in audit if a["action"] == "approve_help"]
     assert approved and approved[0]["detail"] == {"districts": [NANKANG],
-                                                  "reason": "章贡区无人可派"}
+                                                  "reason": "赣县区无人可派"}
     assert inc["id"] in await _listed(system, NANKANG)

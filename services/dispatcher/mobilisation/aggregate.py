@@ -21,6 +21,7 @@ from baiying_dispatcher.domain import (
     STAND_DOWN_ON_STAFFED,
     CalloutState,
     IncidentStatus,
+    Need,
     Want,
     after_delivery,
     after_reply,
@@ -173,6 +174,37 @@ class Incident:
                 "cancelled" if status == IncidentStatus.cancelled else "closed"
             )
             self._stand_down(STAND_DOWN_ON_END, reason, now)
+        return self.changes[start:]
+
+    def remobilise(
+        self, *, now: datetime, call: bool, silence: bool = False, **fields: Any
+    ) -> list[Change]:
+        """A desk's step: back to mobilising with a fresh wait, `fields` changed (round,
+        radius_m, need); `silence` first makes the outstanding no_answer (another round).
+
+        A round beyond the policy's last is allowed by hand; the timer gives up after it.
+        """
+        start, row = len(self.changes), self.row
+        if silence:
+            self._move(self._in(OUTSTANDING), CalloutState.no_answer, now)
+        policy = replace(row.policy, rounds=max(row.policy.rounds, fields.get("round", row.round)))
+        self._update(**{"status": IncidentStatus.mobilising, "unmet_at": None, "policy": policy,
+                        "next_round_at": now + timedelta(seconds=policy.wait_s), **fields})
+        if call and self.row.kind == "callout":
+            self._evaluate(now)
+        return self.changes[start:]
+
+    def change_need(self, need: Need, *, now: datetime) -> list[Change]:
+        """A staffed call's need changed: it reopens if now short."""
+        start = len(self.changes)
+        self._update(need=need)
+        self._evaluate(now)
+        return self.changes[start:]
+
+    def extend(self, until: datetime) -> list[Change]:
+        """Wait for answers until `until`."""
+        start = len(self.changes)
+        self._update(next_round_at=until)
         return self.changes[start:]
 
     def evaluate(self, *, now: datetime) -> list[Change]:

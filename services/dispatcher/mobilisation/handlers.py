@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from baiying_dispatcher.candidates import Candidate
@@ -93,11 +94,20 @@ async def end(
 
 
 async def evaluate(uow: UnitOfWork, *, incident_id: uuid.UUID, over_call: float) -> Incident | None:
-    """Re-judge an incident after a change (a next step): staff it or call replacements."""
+    """Re-judge an incident after a change: staff it or call replacements."""
+    return await step(uow, incident_id=incident_id, over_call=over_call,
+                      act=lambda agg: agg.evaluate(now=uow.clock.now))
+
+
+async def step(
+    uow: UnitOfWork, *, incident_id: uuid.UUID, over_call: float,
+    act: Callable[[Incident], object],
+) -> Incident | None:
+    """A desk's next step: `act` runs one of the aggregate's commands, then people are found."""
     agg = await uow.load(incident_id)
     if agg is None:
         return None
-    agg.evaluate(now=uow.clock.now)
+    act(agg)
     return await _settle(uow, agg, over_call=over_call)
 
 

@@ -18,7 +18,7 @@ from baiying_dispatcher.areas import callback_number
 from baiying_dispatcher.candidates import Candidate
 from baiying_dispatcher.clock import Clock
 from baiying_dispatcher.config import DispatcherSettings
-from baiying_dispatcher.domain import COMMITTED, LIVE, Want
+from baiying_dispatcher.domain import COMMITTED, LIVE, Need, Policy, Want
 from baiying_dispatcher.index import advisory_audience, count_alerts, nearest
 from baiying_dispatcher.mobilisation.aggregate import Incident
 from baiying_dispatcher.mobilisation.changes import (
@@ -37,6 +37,15 @@ from baiying_shared.logging import get_logger
 log = get_logger(__name__)
 
 COMMITMENT_LOCK = 11_002  # advisory-lock class of "one commitment at a time" (issue #11)
+
+
+def _column(value: Any) -> Any:
+    """An aggregate's field as its incidents column holds it."""
+    if isinstance(value, Need):
+        return repo.need_json(value)
+    if isinstance(value, Policy):
+        return repo.policy_json(value)
+    return getattr(value, "value", value)  # enums by value
 
 
 class UnitOfWork(Protocol):
@@ -131,7 +140,7 @@ class PgUnitOfWork:
         for change in agg.changes:
             match change:
                 case IncidentUpdated(fields=fields):
-                    values = {k: getattr(v, "value", v) for k, v in fields.items()}
+                    values = {k: _column(v) for k, v in fields.items()}
                     await repo.update_incident(conn, row.id, **values)
                     incident_changed = True
                 case CalloutsMoved(callouts=moved, state=state, at=at):
