@@ -111,7 +111,8 @@ async def get_incident(
 async def list_callouts(
     incident_id: uuid.UUID, principal: StaffPrincipal, pool: Pool
 ) -> list[CalloutOut]:
-    """Call-outs by rank, for the map: state, distance, team type, point; phones masked."""
+    """Call-outs by rank, for the map: state, distance, team type, point. Phones masked and
+    points rounded, except to the incident's desk for those on the way (docs/desk_api.md)."""
     async with pool.acquire() as conn:
         incident = await incidents.visible(conn, principal, incident_id)
         return await queries.callouts_out(conn, incident, principal)

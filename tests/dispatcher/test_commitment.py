@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from baiying_notifier.domain.templates import OTHER_MAX_SEGMENTS, Language, phrase, render
 from baiying_shared.events.callouts import CalloutIssued, CalloutStoodDown
 from tests.dispatcher.conftest import System
 from tests.dispatcher.support import fresh_area, reply, volunteer
@@ -90,3 +91,13 @@ async def test_a_reply_by_sms_to_a_second_incident_is_refused_with_the_holder(
 
 async def _state(system: System, incident_id: str, person: uuid.UUID, state: str) -> bool:
     return (await _callouts(system, incident_id))[str(person)]["state"] == state
+
+
+def test_the_held_sms_names_the_holding_incident_in_both_languages() -> None:
+    # The notifier's stand-down text for reason "held" (the one message kind this adds).
+    languages: tuple[Language, ...] = ("zh", "en")
+    for language in languages:
+        reason = phrase(language, "held", held_by="老人走失")
+        sms = render("stand_down", language, title="商场走失儿童", reason=reason, code="AB12")
+        assert "老人走失" in sms.text and "商场走失儿童" in sms.text and "AB12" in sms.text
+        assert sms.segments <= OTHER_MAX_SEGMENTS
