@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+import jwt
 import pytest
 from playwright.async_api import Browser, Page, Response
 
@@ -99,13 +100,13 @@ async def _open(browser: Browser, watch: Watch, tokens: Tokens, url: str) -> Pag
     return page
 
 
-async def _log_in(page: Page, username: str) -> None:
+async def _log_in(page: Page, username: str, *, then: str = "#live[data-state=live]") -> None:
     """Keycloak's own login page: the consoles sent us there, and it sends us back."""
     await page.wait_for_selector("#kc-login", timeout=WAIT_MS)
     await page.fill("#username", username)
     await page.fill("#password", PASSWORD)
     await page.click("#kc-login")
-    await page.wait_for_selector("#live[data-state=live]", timeout=WAIT_MS)
+    await page.wait_for_selector(then, timeout=WAIT_MS)
 
 
 async def _status(base: str, path: str, token: str) -> int:
@@ -221,4 +222,38 @@ async def test_a_short_lived_token_is_refreshed_silently(
         # Never bounced through the provider: one code exchange, then refreshes only.
         assert tokens.grants.count("authorization_code") == 1, tokens.grants
         await shoot(board, "keycloak-refreshed")
+        watch.assert_clean(base, keycloak.base_url)
+
+
+async def test_an_ended_provider_session_sends_the_user_back_to_sign_in(
+        infra: Infra, database_url: str, keycloak: Keycloak) -> None:
+    async with consoles(infra, database_url, keycloak, lifespan_s=12) as base, \
+            chromium() as browser:
+        watch, tokens = Watch(), Tokens()
+        board = await _open(browser, watch, tokens, f"{base}/dashboard")
+        await _log_in(board, "sup.zhanggong")
+        sid = jwt.decode(tokens.access[0], options={"verify_signature": False})["sid"]
+        await keycloak.admin("DELETE", f"/sessions/{sid}")  # an administrator ends it there
+        watch.allow(400, "/protocol/openid-connect/token")  # the refused refresh
+        # The next refresh is refused, so the page goes back to the provider, which asks again.
+        await board.wait_for_selector("#kc-login", timeout=30_000)
+        assert board.url.startswith(keycloak.issuer)
+        assert tokens.grants == ["authorization_code"], tokens.grants
+        await shoot(board, "keycloak-session-ended")
+        watch.assert_clean(base, keycloak.base_url)
+
+
+async def test_a_user_without_a_baiying_role_is_told_why(
+        infra: Infra, database_url: str, keycloak: Keycloak) -> None:
+    async with consoles(infra, database_url, keycloak) as base, chromium() as browser:
+        watch, tokens = Watch(), Tokens()
+        watch.allow(403, "/v1/auth/me")
+        desk = await _open(browser, watch, tokens, f"{base}/desk")
+        await _log_in(desk, "norole.zhanggong", then="#signin-switch")
+        note = await desk.inner_text("#signin-note")
+        assert note.startswith("登录未完成：") and "no Baiying role" in note, note
+        assert await desk.locator("#raise-submit").count() == 0
+        await shoot(desk, "keycloak-no-role")
+        await desk.click("#signin-switch")  # signs out at the provider, to sign in as another
+        await desk.wait_for_selector("#signin-provider", timeout=WAIT_MS)
         watch.assert_clean(base, keycloak.base_url)

@@ -70,8 +70,8 @@ export async function signOut() {
   }
   const tokens = (current && current.tokens) || unentitled;
   clearTimeout(timer);
+  if (current) await endHere(current.tokens.access_token); // a refused user had no session here
   current = null;
-  if (tokens) await endHere(tokens.access_token);
   await oidc.signOutAtProvider(cfg, tokens && tokens.id_token, oidc.redirectUri() + SIGNED_OUT);
 }
 

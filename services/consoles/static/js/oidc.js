@@ -46,6 +46,7 @@ export async function beginSignIn(cfg) {
     client_id: cfg.client_id, response_type: 'code', response_mode: 'fragment', scope: cfg.scope || 'openid',
     redirect_uri: redirectUri(), state: pending.state, nonce: pending.nonce,
     code_challenge: await challengeOf(pending.verifier), code_challenge_method: 'S256',
+    ui_locales: document.documentElement.lang === 'en' ? 'en' : 'zh-CN', // the page's language there too
   });
   location.assign(`${meta.authorization_endpoint}?${q}`);
   return new Promise(() => {}); // the page is leaving

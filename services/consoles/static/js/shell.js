@@ -62,7 +62,7 @@ function providerCard(main, auth) {
   main.replaceChildren(h('div', { class: 'card signin' },
     h('h1', {}, t('signin_title')), h('p', { class: auth.error ? 'form-error' : '', role: 'alert', id: 'signin-note' }, note),
     h('button', { type: 'button', class: 'btn-primary', id: 'signin-provider', onclick: () => signInAtProvider() }, t('signin_provider')),
-    auth.error ? h('button', { type: 'button', class: 'btn-ghost', id: 'signin-switch', onclick: () => signOut() }, t('signin_switch')) : null));
+    auth.error ? h('button', { type: 'button', class: 'btn-secondary', id: 'signin-switch', onclick: () => signOut() }, t('signin_switch')) : null));
 }
 
 /** Build the frame, then `render(main, session, geo)` once signed in; re-run on language change. */
