@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,7 +65,7 @@ async def insert(conn: Conn, c: Campaign) -> None:
 async def get(conn: Conn, campaign_id: uuid.UUID, *, allowed: Sequence[str] | None) -> Campaign:
     """One campaign the caller may see (else 404: not told apart from none)."""
     row = await conn.fetchrow("SELECT * FROM campaigns WHERE id = $1", campaign_id)
-    found = None if row is None else _campaign(row)
+    found = None if row is None else parse(row)
     if found is None or not found.visible_to(allowed):
         raise NotFound(f"no campaign {campaign_id}")
     return found
@@ -77,7 +77,7 @@ async def listed(conn: Conn, *, allowed: Sequence[str] | None, limit: int) -> li
         "SELECT * FROM campaigns WHERE $1::text[] IS NULL"
         " OR (cardinality(districts) > 0 AND districts <@ $1::text[])"
         " ORDER BY created_at DESC LIMIT $2", None if allowed is None else list(allowed), limit)
-    return [_campaign(r) for r in rows]
+    return [parse(r) for r in rows]
 
 
 async def runs(conn: Conn, campaign_id: uuid.UUID) -> list[Run]:
@@ -87,12 +87,15 @@ async def runs(conn: Conn, campaign_id: uuid.UUID) -> list[Run]:
     return [Run(**dict(r)) for r in rows]
 
 
-async def lock_due(conn: Conn, *, now: datetime) -> Campaign | None:
-    """The earliest due active campaign, locked; instances skip each other's locked rows."""
+async def lock_due(conn: Conn, *, now: datetime,
+                   skip: Collection[uuid.UUID] = ()) -> asyncpg.Record | None:
+    """The earliest due active campaign not in `skip`, locked; instances skip each other's
+    locked rows."""
     row = await conn.fetchrow(
         "SELECT * FROM campaigns WHERE status = 'active' AND next_run_at <= $1"
-        " ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED", now)
-    return None if row is None else _campaign(row)
+        " AND id <> ALL($2::uuid[]) ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+        now, list(skip))
+    return row  # parsed by the caller, so a row that does not parse is known by its id
 
 
 async def add_run(conn: Conn, *, campaign_id: uuid.UUID, run: Run) -> bool:
@@ -128,7 +131,8 @@ async def cancel(conn: Conn, campaign_id: uuid.UUID) -> None:
         " WHERE id = $1 AND status = 'active'", campaign_id)
 
 
-def _campaign(r: asyncpg.Record) -> Campaign:
+def parse(r: asyncpg.Record) -> Campaign:
+    """A campaigns row as a Campaign (raises ValidationError for a malformed audience/schedule)."""
     return Campaign(
         id=r["id"], name=r["name"], case_id=r["case_id"],
         texts={k: r[k] for k in ("title_zh", "advice_zh", "title_en", "advice_en")},

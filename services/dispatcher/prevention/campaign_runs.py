@@ -41,15 +41,28 @@ def run_id(campaign_id: uuid.UUID, due_at: datetime) -> uuid.UUID:
 
 async def fire_due(pool: asyncpg.Pool[Any], *, settings: DispatcherSettings,
                    now: datetime) -> int:
-    """Fire every run due at `now`, one campaign per transaction; return how many."""
-    fired = 0
+    """Fire every run due at `now`, one campaign per transaction; return how many.
+
+    A campaign whose run fails is rolled back and left for the next pass, without holding up
+    the campaigns due after it.
+    """
+    fired, failed = 0, set[uuid.UUID]()
     while True:
-        async with pool.acquire() as conn, conn.transaction():
-            campaign = await campaign_repo.lock_due(conn, now=now)
-            if campaign is None:
-                return fired
-            await _fire(conn, campaign, settings=settings, now=now)
-            fired += 1
+        async with pool.acquire() as conn:
+            due: uuid.UUID | None = None
+            try:
+                async with conn.transaction():
+                    row = await campaign_repo.lock_due(conn, now=now, skip=failed)
+                    if row is None:
+                        return fired
+                    due = row["id"]
+                    await _fire(conn, campaign_repo.parse(row), settings=settings, now=now)
+                    fired += 1
+            except (asyncpg.PostgresError, ValueError) as exc:  # ValidationError is one too
+                if due is None:
+                    raise
+                failed.add(due)
+                log.error("campaign run failed", campaign_id=str(due), error=str(exc))
 
 
 async def _fire(conn: asyncpg.Connection[Any], c: Campaign, *, settings: DispatcherSettings,
