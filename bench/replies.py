@@ -1,12 +1,14 @@
 """Inbound replies: signed webhook replies per second, and reply-to-staffed latency.
 
-    python3 -m bench.replies [--replies 500] [--staffed 30] [--concurrency 16]
+    python3 -m bench.replies [--replies 500] [--staffed 30] [--concurrency 16] [--advisory 10000]
 
 Replies per second: one incident calls `--replies` people; each answers "1" through the
 notifier's Twilio webhook, signed as Twilio signs (the signature is checked on every one),
 `--concurrency` at a time; beside it, the same process's bare GET /healthz rate.
 Reply-to-staffed: incidents needing one person, one at a time; the first person alerted
-replies "1" and the clock runs until the dispatcher reports the incident staffed.
+replies "1" and the clock runs until the dispatcher reports the incident staffed; then the
+same again while an advisory to `--advisory` other people is being sent (the urgent path must
+not queue behind it; the advisory's progress at the end says whether it was still sending).
 """
 
 from __future__ import annotations
@@ -24,16 +26,19 @@ from urllib.parse import urlencode
 import httpx
 from twilio.request_validator import RequestValidator
 
-from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
+from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, DEV_SENDERS
 from bench import profile, wrk
 from bench.stats import percentiles, progress, ratio
 from bench.system import created, desk, incident_body, running_system
-from tests.faults.crowd import add_crowd, indexed
+from tests.faults.crowd import add_crowd, advisory, indexed
 from tests.support import eventually
 from tests.system.harness import System
 
 CROWD = (25.80, 114.90)  # both inside the desk's district (章贡区), ~11 km apart
 SINGLES = (25.88, 114.97)
+ADVISED = (25.76, 115.06)  # the advisory's crowd, away from both
+# Per sender: the advisory takes tens of seconds (a carrier's pace), the 500 alerts a second.
+SENDER_MPS = 300
 INBOUND = "/v1/webhooks/twilio/inbound"
 
 
@@ -140,22 +145,22 @@ async def _staffed(api: httpx.AsyncClient, incident_id: str) -> bool:
     return bool((await api.get(f"/v1/incidents/{incident_id}")).json()["status"] == "staffed")
 
 
-async def reply_to_staffed(system: System, incidents: int) -> dict[str, Any]:
-    progress(f"replies: reply-to-staffed over {incidents} incidents")
-    crowd = await add_crowd(system, 4 * incidents, near=SINGLES)
-    await eventually(lambda: indexed(system, crowd), timeout=300, interval=0.5, what="index")
+async def reply_to_staffed(system: System, incidents: int, crowd: list[str]) -> dict[str, Any]:
+    """Reply-to-staffed over `incidents` one-person incidents among `crowd` (already indexed)."""
     rnd, samples = random.Random(5), []
     async with (httpx.AsyncClient(base_url=system.dispatcher_url, headers=desk(system),
                                   timeout=60) as api,
-                httpx.AsyncClient(base_url=system.sandbox_url, timeout=10) as sandbox):
-        for i in range(incidents):
-            point = (SINGLES[0] - rnd.uniform(0, 0.0004 * incidents / 8),
+                httpx.AsyncClient(base_url=system.sandbox_url, timeout=10,
+                                  auth=(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN)) as sandbox):
+        for _ in range(incidents):
+            point = (SINGLES[0] - rnd.uniform(0, 0.0004 * len(crowd) / 32),
                      SINGLES[1] - rnd.uniform(0, 0.0128))
-            tag, before = f"基准到岗{i:03d}", await _counts(sandbox)
+            tag = f"基准到岗{uuid.uuid4().hex[:6]}"
             r = await api.post("/v1/incidents", json=incident_body(tag, point))
             r.raise_for_status()
-            alerted = await eventually(partial(_alerted_by, sandbox, before, tag),
-                                       what="an alert")
+            called = r.json()["called"]
+            alerted = await eventually(partial(_alerted_by, sandbox, tag),
+                                       what=f"an alert of {tag} ({called} called)")
             t0 = time.perf_counter()
             await sandbox.post(f"/v1/phones/{alerted}/reply", json={"body": "1"})
             await eventually(partial(_staffed, api, r.json()["id"]), interval=0.005,
@@ -164,24 +169,50 @@ async def reply_to_staffed(system: System, incidents: int) -> dict[str, Any]:
     return {"incidents": incidents, "reply_to_staffed": percentiles(samples)}
 
 
-async def _counts(sandbox: httpx.AsyncClient) -> dict[str, int]:
-    return {p["number"]: p["received"] for p in (await sandbox.get("/v1/phones")).json()}
-
-
-async def _alerted_by(sandbox: httpx.AsyncClient, before: dict[str, int], tag: str) -> str | None:
-    """A phone whose newest message is the alert titled `tag` (people are called again)."""
-    for phone, count in (await _counts(sandbox)).items():
-        if count > before.get(phone, 0):
-            newest = (await sandbox.get(f"/v1/phones/{phone}/messages")).json()[-1]["body"]
-            if tag in newest and "紧急召集" in newest:
-                return str(phone)
+async def _alerted_by(sandbox: httpx.AsyncClient, tag: str) -> str | None:
+    """Who got the alert titled `tag`: among the newest messages (an advisory may be sending)."""
+    page = await sandbox.get(f"/2010-04-01/Accounts/{DEV_ACCOUNT_SID}/Messages.json",
+                             params={"PageSize": 1000})
+    for message in page.json()["messages"]:
+        if tag in message["body"] and "紧急召集" in message["body"]:
+            return str(message["to"])
     return None
 
 
-async def run(replies: int = 500, staffed: int = 30, concurrency: int = 16) -> dict[str, Any]:
-    async with running_system(BAIYING_SENDER_MPS="1000") as system:
+async def staffed_idle_and_during_advisory(system: System, incidents: int, advised: int
+                                           ) -> dict[str, Any]:
+    """Reply-to-staffed on an idle system, then while an advisory to `advised` is sent."""
+    progress(f"replies: reply-to-staffed over {incidents} incidents, idle")
+    crowd = await add_crowd(system, 8 * incidents, near=SINGLES)
+    await eventually(lambda: indexed(system, crowd), timeout=300, interval=0.5, what="index")
+    idle = await reply_to_staffed(system, incidents, crowd)
+    if not advised:
+        return idle
+    progress(f"replies: advisory crowd of {advised}")
+    others = await add_crowd(system, advised, near=ADVISED)
+    await eventually(lambda: indexed(system, others), timeout=600, interval=1, what="index")
+    async with (httpx.AsyncClient(base_url=system.dispatcher_url, headers=desk(system),
+                                  timeout=60) as api,
+                httpx.AsyncClient(base_url=system.sandbox_url, timeout=10) as sandbox):
+        before = await created(sandbox)
+        centre = (ADVISED[0] - 0.0002 * advised / 32, ADVISED[1] - 0.0064)
+        (await api.post("/v1/incidents", json=advisory(centre, radius_m=12000))
+         ).raise_for_status()
+        await eventually(lambda: _at_least(sandbox, before + 1), timeout=120, what="advisory")
+        progress(f"replies: reply-to-staffed over {incidents} incidents during the advisory")
+        during = await reply_to_staffed(system, incidents, crowd)
+        out = await created(sandbox) - before - incidents
+    return {**idle, "during_advisory": {
+        **during, "advisory_recipients": advised, "advisory_sent_by_then": out,
+        "advisory_still_sending": out < advised, "sender_mps": SENDER_MPS,
+        "senders": len(DEV_SENDERS), "target_p99_ms": 200}}
+
+
+async def run(replies: int = 500, staffed: int = 30, concurrency: int = 16,
+              advised: int = 10_000) -> dict[str, Any]:
+    async with running_system(BAIYING_SENDER_MPS=str(SENDER_MPS)) as system:
         rate = await replies_per_second(system, replies, concurrency)
-        latency = await reply_to_staffed(system, staffed)
+        latency = await staffed_idle_and_during_advisory(system, staffed, advised)
     return {"benchmark": "replies", **rate, **latency}
 
 
@@ -190,5 +221,7 @@ if __name__ == "__main__":
     parser.add_argument("--replies", type=int, default=500)
     parser.add_argument("--staffed", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--advisory", type=int, default=10_000, help="0: skip that part")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.replies, args.staffed, args.concurrency)), indent=2))
+    print(json.dumps(asyncio.run(run(args.replies, args.staffed, args.concurrency,
+                                     args.advisory)), indent=2))

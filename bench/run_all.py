@@ -29,14 +29,19 @@ from bench.summary import ratios
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = {"incidents": 200, "fanout": 10_000, "paced": 3000, "volunteers": 1_000_000,
-        "replies": 500, "staffed": 30, "import_rows": 1_000_000, "rtt": 300}
+        "replies": 500, "staffed": 30, "advisory": 10_000, "import_rows": 1_000_000,
+        "rtt": 300}
 QUICK = {"incidents": 200, "fanout": 3000, "paced": 1500, "volunteers": 200_000,
-         "replies": 300, "staffed": 30, "import_rows": 200_000, "rtt": 300}
+         "replies": 300, "staffed": 30, "advisory": 3000, "import_rows": 200_000, "rtt": 300}
+# The carrier engineer's benchmark: included (with its own defaults) once it is there.
+URGENT = ROOT / "bench" / "urgent_during_advisory.py"
 
 
 def commands(size: dict[str, int]) -> dict[str, list[str]]:
     """Benchmark name -> the command that prints its JSON."""
     py = sys.executable
+    found = {"urgent_during_advisory": [py, "-m", "bench.urgent_during_advisory"]
+             } if URGENT.exists() else {}
     return {
         "broker_rtt": [py, "-m", "bench.broker_rtt", "--messages", str(size["rtt"])],
         "outbox_hop": [py, "-m", "bench.outbox_hop", "--events", str(size["rtt"])],
@@ -46,8 +51,9 @@ def commands(size: dict[str, int]) -> dict[str, list[str]]:
         "dispatch_select": [py, "bench/dispatch_select.py", "--volunteers",
                             str(size["volunteers"]), "--queries", "300"],
         "replies": [py, "-m", "bench.replies", "--replies", str(size["replies"]),
-                    "--staffed", str(size["staffed"])],
+                    "--staffed", str(size["staffed"]), "--advisory", str(size["advisory"])],
         "registry_import": [py, "bench/registry_import.py", "--rows", str(size["import_rows"])],
+        **found,
     }
 
 
