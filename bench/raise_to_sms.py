@@ -51,13 +51,14 @@ async def _first_sms(api: httpx.AsyncClient, sandbox: httpx.AsyncClient, body: d
 
 
 # Where the time goes: the first row of each stage after the incident's POST, on the
-# database's clock (now() = the start of the transaction that wrote it; same host as the
-# client's time.time()). Incidents run one at a time, so each window holds one incident.
+# database's clock (same host as the client's time.time()): the call-out's outbox row written
+# (just before the incident commits), the relay's broker acks, the notifier's intake
+# transaction begun (now()), its claim. Incidents run one at a time: one incident per window.
 _STAGES = {
-    "dispatcher_tx_begin": "SELECT extract(epoch FROM created_at) FROM dispatcher.outbox"
-                           " WHERE topic = 'dispatch.callouts.v1'",
-    "relay_publish": "SELECT extract(epoch FROM published_at) FROM dispatcher.outbox"
-                     " WHERE topic = 'dispatch.callouts.v1'",
+    "callout_event_written": "SELECT extract(epoch FROM created_at) FROM dispatcher.outbox"
+                             " WHERE topic = 'dispatch.callouts.v1'",
+    "relay_acked": "SELECT extract(epoch FROM published_at) FROM dispatcher.outbox"
+                   " WHERE topic = 'dispatch.callouts.v1'",
     "notifier_tx_begin": "SELECT extract(epoch FROM processed_at) FROM notifier.processed_events"
                          " WHERE consumer = 'notifier'",
     "notifier_claim": "SELECT extract(epoch FROM claimed_at) FROM notifier.deliveries",
