@@ -116,7 +116,8 @@ async def take(
                          detail=detail)
         # The timeline line goes live too: supervisors see the step as it is taken.
         step_notice = {"type": "step", "incident_id": str(incident.id),
-                       "district": incident.district, "action": step.action,
+                       "district": incident.district,
+                       "districts": list(incident.draw_districts), "action": step.action,
                        "actor": principal.sub, "at": now.isoformat(), "detail": detail}
         await outbound.notify(conn, [outbound.incident_notice(result), step_notice])
     return result, detail
