@@ -58,11 +58,17 @@ async def sent(request: Request) -> dict[str, list[tuple[float, int]]]:
 @router.get("/v1/admin/departures")
 async def departures(
     request: Request, to: Annotated[list[str], Query()]
-) -> dict[str, list[str | None]]:
-    """When each message to these numbers left its sender's queue (ISO with microseconds,
-    None while it waits): the carrier clock per recipient, for latency benchmarks."""
+) -> dict[str, list[dict[str, str | None]]]:
+    """Per number, when each message was created and when it left its sender's queue (ISO
+    with microseconds; sent None while it waits): the carrier clock per recipient."""
     store = _store(request)
-    return {n: [m.sent.isoformat() if m.sent else None for m in store.received(n)] for n in to}
+    return {
+        n: [
+            {"created": m.created.isoformat(), "sent": m.sent.isoformat() if m.sent else None}
+            for m in store.received(n)
+        ]
+        for n in to
+    }
 
 
 @router.get("/v1/admin/stats")
