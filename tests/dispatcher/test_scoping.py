@@ -21,12 +21,12 @@ ZHANGGONG, NANKANG = "360702", "360703"
 
 @contextlib.asynccontextmanager
 async def listening(
-    system: System, *districts: str, role: Role = "supervisor"
+    system: System, *districts: str, role: Role = "supervisor", token: str | None = None
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """Collect a supervisor's (or `role`'s) stream (token in ?access_token=, as EventSource
-    sends it)."""
-    token = mint_token(system.settings, sub=f"{role}-{districts}", role=role,
-                       districts=list(districts))
+    """Collect a supervisor's (or `role`'s, or `token`'s) stream (token in ?access_token=, as
+    EventSource sends it)."""
+    token = token or mint_token(system.settings, sub=f"{role}-{districts}", role=role,
+                                districts=list(districts))
     seen: list[dict[str, Any]] = []
     connected = asyncio.Event()
 

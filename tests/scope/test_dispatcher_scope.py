@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import httpx
 import pytest
 
 from baiying_dispatcher.app import create_app
@@ -154,6 +155,9 @@ async def world(infra: Infra, database_url: str, keycloak: Keycloak) -> AsyncIte
         desk = str(mint_token(settings, sub="desk-home", role="duty_desk", districts=[HOME]))
         incident = await _raise(system, desk, title=TITLE)
         [issued] = await issued_n(system, incident["id"], 1)
+        added = await _import(system.url, desk,
+                              f"{ADDRESS},{HOME},范围社区,文清警务室,25.83,114.93")
+        assert added.status_code == 200 and added.json()["imported"] == 1, added.text
         yield World(system, keycloak, incident, issued.callout_id, await _case(system, desk))
 
 
@@ -219,7 +223,9 @@ async def _still_untouched(world: World) -> None:
 
 async def test_the_stream_shows_a_supervisor_only_their_district(world: World) -> None:
     system = world.system
-    async with listening(system, AWAY) as away, listening(system, HOME) as home:
+    provider = await world.kc.token("sup.nankang")
+    async with listening(system, AWAY) as away, listening(system, HOME) as home, \
+            listening(system, token=provider) as away_provider:
         desk = world.token("duty_desk", HOME)
         raised = await _raise(system, desk, title=f"{TITLE} 直播")
 
@@ -234,6 +240,31 @@ async def test_the_stream_shows_a_supervisor_only_their_district(world: World) -
         async def away_saw_own() -> bool:
             return any(e.get("incident_id") == own["id"] for e in away)
 
+        async def provider_saw_own() -> bool:
+            return any(e.get("incident_id") == own["id"] for e in away_provider)
+
         await eventually(away_saw_own, timeout=20, what="the away supervisor sees its own")
-    assert all(e.get("district") == AWAY for e in away), "another district's event on SSE"
-    assert not leaks(str(away), raised["id"], TITLE, HOME)
+        await eventually(provider_saw_own, timeout=20, what="so does the Keycloak-signed one")
+    for seen in (away, away_provider):
+        assert all(e.get("district") == AWAY for e in seen), "another district's event on SSE"
+        assert not leaks(str(seen), raised["id"], TITLE, HOME)
+
+
+async def test_addresses_stay_in_their_district(world: World) -> None:
+    """The desk's standard addresses: another district neither finds nor imports into ours."""
+    base, q = world.system.url, {"q": "文清路 范围测试"}
+    mine = await call(base, "GET", "/v1/gazetteer/search", world.token("supervisor", HOME),
+                      params=q)
+    assert ADDRESS in mine.text, mine.text  # there to be found, by the district's own
+    for kind, token in (await _away_tokens(world, "duty_desk")).items():
+        found = await call(base, "GET", "/v1/gazetteer/search", token, params=q)
+        assert found.status_code == 200 and not leaks(found.text, ADDRESS), found.text
+        r = await _import(base, token, f"{ADDRESS} 又一处,{HOME},范围社区,文清警务室,25.83,114.93")
+        assert r.status_code == 200 and r.json()["imported"] == 0, f"{kind}: {r.text}"
+
+
+async def _import(base: str, token: str, line: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        return await http.post("/v1/gazetteer/import", headers={
+            "Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+            content=f"address,district,community,police_room,lat,lon\n{line}\n".encode())
