@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from baiying_notifier import queueing
-from baiying_notifier.campaigns import reach, tokens
+from baiying_notifier.campaigns import expiry, reach, tokens
 from baiying_notifier.domain.pacing import PRIORITY
 from baiying_notifier.domain.templates import Language, render
 from baiying_shared.db import inbox
@@ -109,15 +109,17 @@ SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
 ON CONFLICT (message_id) DO NOTHING RETURNING message_id
 """
 
-# Expired before it could go: cancelled, never sent. Opted out: suppressed, reported failed.
+# Expired (or about to: expiry.EARLY_S) before it could go: cancelled, never sent. Opted
+# out: suppressed, reported failed.
 _SMS = f"""
 INSERT INTO deliveries (id, callout_id, incident_id, volunteer_id, channel, message, priority,
                         rank, phone, body, segments, state, error_code)
 SELECT v.id, m.message_id, m.campaign_id, m.recipient_id, 'sms', '{reach.MESSAGE}', $5, 0,
        m.phone, v.body, v.segments,
-       CASE WHEN m.not_after <= now() THEN 'cancelled'
+       CASE WHEN m.not_after <= now() + make_interval(secs => $6) THEN 'cancelled'
             WHEN o.phone IS NOT NULL THEN 'suppressed' ELSE 'pending' END,
-       CASE WHEN m.not_after > now() AND o.phone IS NOT NULL THEN 21610 END
+       CASE WHEN m.not_after > now() + make_interval(secs => $6) AND o.phone IS NOT NULL
+            THEN 21610 END
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[])
      WITH ORDINALITY AS v(id, message_id, body, segments, n)
 JOIN campaign_messages m USING (message_id)
@@ -143,6 +145,7 @@ async def queue(conn: PgConn, todo: list[Recipient], *, base_url: str) -> list[i
     rows = await conn.fetch(
         _SMS, [new_id() for _ in fresh], [r.message_id for r in fresh],
         [b.text for b in bodies], [b.segments for b in bodies], PRIORITY["campaign"],
+        expiry.EARLY_S,
     )  # fmt: skip
     suppressed = [r["callout_id"] for r in rows if r["state"] == "suppressed"]
     if suppressed:
