@@ -3,8 +3,9 @@
 The dispatcher here takes both kinds of token: development ones and the real Keycloak's
 (BAIYING_IDP=oidc), so "the wrong district" is tried with a minted token and with a genuine
 provider token of 南康区. The world: one 章贡区 incident with a call-out, one closed 章贡区
-incident turned into a case. Routes come from the app (tests/scope/support.py); a route without
-a rule in RULES fails `test_every_route_has_a_scope_rule`.
+incident turned into a case, a 章贡区 campaign, a 章贡区 standard address. Routes come from
+the app (tests/scope/support.py); a route without a rule in RULES fails
+`test_every_route_has_a_scope_rule`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.auth.keycloak import Keycloak
 from tests.conftest import Infra
 from tests.dispatcher.conftest import System, dispatcher_settings, running_system
 from tests.dispatcher.support import fresh_area, volunteer
+from tests.dispatcher.test_campaign_schedule import around, campaign_body
 from tests.dispatcher.test_mobilisation import incident_body, issued_n
 from tests.dispatcher.test_scoping import listening
 from tests.scope.support import (
@@ -67,12 +69,12 @@ RULES: dict[tuple[str, str], tuple[Need, Scope]] = {
     ("POST", "/v1/cases"): ("staff", "named"),
     ("GET", "/v1/cases"): ("staff", "filter"),
     ("GET", "/v1/cases/{case_id}"): ("staff", "named"),
-    ("POST", "/v1/campaigns"): ("staff", None),
+    ("POST", "/v1/campaigns"): ("staff", "raise"),
     ("GET", "/v1/campaigns"): ("staff", "filter"),
-    ("POST", "/v1/campaigns:dry-run"): ("staff", None),
-    ("GET", "/v1/campaigns/{campaign_id}"): ("staff", None),
-    ("POST", "/v1/campaigns/{campaign_id}:cancel"): ("staff", None),
-    ("GET", "/v1/campaigns/{campaign_id}/reach"): ("staff", None),
+    ("POST", "/v1/campaigns:dry-run"): ("staff", "raise"),
+    ("GET", "/v1/campaigns/{campaign_id}"): ("staff", "named"),
+    ("POST", "/v1/campaigns/{campaign_id}:cancel"): ("staff", "named"),
+    ("GET", "/v1/campaigns/{campaign_id}/reach"): ("staff", "named"),
     ("GET", "/v1/hotspots"): ("staff", "filter"),
     ("GET", "/v1/reports/monthly"): ("staff", "filter"),
     ("GET", "/v1/auth/me"): ("any", None),
@@ -97,6 +99,7 @@ class World:
     incident: dict[str, Any]
     callout_id: uuid.UUID
     case_id: str
+    campaign_id: str
 
     def token(self, role: Role, district: str) -> str:
         return str(mint_token(self.system.settings, sub=f"{role}-{district}", role=role,
@@ -104,7 +107,7 @@ class World:
 
     def url(self, path: str) -> str:
         return path.format(incident_id=self.incident["id"], callout_id=self.callout_id,
-                           case_id=self.case_id, campaign_id=uuid.uuid4())
+                           case_id=self.case_id, campaign_id=self.campaign_id)
 
     def body(self, method: str, path: str) -> Any:
         """A valid body, so the route reaches its own checks (not a 422)."""
@@ -119,7 +122,16 @@ class World:
             "/v1/cases": {"incident_id": self.incident["id"], "title_zh": "范围测试案例",
                           "account_zh": "一段经过" * 5, "advice_zh": "一条提示" * 3},
             "/v1/auth/revocations": {"sub": "nobody"},
+            "/v1/campaigns": _campaign(),
+            "/v1/campaigns:dry-run": _campaign(),
         }.get(path, {"reason": "scope test"})
+
+
+def _campaign() -> dict[str, Any]:
+    """A 章贡区 campaign far in the future (never sent while the tests run)."""
+    return campaign_body({**around(fresh_area()), "districts": [HOME]},
+                         {"kind": "at", "at": "2030-01-01T09:00:00+08:00"},
+                         name=f"{TITLE} 宣传")
 
 
 def _params(path: str) -> dict[str, str]:
@@ -158,7 +170,10 @@ async def world(infra: Infra, database_url: str, keycloak: Keycloak) -> AsyncIte
         added = await _import(system.url, desk,
                               f"{ADDRESS},{HOME},范围社区,文清警务室,25.83,114.93")
         assert added.status_code == 200 and added.json()["imported"] == 1, added.text
-        yield World(system, keycloak, incident, issued.callout_id, await _case(system, desk))
+        made = await call(system.url, "POST", "/v1/campaigns", desk, body=_campaign())
+        assert made.status_code == 201, made.text
+        yield World(system, keycloak, incident, issued.callout_id, await _case(system, desk),
+                    str(made.json()["id"]))
 
 
 @pytest.mark.parametrize("route", GUARDED, ids=route_id)
@@ -197,7 +212,7 @@ async def test_the_wrong_district_sees_nothing(world: World, route: tuple[str, s
     # What the other side must never read. Ids the caller itself named may come back in a 404
     # ("no incident <id>"), and the code it asked for in a 403: that tells it nothing new.
     secrets = (TITLE, ADDRESS) if scope != "filter" else (
-        TITLE, ADDRESS, world.incident["id"], world.case_id, HOME)
+        TITLE, ADDRESS, world.incident["id"], world.case_id, world.campaign_id, HOME)
     for kind, token in (await _away_tokens(world, need)).items():
         r = await call(world.system.url, method, world.url(path), token,
                        body=world.body(method, path), params=_params(path))
