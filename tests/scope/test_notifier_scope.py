@@ -24,10 +24,20 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from baiying_notifier.app import create_app
 from baiying_notifier.config import NotifierSettings
 from baiying_shared.auth import Role, mint_token
+from tests.auth.conftest import keycloak  # noqa: F401  (fixture)
+from tests.auth.keycloak import Keycloak
 from tests.auth.test_signin_sms import _code
 from tests.conftest import Infra, settings_for
 from tests.notifier.harness import System, issued, system
-from tests.scope.support import HOME, bad_tokens, call, leaks, route_id, routes_of
+from tests.scope.support import (
+    HOME,
+    bad_provider_tokens,
+    bad_tokens,
+    call,
+    leaks,
+    route_id,
+    routes_of,
+)
 
 Need = Literal["public", "twilio", "volunteer", "admin"]
 RULES: dict[tuple[str, str], Need] = {
@@ -56,6 +66,7 @@ def test_every_route_has_a_scope_rule() -> None:
 @dataclass
 class World:
     s: System
+    kc: Keycloak
     callout_id: str
     title: str
     a_token: str  # volunteer A's device session, from the SMS code
@@ -78,13 +89,14 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(infra: Infra, database_url: str) -> AsyncIterator[World]:
+async def world(infra: Infra, database_url: str, keycloak: Keycloak) -> AsyncIterator[World]:  # noqa: F811
     def settings(**extra: Any) -> NotifierSettings:
         made: NotifierSettings = settings_for(NotifierSettings, infra=infra, prefix="scope-n.",
                                               database_url=database_url, sender_mps=200.0, **extra)
         return made
 
-    async with system(settings) as s:
+    # Staff tokens from the real Keycloak are accepted here too (and must open nothing).
+    async with system(settings, idp="oidc", oidc_issuer=keycloak.issuer) as s:
         phone = "+8613700011122"
         alert = issued(phone=phone, channels=("sms", "app"), title="章贡区 只给甲的召集")
         await s.dispatcher.publish(alert)
@@ -94,7 +106,7 @@ async def world(infra: Infra, database_url: str) -> AsyncIterator[World]:
             code = await _code(s, phone)
             signed = (await http.post("/v1/app/signin/verify",
                                       json={"phone": phone, "code": code})).json()
-        w = World(s, str(alert.callout_id), alert.title, signed["access_token"],
+        w = World(s, keycloak, str(alert.callout_id), alert.title, signed["access_token"],
                   signed["device_id"])
         assert [a["callout_id"] for a in await w.a_alerts()] == [w.callout_id]
         yield w
@@ -120,7 +132,8 @@ async def _http(world: World, route: tuple[str, str], token: str | None) -> http
 
 @pytest.mark.parametrize("route", GUARDED, ids=route_id)
 async def test_bad_tokens_are_refused(world: World, route: tuple[str, str]) -> None:
-    tokens = {"none": None, **bad_tokens(world.s.settings)}
+    tokens = {"none": None, **bad_tokens(world.s.settings),
+              **bad_provider_tokens(await world.kc.token("admin.city"))}
     if route[0] == "WS":  # the socket does open for the genuine holder
         assert not await _socket_refused(world, world.a_token)
     for kind, token in tokens.items():
@@ -135,8 +148,9 @@ async def test_bad_tokens_are_refused(world: World, route: tuple[str, str]) -> N
 async def test_the_wrong_role_is_refused(world: World, route: tuple[str, str]) -> None:
     wrong: list[Role] = (["volunteer", "supervisor", "duty_desk"] if RULES[route] == "admin"
                          else ["supervisor", "duty_desk"])
-    for role in wrong:
-        token = world.token(role)
+    staff = {"keycloak supervisor": await world.kc.token("sup.zhanggong"),
+             "keycloak desk": await world.kc.token("desk.zhanggong")}
+    for role, token in {**{r: world.token(r) for r in wrong}, **staff}.items():
         if route[0] == "WS":
             assert await _socket_refused(world, token), role
         else:
