@@ -170,19 +170,24 @@ async def _refused(base: str, token: str) -> bool:
     return await _status(base, "/v1/incidents", token) == 401
 
 
+async def _raise_by_api(base: str, kc: Keycloak, title: str) -> str:
+    """A 章贡区 incident raised by that district's desk officer (Keycloak token), its id."""
+    desk_token = await kc.token("desk.zhanggong")
+    async with httpx.AsyncClient(base_url=base) as http:
+        r = await http.post("/v1/incidents", headers={
+            "Authorization": f"Bearer {desk_token}", "Idempotency-Key": uuid.uuid4().hex},
+            json={"title": title, "category": "robbery", "address": "章贡区文清路 66 号",
+                  "location": {"lat": 25.829, "lon": 114.933}, "district": HOME,
+                  "need": {"total": 1}})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 async def test_supervisor_of_nankang_sees_no_zhanggong_incident(
         infra: Infra, database_url: str, keycloak: Keycloak) -> None:
     title = f"章贡区 不外泄 {uuid.uuid4().hex[:6]}"
     async with consoles(infra, database_url, keycloak) as base, chromium() as browser:
-        desk_token = await keycloak.token("desk.zhanggong")
-        async with httpx.AsyncClient(base_url=base) as http:
-            r = await http.post("/v1/incidents", headers={
-                "Authorization": f"Bearer {desk_token}", "Idempotency-Key": uuid.uuid4().hex},
-                json={"title": title, "category": "robbery", "address": "章贡区文清路 66 号",
-                      "location": {"lat": 25.829, "lon": 114.933}, "district": HOME,
-                      "need": {"total": 1}})
-        assert r.status_code == 201, r.text
-        incident_id = r.json()["id"]
+        incident_id = await _raise_by_api(base, keycloak, title)
         watch, tokens = Watch(), Tokens()
         board = await _open(browser, watch, tokens, f"{base}/dashboard")
         await _log_in(board, "sup.nankang")
@@ -214,9 +219,13 @@ async def test_a_short_lived_token_is_refreshed_silently(
         calls: list[str] = []
         board.on("request", lambda r: calls.append(r.headers.get("authorization", ""))
                  if "/v1/incidents" in r.url else None)
-        async with board.expect_response(lambda r: "/v1/incidents" in r.url) as answer:
-            await board.click("text=全部")
+        # A new incident of the district: the live page fetches its list with the token it holds.
+        title = f"刷新之后 {uuid.uuid4().hex[:6]}"
+        async with board.expect_response(lambda r: "/v1/incidents" in r.url,
+                                         timeout=WAIT_MS) as answer:
+            await _raise_by_api(base, keycloak, title)
         assert (await answer.value).status == 200
+        await board.wait_for_selector(f"#incidents tr:has-text('{title}')", timeout=WAIT_MS)
         latest = calls[-1].removeprefix("Bearer ")
         assert latest != first and latest in tokens.access, "the request carried no fresh token"
         # Never bounced through the provider: one code exchange, then refreshes only.
