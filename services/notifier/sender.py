@@ -61,7 +61,7 @@ class Sender:
             pool=pool, names=names, ttl_s=settings.sender_lease_ttl_s, margin_s=margin
         )
         self._fence = Fence(self.leases.holder, margin)
-        self._pacers: dict[str, tuple[int, SegmentPacer]] = {}  # lease name -> (epoch, pacer)
+        self._pacers: dict[str, SegmentPacer] = {}  # lease name -> its pacer
         self._inflight = asyncio.Semaphore(settings.sms_max_in_flight)
         self._policy = RetryPolicy(
             settings.retry_max_attempts, settings.retry_base_s, settings.retry_cap_s
@@ -144,38 +144,39 @@ class Sender:
                 await self._ready.wait()
             await self._inflight.acquire()
             name = await self._pace()
-            if not self._heap or name not in self._pacers:  # stay defensive
+            lease = self.leases.held().get(name)
+            if not self._heap or lease is None:  # stay defensive
                 self._inflight.release()
                 continue
             # Popped only now: a call-out pushed while we waited goes before the advisory.
             item = heapq.heappop(self._heap)[-1]
             cost = segments.count(item.row["body"]).segments
-            epoch, pacer = self._pacers[name]
-            pacer.take(cost)
-            task = asyncio.create_task(self._send(item, _Turn(name, epoch, cost)))
+            self._pacers[name].take(cost)
+            task = asyncio.create_task(self._send(item, _Turn(name, lease.epoch, cost)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _sync_pacers(self) -> list[str]:
-        """A fresh pacer per lease taken (the margin left the carrier queue empty)."""
-        held = self.leases.held()
-        for name in list(self._pacers):
-            if name not in held or held[name].epoch != self._pacers[name][0]:
-                del self._pacers[name]
-        for name, lease in held.items():
+    def _held(self) -> list[str]:
+        """The senders we may pace now. Each keeps its pacer for as long as we run, also while
+        its lease lapses and is renewed: our own backlog at the carrier does not vanish with
+        the lease (a fresh pacer on renewal would hand the carrier another tolerance's worth
+        each time). A lease taken from another holder starts after the margin, when that
+        holder's backlog has drained, so an old pacer of ours can only be behind, never ahead.
+        """
+        held = list(self.leases.held())
+        for name in held:
             if name not in self._pacers:
-                pacer = SegmentPacer(
+                self._pacers[name] = SegmentPacer(
                     rate=self._settings.sender_mps,  # segments a second, as the carrier counts
                     tolerance_s=self._settings.pacing_tolerance_s,
                     clock=time.monotonic,
                 )
-                self._pacers[name] = (lease.epoch, pacer)
-        return list(self._pacers)
+        return held
 
     async def _pace(self) -> str:
         """Wait for the held sender that frees first (of those free, the least backlogged)."""
         while True:
-            names = self._sync_pacers()
+            names = self._held()
             if not names:  # we hold no sender: others send, we keep the queue
                 self.leases.changed.clear()
                 with contextlib.suppress(TimeoutError):
@@ -183,8 +184,8 @@ class Sender:
                 continue
             avoid = self._heap[0][-1].row.get("avoid_sender") if self._heap else None
             names = [n for n in names if n != avoid] or names  # re-routed: another if we can
-            keys = {n: (self._pacers[n][1].wait_time(), self._pacers[n][1].backlog_s())
-                    for n in names}
+            pacers = self._pacers
+            keys = {n: (pacers[n].wait_time(), pacers[n].backlog_s()) for n in names}
             best = min(names, key=keys.__getitem__)
             if keys[best][0] == 0:
                 return best
@@ -192,9 +193,7 @@ class Sender:
 
     def _refund(self, turn: _Turn) -> None:
         """A claim we lost sent nothing: the sender's slot goes to the next message."""
-        held = self._pacers.get(turn.name)
-        if held is not None and held[0] == turn.epoch:
-            held[1].refund(turn.cost)
+        self._pacers[turn.name].refund(turn.cost)
 
     def _callback_url(self, item: Queued) -> str | None:
         if not (
