@@ -83,7 +83,7 @@ async def measure(conn: asyncpg.Connection[Any], *, queries: int, limit: int, ra
     lat, lon = points[0]
     plan = await conn.fetchval("EXPLAIN (FORMAT JSON) " + BARE, point(lat=lat, lon=lon), limit)
     out["bare_plan_uses_index"] = "responders_callable_knn" in json.dumps(plan)
-    # The walk reads responders_callable_knn, ..._by_type or responder_facets_knn; never a scan.
+    # The walk reads responders_callable_knn[_<team type>] or responder_facets_knn; never a scan.
     plans = {name: await explain_nearest(conn, lat=lat, lon=lon, radius_m=radius_m, clock=clock,
                                          limit=limit, want=want, districts=districts)
              for name, (want, districts) in SHAPES.items()}

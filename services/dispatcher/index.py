@@ -15,6 +15,7 @@ import asyncpg
 from baiying_dispatcher.candidates import Candidate as Candidate
 from baiying_dispatcher.clock import Clock as Clock
 from baiying_dispatcher.domain import COMMITTED, LIVE, Component, reachable_channels
+from baiying_shared.events.common import TeamType
 from baiying_shared.events.volunteers import VolunteerSnapshot
 
 _UPSERT = """
@@ -88,7 +89,7 @@ _LIVE = sorted(s.value for s in LIVE)
 
 # The walk: the `take` nearest callable people after the first `skip` (a ring), in distance
 # order from a GiST that holds only the people wanted (_walk). It holds nothing the planner
-# must guess at (callable is the index's predicate, team type or facet its first column) and
+# must guess at (callable and team type are the index's predicate, a facet its first column) and
 # its LIMIT is a literal, so the KNN index scan is the only sensible plan whatever the data;
 # no planner switch is needed. The filters the planner cannot estimate (quiet hours, cap,
 # commitments) run on the ring only. `walked` and `far`: did the ring reach the end or radius.
@@ -116,6 +117,8 @@ SELECT f.*, edge.walked, edge.far FROM edge LEFT JOIN LATERAL (
       {{extra}}
     LIMIT $8) f ON true
 """
+# Each has its partial GiST (migration 0009); only these exact words are ever spliced as SQL.
+_INDEXED_TYPES = frozenset(t.value for t in TeamType)
 # Ring sizes are powers of two (few distinct statements to prepare), from a first guess of
 # how many walked people a filter keeps, growing by the match rate seen so far.
 _FIRST_RING, _LAST_RING = 128, 65_536
@@ -223,9 +226,8 @@ class _Shape:
             args.append(facet)
             return (f"FROM responder_facets f JOIN responders r USING (volunteer_id)"
                     f" WHERE f.facet = ${len(args)} ORDER BY f.location <-> $1::geography")
-        if self.want.team_type is not None:
-            args.append(self.want.team_type)
-            return (f"FROM responders r WHERE r.callable AND r.team_type = ${len(args)}"
+        if self.want.team_type in _INDEXED_TYPES:  # a literal: it must match a partial index
+            return (f"FROM responders r WHERE r.callable AND r.team_type = '{self.want.team_type}'"
                     " ORDER BY r.location <-> $1::geography")
         return "FROM responders r WHERE r.callable ORDER BY r.location <-> $1::geography"
 

@@ -25,15 +25,16 @@ WALKED = {"responders", "responder_facets"}
 # (component, districts, the index the walk must use)
 MIXES = [
     (Component(), None, "responders_callable_knn"),
-    (Component(team_type="patrol"), None, "responders_callable_knn_by_type"),
-    (Component(team_type="information_officer"), None, "responders_callable_knn_by_type"),
+    (Component(team_type="patrol"), None, "responders_callable_knn_patrol"),
+    (Component(team_type="information_officer"), None,
+     "responders_callable_knn_information_officer"),
     (Component(skill="first_aid"), None, "responder_facets_knn"),
     (Component(team_type="information_officer", skill="first_aid"), None, "responder_facets_knn"),
     (Component(), ["360702"], "responder_facets_knn"),
     (Component(team_type="patrol"), ["360702"], "responder_facets_knn"),
     (Component(skill="first_aid"), ["360702", "360703"], "responder_facets_knn"),
     (Component(), ["360702", "360703"], "responders_callable_knn"),
-    (Component(team_type="patrol"), ["360702", "360703"], "responders_callable_knn_by_type"),
+    (Component(team_type="patrol"), ["360702", "360703"], "responders_callable_knn_patrol"),
 ]
 
 
@@ -88,7 +89,7 @@ async def test_every_filter_mix_walks_an_index(loaded: asyncpg.Connection[Any]) 
 
 
 @pytest.mark.parametrize(("drop", "want", "districts"), [
-    ("responders_callable_knn_by_type", Component(team_type="patrol"), None),
+    ("responders_callable_knn_patrol", Component(team_type="patrol"), None),
     ("responder_facets_knn", Component(skill="first_aid"), None),
     ("responders_callable_knn", Component(), None),
 ])
