@@ -4,18 +4,15 @@
 -- people its walk took 7-36 ms to the first row against 0.3-1 ms for these, because the tree
 -- is split by type before place. The types are the registry's (TeamType); a type without an
 -- index here is still found, by the callable walk and the ring's filter.
-CREATE INDEX responders_callable_knn_patrol ON responders USING gist (location)
-    WHERE callable AND team_type = 'patrol';
-CREATE INDEX responders_callable_knn_community_security ON responders USING gist (location)
-    WHERE callable AND team_type = 'community_security';
-CREATE INDEX responders_callable_knn_security_volunteer ON responders USING gist (location)
-    WHERE callable AND team_type = 'security_volunteer';
-CREATE INDEX responders_callable_knn_building_watch ON responders USING gist (location)
-    WHERE callable AND team_type = 'building_watch';
-CREATE INDEX responders_callable_knn_information_officer ON responders USING gist (location)
-    WHERE callable AND team_type = 'information_officer';
-CREATE INDEX responders_callable_knn_unit_guard ON responders USING gist (location)
-    WHERE callable AND team_type = 'unit_guard';
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['patrol', 'community_security', 'security_volunteer',
+                             'building_watch', 'information_officer', 'unit_guard'] LOOP
+        EXECUTE format('CREATE INDEX %I ON responders USING gist (location)'
+                       ' WHERE callable AND team_type = %L', 'responders_callable_knn_' || t, t);
+    END LOOP;
+END $$;
 
 -- Skills and districts cannot lead a GiST on responders (an array; a list of codes), and a
 -- walk that filters them reads ten to eighteen callable strangers per match. Facets put each
