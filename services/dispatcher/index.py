@@ -89,10 +89,11 @@ _LIVE = sorted(s.value for s in LIVE)
 
 # The walk: the `take` nearest callable people after the first `skip` (a ring), in distance
 # order from a GiST that holds only the people wanted (_walk). It holds nothing the planner
-# must guess at (callable and team type are the index's predicate, a facet its first column) and
-# its LIMIT is a literal, so the KNN index scan is the only sensible plan whatever the data;
-# no planner switch is needed. The filters the planner cannot estimate (quiet hours, cap,
-# commitments) run on the ring only. `walked` and `far`: did the ring reach the end or radius.
+# must guess at (callable and team type are the index's predicate, a facet its first column)
+# and its LIMIT is a literal and a small share of the index, so the KNN index scan is its
+# cheapest plan (tests/dispatcher/test_select_plans.py); no planner switch is needed. The
+# filters the planner cannot estimate (quiet hours, cap, commitments) run on the ring only.
+# `walked` and `far`: did the ring reach the end of the index or the radius.
 _NEAREST = f"""
 WITH ring AS MATERIALIZED (
     SELECT r.volunteer_id, r.name, r.phone, r.team_type, r.skills, r.district, r.reachable,
@@ -119,8 +120,8 @@ SELECT f.*, edge.walked, edge.far FROM edge LEFT JOIN LATERAL (
 """
 # Each has its partial GiST (migration 0009); only these exact words are ever spliced as SQL.
 _INDEXED_TYPES = frozenset(t.value for t in TeamType)
-# Ring sizes are powers of two (few distinct statements to prepare), from a first guess of
-# how many walked people a filter keeps, growing by the match rate seen so far.
+# Ring sizes are powers of two (few distinct statements to prepare): a quarter more than the
+# wanted count first, then grown by the share of walked people the filters kept so far.
 _FIRST_RING, _LAST_RING = 128, 65_536
 
 
@@ -230,7 +231,6 @@ class _Shape:
             return (f"FROM responders r WHERE r.callable AND r.team_type = '{self.want.team_type}'"
                     " ORDER BY r.location <-> $1::geography")
         return "FROM responders r WHERE r.callable ORDER BY r.location <-> $1::geography"
-
 
     def _facet(self) -> str | None:
         # The keys of responder_facet_keys (migration 0009): a skill is usually the rarest.
