@@ -10,24 +10,14 @@ from baiying_dispatcher.prevention.campaign_month import CampaignMonth, month
 from baiying_shared.events import campaigns
 from baiying_shared.events.campaigns import CampaignReachChanged
 from tests.dispatcher.conftest import System
-from tests.dispatcher.support import fresh_area, publish, volunteer
-from tests.dispatcher.test_campaign_schedule import NOW, around, campaign_body
+from tests.dispatcher.support import publish
+from tests.dispatcher.test_report_campaigns import send_campaign
 from tests.support import eventually
 
 
 async def test_a_month_counts_its_runs_messages_and_reach(system: System) -> None:
     since = datetime.now(UTC)
-    area = fresh_area()
-    await system.add_volunteers([volunteer(area, 10.0), volunteer(area, 20.0),
-                                 volunteer(area, 30.0, district="360703")])
-    async with system.client("admin") as c:
-        r = await c.post("/v1/campaigns", json=campaign_body(around(area), NOW))
-    assert r.status_code == 201, r.text
-    cid = uuid.UUID(r.json()["id"])
-    rows = await eventually(lambda: system.pool.fetch(
-        "SELECT * FROM campaign_messages WHERE campaign_id = $1 ORDER BY district", cid),
-        timeout=30, what="the run")
-    assert [m["district"] for m in rows] == ["360702", "360702", "360703"]
+    cid, rows = await send_campaign(system)  # 2 messages in 360702, 1 in 360703
     resident = uuid.uuid4()
     for m, status, audience in ((rows[0], "sent", "volunteer"), (rows[0], "delivered", "volunteer"),
                                 (rows[2], "failed", "volunteer"), (None, "opened", "resident")):

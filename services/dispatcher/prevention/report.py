@@ -1,5 +1,6 @@
 """The bureau's monthly figures from the dispatcher's own records: call-outs, people mobilised
-(人次) by the five teams, time to staffed — per district and for the city.
+(人次) by the five teams, time to staffed, and campaigns with their reach — per district and for
+the city.
 
 Teams and members on the books are the registry's (its roster view); this report is what
 happened: who was called, who came, how fast.
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from baiying_dispatcher.prevention import campaign_month
+from baiying_dispatcher.prevention.campaign_month import CampaignMonth
 from baiying_shared.deps import PgConn
 from baiying_shared.errors import InvalidField
 
@@ -20,6 +23,12 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 TEAM_TYPES = ("patrol", "community_security", "security_volunteer", "building_watch",
               "information_officer")
 CITY = "360700"
+# The campaign figures' sum row goes by this key, not CITY: a city-wide subscriber's reach is
+# labelled 360700 and would otherwise land on the total's key (it counts in the total only).
+_CAMPAIGN_TOTAL = "all"
+# Campaign columns of the CSV, in the order the page shows them.
+CAMPAIGN_FIGURES = ("campaigns", "issued", "sent", "delivered", "failed", "acknowledged",
+                    "opened")
 
 
 @dataclass
@@ -32,6 +41,10 @@ class DistrictMonth:
     called: dict[str, int] = field(default_factory=dict)  # by team type
     mobilised: dict[str, int] = field(default_factory=dict)  # accepted or arrived, 人次
     arrived: dict[str, int] = field(default_factory=dict)
+    campaigns: CampaignMonth = field(init=False)  # campaigns run and their reach
+
+    def __post_init__(self) -> None:
+        self.campaigns = CampaignMonth(self.district)
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
@@ -67,7 +80,8 @@ GROUP BY GROUPING SETS ((i.district, c.team_type), (c.team_type))
 
 
 async def monthly(conn: PgConn, *, month: str, districts: list[str] | None) -> list[DistrictMonth]:
-    """One row per district with incidents that month, then the city total (district 360700)."""
+    """One row per district with incidents or campaigns that month, then the city total
+    (district 360700)."""
     start, end = month_bounds(month)
     rows: dict[str, DistrictMonth] = {}
     for r in await conn.fetch(_INCIDENTS, start, end, districts, CITY):
@@ -79,8 +93,22 @@ async def monthly(conn: PgConn, *, month: str, districts: list[str] | None) -> l
         row.called[r["team_type"]] = r["called"]
         row.mobilised[r["team_type"]] = r["mobilised"]
         row.arrived[r["team_type"]] = r["arrived"]
+    await _add_campaigns(conn, rows, start, end, districts)
     city = rows.pop(CITY, DistrictMonth(CITY))
     return [*sorted(rows.values(), key=lambda d: d.district), city]
+
+
+async def _add_campaigns(conn: PgConn, rows: dict[str, DistrictMonth], start: datetime,
+                         end: datetime, districts: list[str] | None) -> None:
+    figures = await campaign_month.month(conn, since=start, until=end, districts=districts,
+                                         total=_CAMPAIGN_TOTAL)
+    for m in figures:
+        if m.district == CITY:
+            continue  # city-wide subscribers: already in the total, in no district
+        key = CITY if m.district == _CAMPAIGN_TOTAL else m.district
+        row = rows.setdefault(key, DistrictMonth(key))
+        row.campaigns = m
+        m.district = key
 
 
 def to_csv(rows: list[DistrictMonth], *, names: dict[str, str]) -> str:
@@ -90,11 +118,13 @@ def to_csv(rows: list[DistrictMonth], *, names: dict[str, str]) -> str:
     writer = csv.writer(out)
     writer.writerow(["district", "name", "callouts", "advisories", "staffed",
                      "median_to_staffed_s", "mobilised_total",
-                     *(f"mobilised_{t}" for t in TEAM_TYPES), "arrived_total"])
+                     *(f"mobilised_{t}" for t in TEAM_TYPES), "arrived_total",
+                     *(f"campaign_{f}" if f != "campaigns" else f for f in CAMPAIGN_FIGURES)])
     for row in rows:
         median = "" if row.median_to_staffed_s is None else f"{row.median_to_staffed_s:.0f}"
         writer.writerow([row.district, names.get(row.district, row.district), row.callouts,
                          row.advisories, row.staffed, median, sum(row.mobilised.values()),
                          *(row.mobilised.get(t, 0) for t in TEAM_TYPES),
-                         sum(row.arrived.values())])
+                         sum(row.arrived.values()),
+                         *(getattr(row.campaigns, f) for f in CAMPAIGN_FIGURES)])
     return out.getvalue()
