@@ -21,6 +21,8 @@ import time
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from baiying_sandbox.config import DEV_NUMBERS
 from bench.stats import percentiles, progress
 from bench.system import running_system
@@ -50,13 +52,28 @@ async def _departed(system: System, phone: str) -> datetime | None:
     return datetime.fromisoformat(stamps[0]) if stamps else None
 
 
-async def _latency_ms(system: System, place: tuple[float, float], phone: str) -> float:
-    """Raise a call-out for one person; ms from the POST to its SMS leaving the carrier queue."""
+async def _queued_at(system: System, phone: str) -> datetime:
+    """When the notifier's row for the call-out to `phone` was written (its intake)."""
+    conn = await asyncpg.connect(system.database_url)
+    try:
+        at: datetime = await conn.fetchval(
+            "SELECT min(created_at) FROM notifier.deliveries WHERE phone = $1", phone)
+        return at
+    finally:
+        await conn.close()
+
+
+async def _latency_ms(
+    system: System, place: tuple[float, float], phone: str
+) -> tuple[float, float]:
+    """Raise a call-out for one person: ms from the POST to its SMS leaving the carrier queue,
+    and of that, ms from the notifier's row (intake) to the same moment (our queue + carrier)."""
     t0 = time.time()
     await raise_incident(system, callout(place, need=1, radius_m=500))
     sent = await eventually(lambda: _departed(system, phone), timeout=120, interval=0.005,
                             what=f"the call-out to {phone} sent")  # fmt: skip
-    return (sent.timestamp() - t0) * 1000
+    queued = await _queued_at(system, phone)
+    return (sent.timestamp() - t0) * 1000, (sent - queued).total_seconds() * 1000
 
 
 async def _created(system: System) -> int:
@@ -81,10 +98,13 @@ async def measure(system: System, n: int, reps: int, mps: float) -> dict[str, An
     for place, phone in squads[reps:]:
         during.append(await _latency_ms(system, place, phone))
         overlapped += await _created(system) < reps + n  # the advisory still going then
+    idle_p, during_p = percentiles([a for a, _ in idle]), percentiles([a for a, _ in during])
     return {"recipients": n, "reps": reps, "mps_per_sender": mps, "senders": len(SENDERS),
-            "idle": percentiles(idle), "during_advisory": percentiles(during),
-            "p99_during_minus_p99_idle_ms": round(
-                percentiles(during)["p99_ms"] - percentiles(idle)["p99_ms"], 1),
+            "idle": idle_p, "during_advisory": during_p,
+            "p99_during_minus_p99_idle_ms": round(during_p["p99_ms"] - idle_p["p99_ms"], 1),
+            # the notifier's own part: from its row (intake) to the SMS leaving the carrier
+            "notifier_row_to_sent_idle": percentiles([b for _, b in idle]),
+            "notifier_row_to_sent_during": percentiles([b for _, b in during]),
             "raised_while_advisory_still_sending": overlapped, "target": TARGET}
 
 
