@@ -21,6 +21,7 @@ from tests.dispatcher.conftest import system as system
 from tests.dispatcher.support import volunteer
 from tests.dispatcher.test_cases import case_body
 from tests.dispatcher.test_mobilisation import incident_body, issued_n, raise_incident
+from tests.dispatcher.test_report_campaigns import reach, send_campaign
 from tests.support import eventually
 
 pytestmark = pytest.mark.browser
@@ -170,6 +171,8 @@ async def test_monthly_report_page_prints_and_downloads_the_csv(
     system: System, board: dict[str, Any], tmp_path: Path,
 ) -> None:
     month = (await _api(system, "/v1/incidents/" + board["fraud"])).json()["created_at"][:7]
+    cid, (first, _, _) = await send_campaign(system)  # two of its three messages in HOME
+    await reach(system, cid, first, "delivered")
     rows = {r["district"]: r for r in (await _api(system, "/v1/reports/monthly",
                                                   month=month)).json()}
     csv = (await _api(system, "/v1/reports/monthly", month=month, format="csv")).content
@@ -187,6 +190,12 @@ async def test_monthly_report_page_prints_and_downloads_the_csv(
         assert (await home.locator("td[data-col=mobilised_patrol]").inner_text()) == str(
             rows[HOME]["mobilised"]["patrol"])
         assert await page.locator("#report tr.total[data-district='360700']").count() == 1
+        reached = rows[HOME]["campaigns"]
+        assert reached["issued"] >= 2 and reached["delivered"] >= 1
+        line = page.locator(f"#report-campaigns tr[data-district='{HOME}']")
+        for figure in ("campaigns", "issued", "delivered", "failed"):
+            assert (await line.locator(f"td[data-col={figure}]").inner_text()) == str(
+                reached[figure])
         async with page.expect_download() as got:
             await page.click("#report-csv")
         download = await got.value
@@ -198,6 +207,7 @@ async def test_monthly_report_page_prints_and_downloads_the_csv(
         assert not await page.locator("#topbar").is_visible()
         assert not await page.locator("#report-print").is_visible()
         assert await page.locator("#report").is_visible()
+        assert await page.locator("#report-campaigns").is_visible()
         await shoot(page, "report-print")
         watch.assert_clean(system.url)
     async with httpx.AsyncClient(base_url=system.url) as anonymous:

@@ -21,7 +21,10 @@ addStrings({
     rep_title: '一呼百应 · 月度报表', rep_month: '月份', rep_print: '打印', rep_csv: '下载 CSV', rep_none: '本月暂无数据',
     rep_district: '辖区', rep_callouts: '召集警情', rep_advisories: '以案说防通知', rep_staffed: '已满员', rep_median: '满员中位用时',
     rep_mobilised: '动员人次', rep_total: '合计', rep_arrived: '到场人次', rep_printed: '打印时间：{at}',
-    rep_help: '按辖区与全市：召集警情、动员人次（按五支队伍）、满员中位用时。可打印或下载 CSV。',
+    rep_help: '按辖区与全市：召集警情、动员人次（按五支队伍）、满员中位用时、以案说防宣传及触达。可打印或下载 CSV。',
+    rep_campaigns: '以案说防宣传与触达', rep_campaigns_help: '本月开始发送的宣传：发给志愿者的短信数，以及志愿者和订阅居民的送达、回复“收到”与打开链接情况。',
+    rep_c_campaigns: '宣传次数', rep_c_issued: '下发', rep_c_sent: '已发送', rep_c_delivered: '已送达', rep_c_failed: '失败',
+    rep_c_acknowledged: '回复收到', rep_c_opened: '打开链接',
   },
   en: {
     cases_title: 'Case library', cases_help: 'Closed incidents written up as cases: what happened and how to guard against it. Search by category, district or words.',
@@ -42,6 +45,9 @@ addStrings({
     rep_title: 'Baiying · monthly report', rep_month: 'Month', rep_print: 'Print', rep_csv: 'Download CSV', rep_none: 'No figures for this month',
     rep_district: 'District', rep_callouts: 'Call-outs', rep_advisories: 'Advisories', rep_staffed: 'Fully staffed', rep_median: 'Median time to staffed',
     rep_mobilised: 'People mobilised', rep_total: 'Total', rep_arrived: 'Arrived', rep_printed: 'Printed {at}',
-    rep_help: 'Per district and for the city: call-outs, people mobilised by the five teams, median time to staffed. Print it or download the CSV.',
+    rep_help: 'Per district and for the city: call-outs, people mobilised by the five teams, median time to staffed, prevention campaigns and their reach. Print it or download the CSV.',
+    rep_campaigns: 'Prevention campaigns and their reach', rep_campaigns_help: 'Campaigns whose runs started this month: messages issued to volunteers, and delivery, 收到 replies and opened links of volunteers and subscribed residents.',
+    rep_c_campaigns: 'Campaigns', rep_c_issued: 'Issued', rep_c_sent: 'Sent', rep_c_delivered: 'Delivered', rep_c_failed: 'Failed',
+    rep_c_acknowledged: 'Acknowledged', rep_c_opened: 'Opened',
   },
 });

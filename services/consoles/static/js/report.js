@@ -1,6 +1,6 @@
 // The bureau's monthly figures (issue 14): per district and for the city — call-outs, people
-// mobilised (人次) by the five teams, median time to staffed — as a printable page (print CSS
-// hides the controls) and as the API's CSV. Over /v1/reports/monthly.
+// mobilised (人次) by the five teams, median time to staffed, campaigns and their reach — as a
+// printable page (print CSS hides the controls) and as the API's CSV. Over /v1/reports/monthly.
 import { h, toast, duration, dateTime } from './dom.js';
 import { t } from './i18n.js';
 import { request, ApiError } from './api.js';
@@ -47,6 +47,17 @@ function reportTable(rows) {
   return h('table', { class: 'table report-table', id: 'report' }, h('thead', {}, head), h('tbody', {}, rows.map(line)));
 }
 
+// The campaigns' figures, in the API's (and the CSV's) order; a table of their own, since the
+// call-out table is already as wide as a printed page.
+const REACH = ['campaigns', 'issued', 'sent', 'delivered', 'failed', 'acknowledged', 'opened'];
+
+function campaignTable(rows) {
+  const head = h('tr', {}, h('th', {}, t('rep_district')), REACH.map((k) => h('th', { class: 'num' }, t(`rep_c_${k}`))));
+  const line = (r) => h('tr', { 'data-district': r.district, class: r.district === CITY ? 'total' : '' }, h('td', {}, r.name),
+    REACH.map((k) => h('td', { class: 'num', 'data-col': k }, r.campaigns[k])));
+  return h('table', { class: 'table report-table', id: 'report-campaigns' }, h('thead', {}, head), h('tbody', {}, rows.map(line)));
+}
+
 async function renderReport(main) {
   const state = { month: new URLSearchParams(location.search).get('month') || thisMonth(), rows: [] };
   const load = async () => {
@@ -66,7 +77,9 @@ async function renderReport(main) {
       h('div', { class: 'page-head' }, h('div', {}, h('h1', { id: 'report-title' }, `${t('rep_title')} · ${state.month}`),
         h('p', { class: 'muted no-print' }, t('rep_help')), h('p', { class: 'muted small print-only' }, t('rep_printed', { at: dateTime(new Date().toISOString()) }))),
       controls()),
-      h('div', { class: 'card table-scroll' }, reportTable(state.rows))));
+      h('div', { class: 'card table-scroll' }, reportTable(state.rows)),
+      state.rows.length ? h('div', { class: 'card table-scroll' }, h('h2', {}, t('rep_campaigns')),
+        h('p', { class: 'muted small' }, t('rep_campaigns_help')), campaignTable(state.rows)) : null));
   }
   await load();
   return draw;
