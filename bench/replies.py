@@ -147,29 +147,40 @@ async def _staffed(api: httpx.AsyncClient, incident_id: str) -> bool:
 
 
 async def reply_to_staffed(system: System, incidents: int, crowd: list[str]) -> dict[str, Any]:
-    """Reply-to-staffed over `incidents` one-person incidents among `crowd` (already indexed)."""
-    rnd, samples = random.Random(5), []
+    """Reply-to-staffed over `incidents` one-person incidents among `crowd` (already indexed);
+    also raise -> alert seen at the sandbox. An alert not out in 30 s is counted, not waited
+    for (behind an advisory it may take minutes); three such and the rest are skipped."""
+    rnd, samples, alerts, missed = random.Random(5), [], [], 0
     async with (httpx.AsyncClient(base_url=system.dispatcher_url, headers=desk(system),
                                   timeout=60) as api,
                 httpx.AsyncClient(base_url=system.sandbox_url, timeout=10,
                                   auth=(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN)) as sandbox):
         for _ in range(incidents):
+            if missed >= 3:
+                break
             point = (SINGLES[0] - rnd.uniform(0, 0.0004 * len(crowd) / 32),
                      SINGLES[1] - rnd.uniform(0, 0.0128))
             tag = f"基准到岗{uuid.uuid4().hex[:6]}"
+            raised = time.perf_counter()
             r = await api.post("/v1/incidents", json=incident_body(tag, point))
             r.raise_for_status()
-            called = r.json()["called"]
-            alerted = await eventually(partial(_alerted_by, sandbox, tag),
-                                       what=f"an alert of {tag} ({called} called)")
+            try:
+                alerted = await eventually(partial(_alerted_by, sandbox, tag), timeout=30,
+                                           what=f"an alert of {tag}")
+            except AssertionError:
+                missed += 1
+                continue
             t0 = time.perf_counter()
+            alerts.append((t0 - raised) * 1000)
             await sandbox.post(f"/v1/phones/{alerted}/reply", json={"body": "1"})
             # A minute, not eventually's 20 s: a stall on a loaded box is a figure (the max),
             # not a reason to lose the whole benchmark.
             await eventually(partial(_staffed, api, r.json()["id"]), interval=0.005,
                              timeout=60, what=f"{tag} staffed")
             samples.append((time.perf_counter() - t0) * 1000)
-    return {"incidents": incidents, "reply_to_staffed": percentiles(samples)}
+    return {"incidents": incidents, "alerts_not_out_in_30s": missed,
+            "raise_to_alert_seen": percentiles(alerts) if alerts else None,
+            "reply_to_staffed": percentiles(samples) if samples else None}
 
 
 async def _alerted_by(sandbox: httpx.AsyncClient, tag: str) -> str | None:

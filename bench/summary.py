@@ -49,6 +49,8 @@ def _latency_rows(r: dict[str, Any]) -> list[Row]:
                    _get(during, "reply_to_staffed", p), "target p99", 200, "ms")
         row["advisory_still_sending"] = during.get("advisory_still_sending")
         rows.append(row)
+    rows.append(_row("alerts not out within 30 s during the advisory",
+                     during.get("alerts_not_out_in_30s"), "target", 0, "count"))
     return rows
 
 
