@@ -32,8 +32,11 @@ CONTENT_TYPES = {
     ".map": "application/json",
     ".png": "image/png",
 }
-# Screens served from the one template screen.html, each with its own js/<name>.js.
+# Every page is the one template screen.html with its own js/<name>.js. The desk and the
+# dashboard keep their own tab title and body class; the other screens share one.
 SCREENS = ("roster", "cases", "hotspots", "report", "campaigns")
+PAGES = {"desk": ("一呼百应 · 值班台", "body-desk"),
+         "dashboard": ("一呼百应 · 态势看板", "body-dashboard")}
 # Pages may change between deploys; keep the browser asking (ETag/Last-Modified make it cheap).
 NO_CACHE = {"Cache-Control": "no-cache"}
 
@@ -43,6 +46,12 @@ def _file(path: Path, headers: dict[str, str] | None = None) -> FileResponse:
     if media_type is None or not path.is_file():
         raise HTTPException(404, "not found")
     return FileResponse(path, media_type=media_type, headers={**NO_CACHE, **(headers or {})})
+
+
+def fill(template: str, name: str) -> str:
+    """The template as page `name`: its script, tab title and body class."""
+    title, body = PAGES.get(name, ("一呼百应", f"body-dashboard body-{name}"))
+    return template.replace("{screen}", name).replace("{title}", title).replace("{body}", body)
 
 
 def content_policy(settings: MapSettings, sign_in: SignIn | None = None) -> str:
@@ -75,17 +84,16 @@ def router(
 ) -> APIRouter:
     """Pages and assets of the duty desk and the supervisor dashboard."""
     settings = settings or MapSettings()
-    pages = {p.stem for p in STATIC.glob("*.html")} - {"screen"}
     template = (STATIC / "screen.html").read_text(encoding="utf-8")
     r = APIRouter(tags=["consoles"], include_in_schema=False)
 
-    def page(name: str, request: Request) -> FileResponse:
-        policy = content_policy(settings, sign_in_of(request))
-        return _file(STATIC / name, {"Content-Security-Policy": policy})
+    def page(name: str, request: Request) -> HTMLResponse:
+        csp = {"Content-Security-Policy": content_policy(settings, sign_in_of(request))}
+        return HTMLResponse(fill(template, name), headers={**NO_CACHE, **csp})
 
     @r.get("/desk")
-    async def desk(request: Request) -> FileResponse:
-        return page("desk.html", request)
+    async def desk(request: Request) -> HTMLResponse:
+        return page("desk", request)
 
     @r.get("/console-config.json")
     async def config(request: Request) -> dict[str, object]:
@@ -95,20 +103,16 @@ def router(
     @r.get("/dashboard")
     @r.get("/dashboard/stats")
     @r.get("/dashboard/incidents/{incident_id}")
-    async def dashboard(request: Request) -> FileResponse:
-        return page("dashboard.html", request)
+    async def dashboard(request: Request) -> HTMLResponse:
+        return page("dashboard", request)
 
-    # Every other screen is one page at its file name (/roster.html, /cases.html …), so pages
-    # link to each other relatively (hotspots → campaigns.html?hotspot=…): a page file of its
-    # own, or one of SCREENS, which differ only in their script and share screen.html.
+    # Every screen is also a page at its file name (/roster.html, /desk.html …), so pages
+    # link to each other relatively (hotspots → campaigns.html?hotspot=…).
     @r.get("/{name}.html")
     async def screen(name: str, request: Request) -> Response:
-        if name in pages:
-            return page(f"{name}.html", request)
-        if name not in SCREENS:
+        if name not in SCREENS and name not in PAGES:
             raise HTTPException(404, "not found")
-        csp = {"Content-Security-Policy": content_policy(settings, sign_in_of(request))}
-        return HTMLResponse(template.replace("{screen}", name), headers={**NO_CACHE, **csp})
+        return page(name, request)
 
     r.include_router(registry_proxy.router(registry))  # the roster page's registry reads
 
