@@ -207,9 +207,11 @@ class Sender:
         sender = from_number(turn.name)
         try:
             attempt = await self._claims.submit((item.id, turn.name, turn.epoch))
-            if attempt is None:
+            if attempt is None or attempt == store.UNFENCED:
                 self._refund(turn)
-                self.stats["skipped"] += 1  # cancelled, another instance's, or lease lost
+                self.stats["skipped" if attempt is None else "unfenced"] += 1
+                if attempt == store.UNFENCED:  # still ours to send: once a lease holds again
+                    asyncio.get_running_loop().call_later(0.2, self.push, item)
                 return
             if not self.leases.valid(turn.name, turn.epoch):  # stalled past our lease
                 await store.unclaim(self._pool, [item.id])

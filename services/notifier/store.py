@@ -68,20 +68,38 @@ class Fence:
     margin_s: float
 
 
+UNFENCED = -1  # claim answer: the row is pending, but that lease is not ours (any more)
+
+_CLAIM = """
+WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS v(id, sender, epoch)),
+mine AS (
+    SELECT x.id FROM deliveries x JOIN v ON v.id = x.id
+    JOIN sender_leases l ON l.sender = v.sender AND l.epoch = v.epoch AND l.holder = $4
+        AND l.expires_at > now() + make_interval(secs => $5)
+    WHERE x.state = 'pending' ORDER BY x.id FOR UPDATE OF x
+),
+won AS (
+    UPDATE deliveries d SET state = 'claimed', claimed_at = now(), updated_at = now(),
+        attempts = d.attempts + 1
+    FROM mine WHERE d.id = mine.id RETURNING d.id, d.attempts
+)
+SELECT id, attempts FROM won
+UNION ALL
+SELECT x.id, -1 FROM deliveries x JOIN v ON v.id = x.id
+WHERE x.state = 'pending' AND x.id NOT IN (SELECT id FROM won)
+"""
+
+
 async def claim(
     pool: Pool, fence: Fence, wanted: list[tuple[uuid.UUID, str, int]]
 ) -> list[int | None]:
     """pending -> claimed for (id, sender lease, epoch), atomically and only while that lease
-    is ours at that epoch; per id the attempt number, or None if not ours to send."""
+    is ours at that epoch. Per id: the attempt number; UNFENCED if the row is still pending
+    but the lease is not ours (send it later); None if it is not pending (cancelled, or
+    another instance has it)."""
     # Rows locked in id order, as a stand-down's cancel locks them: the two cannot deadlock.
     rows = await pool.fetch(
-        "UPDATE deliveries d SET state = 'claimed', claimed_at = now(), updated_at = now(),"
-        " attempts = d.attempts + 1 FROM (SELECT x.id FROM deliveries x"
-        " JOIN unnest($1::uuid[], $2::text[], $3::bigint[]) AS v(id, sender, epoch) ON v.id = x.id"
-        " JOIN sender_leases l ON l.sender = v.sender AND l.epoch = v.epoch AND l.holder = $4"
-        " AND l.expires_at > now() + make_interval(secs => $5)"
-        " WHERE x.state = 'pending' ORDER BY x.id FOR UPDATE OF x) AS mine WHERE d.id = mine.id"
-        " RETURNING d.id, d.attempts",
+        _CLAIM,
         [w[0] for w in wanted],
         [w[1] for w in wanted],
         [w[2] for w in wanted],

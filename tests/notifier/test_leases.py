@@ -103,7 +103,7 @@ async def test_a_stale_holder_cannot_claim(pool: asyncpg.Pool[Any]) -> None:
         "UPDATE sender_leases SET expires_at = now() + interval '0.1 s' WHERE sender = $1", name
     )
     assert await store.claim(pool, store.Fence(old.holder, MARGIN), [(row, name, old_epoch)]) == [
-        None
+        store.UNFENCED
     ]
     # Expired and taken over: the old holder's epoch no longer claims anything ...
     await pool.execute(
@@ -112,13 +112,16 @@ async def test_a_stale_holder_cannot_claim(pool: asyncpg.Pool[Any]) -> None:
     await new.step()
     assert name in new.held() and new.held()[name].epoch == old_epoch + 1
     stale = await store.claim(pool, store.Fence(old.holder, MARGIN), [(row, name, old_epoch)])
-    assert stale == [None]
+    assert stale == [store.UNFENCED], "refused, and the row stays pending for the holder"
     # ... nor does the new holder's epoch under the old holder's name, nor another sender's.
     assert await store.claim(
         pool, store.Fence(old.holder, MARGIN), [(row, name, old_epoch + 1)]
-    ) == [None]
+    ) == [store.UNFENCED]
     assert await store.claim(
         pool, store.Fence(new.holder, MARGIN), [(row, name, old_epoch + 1)]
     ) == [1], "the holder claims"
+    assert await store.claim(
+        pool, store.Fence(new.holder, MARGIN), [(row, name, old_epoch + 1)]
+    ) == [None], "a row no longer pending is nobody's to send"
     await old.step()
     assert name not in old.held(), "the old holder learns it lost the lease"
