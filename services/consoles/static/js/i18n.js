@@ -152,6 +152,14 @@ export function addStrings(more) {
   Object.assign(en, more.en);
 }
 
+/** More strings as { key: [zh, en] }: each translation beside its source. */
+export function addPairs(pairs) {
+  for (const [key, [zhText, enText]] of Object.entries(pairs)) {
+    zh[key] = zhText;
+    en[key] = enText;
+  }
+}
+
 export function lang() {
   const stored = localStorage.getItem(KEY);
   return stored === 'en' ? 'en' : 'zh';
