@@ -26,7 +26,9 @@ class NotifierSettings(CommonSettings):
     # jitter, and bounds what waits in the carrier's queue ahead of an urgent call-out.
     pacing_tolerance_s: float = 0.5
     # Sender leases shared by all instances (leases.py): a dead holder's numbers move after this.
-    sender_lease_ttl_s: float = 3.0
+    # Not much shorter: an event loop busy with a large fan-out renews late, and a lease that
+    # lapses locally stops that sender until the next renewal.
+    sender_lease_ttl_s: float = 10.0
     # A message still queued at the carrier this long is cancelled and re-routed (0: never).
     stuck_after_s: float = 30.0
     sms_max_in_flight: int = 32
