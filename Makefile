@@ -59,6 +59,7 @@ bench:
 
 run: install
 	BAIYING_SKIP_INSTALL=1 deploy/local/infra.sh up
+	if [ "$${BAIYING_IDP:-dev}" = keycloak ]; then deploy/local/keycloak.sh up; fi
 	$(BAIYING) run
 
 # mypy cannot follow setuptools' folder-to-package mapping (shared/ -> baiying_shared),
