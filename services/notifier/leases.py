@@ -55,6 +55,7 @@ INSERT INTO notifier_instances (id, seen_at) VALUES ($1, now())
 ON CONFLICT (id) DO UPDATE SET seen_at = now()
 """
 _LIVE = "SELECT count(*) FROM notifier_instances WHERE seen_at > now() - make_interval(secs => $1)"
+_GONE = "DELETE FROM notifier_instances WHERE id = $1"
 _FORGET = "DELETE FROM notifier_instances WHERE seen_at < now() - interval '1 hour'"
 
 
@@ -150,7 +151,9 @@ class SenderLeases:
 
     async def release_all(self) -> None:
         """Graceful stop: give every lease back (after the margin), so others need not wait."""
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            await self._pool.execute(_GIVE_BACK, self.holder, list(self._held), self.margin_s)
-            await self._pool.execute("DELETE FROM notifier_instances WHERE id = $1", self.holder)
+        lost = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+        with contextlib.suppress(*lost):
+            async with asyncio.timeout(2.0):  # never hold up a shutdown: the ttl frees them
+                await self._pool.execute(_GIVE_BACK, self.holder, list(self._held), self.margin_s)
+                await self._pool.execute(_GONE, self.holder)
         self._set({})
