@@ -18,13 +18,13 @@ import asyncpg
 
 from baiying_notifier import queueing
 from baiying_notifier.domain.keywords import short_code
-from baiying_notifier.domain.templates import category_label, distance, phrase, render
 from baiying_notifier.queueing import App, Sms
 from baiying_shared.db import inbox
 from baiying_shared.deps import PgConn
 from baiying_shared.events.callouts import CalloutConfirmed, CalloutIssued, CalloutStoodDown
 from baiying_shared.events.envelope import Envelope
 from baiying_shared.kafka.consumer import Message
+from baiying_shared.sms.templates import category_label, distance, phrase, render
 
 CONSUMER = "notifier"
 Conn: TypeAlias = PgConn

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
 from baiying_notifier import events
-from baiying_notifier.domain import segments
 from baiying_notifier.domain.pacing import PRIORITY, PRIORITY_SIGNIN, RANK_SIGNIN, SIGNIN_MESSAGE
-from baiying_notifier.domain.templates import Rendered
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgConn
 from baiying_shared.ids import new_id
+from baiying_shared.sms import segments
+from baiying_shared.sms.templates import Rendered
 
 Conn: TypeAlias = PgConn
 NOTIFY_MAX_BYTES = 7000  # PostgreSQL refuses payloads of 8000 bytes or more

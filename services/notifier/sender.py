@@ -26,12 +26,12 @@ import asyncpg
 from baiying_notifier import store
 from baiying_notifier.batching import Batcher
 from baiying_notifier.config import NotifierSettings
-from baiying_notifier.domain import segments
 from baiying_notifier.domain.pacing import RetryPolicy, SegmentPacer, is_retryable
 from baiying_notifier.gateway import GatewayError, OutboundSms, SmsGateway
 from baiying_notifier.leases import SenderLeases, from_number, lease_name
 from baiying_notifier.store import Fence, Queued
 from baiying_shared.logging import get_logger
+from baiying_shared.sms import segments
 
 log = get_logger(__name__)
 LOAD_BATCH = 2000

@@ -15,10 +15,10 @@ from baiying_notifier import optouts, replies, seen, store
 from baiying_notifier.campaigns import inbound as campaign_inbound
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain import keywords
-from baiying_notifier.domain.templates import Language, phrase
 from baiying_shared.errors import Forbidden, TooLarge
 from baiying_shared.events.deliveries import STATUS_RANK
 from baiying_shared.logging import get_logger
+from baiying_shared.sms.templates import Language, phrase
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1/webhooks/twilio", tags=["webhooks"])

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from baiying_notifier.domain.segments import count as count_segments
 from baiying_sandbox.config import Behaviour
+from baiying_shared.sms.segments import count as count_segments
 
 API_VERSION = "2010-04-01"
 

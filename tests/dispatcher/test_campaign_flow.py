@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from baiying_notifier.domain.segments import count as count_segments
+from baiying_shared.sms.segments import count as count_segments
 from tests.conftest import Infra
 from tests.support import eventually
 from tests.system.harness import System, running_system

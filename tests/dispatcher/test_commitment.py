@@ -7,8 +7,8 @@ import asyncio
 import uuid
 from typing import Any
 
-from baiying_notifier.domain.templates import OTHER_MAX_SEGMENTS, Language, phrase, render
 from baiying_shared.events.callouts import CalloutIssued, CalloutStoodDown
+from baiying_shared.sms.templates import OTHER_MAX_SEGMENTS, Language, phrase, render
 from tests.dispatcher.conftest import System
 from tests.dispatcher.support import fresh_area, reply, volunteer
 from tests.dispatcher.test_mobilisation import incident_body, issued_n, raise_incident

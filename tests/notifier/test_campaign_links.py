@@ -12,7 +12,8 @@ import httpx
 from baiying_notifier.campaigns import tokens
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain.pacing import PRIORITY
-from baiying_notifier.domain.templates import OTHER_MAX_SEGMENTS, render
+from baiying_shared.sms.links import TOKEN_LENGTH, link
+from baiying_shared.sms.templates import OTHER_MAX_SEGMENTS, render
 from tests.notifier.harness import System, system
 from tests.notifier.test_campaign_kit import LINK, publish, reach, token_in, volunteer_message
 from tests.support import eventually
@@ -24,7 +25,7 @@ def test_tokens_carry_128_random_bits_and_only_their_hash_is_kept() -> None:
     made = [tokens.new_token() for _ in range(2000)]
     assert len(set(made)) == len(made)
     for t in made[:50]:
-        assert tokens.well_formed(t) and len(t) == tokens.TOKEN_LENGTH
+        assert tokens.well_formed(t) and len(t) == TOKEN_LENGTH
         assert len(base64.urlsafe_b64decode(t + "==")) * 8 >= 128
         assert tokens.digest(t) == hashlib.sha256(t.encode()).digest() != t.encode()
     # Every bit position varies across tokens: nothing fixed (a counter, a time) inside.
@@ -112,11 +113,11 @@ async def test_at_rest_only_the_hash(notifier_settings: Factory) -> None:
 
 
 def test_the_link_survives_any_title_and_advice_within_the_budget() -> None:
-    link = tokens.link("https://baiying.example.gov.cn", tokens.new_token())
+    url = link("https://baiying.example.gov.cn", tokens.new_token())
     for lang in ("zh", "en"):
         text = render("campaign", lang, title="冒充客服退款诈骗" * 20,  # type: ignore[arg-type]
-                      advice="一律挂断。" * 80, link=link)  # fmt: skip
-        assert link in text.text and text.segments <= OTHER_MAX_SEGMENTS
+                      advice="一律挂断。" * 80, link=url)  # fmt: skip
+        assert url in text.text and text.segments <= OTHER_MAX_SEGMENTS
         assert "收到" in text.text if lang == "zh" else "OK" in text.text
 
 

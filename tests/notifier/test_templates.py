@@ -7,10 +7,10 @@ import uuid
 import pytest
 
 from baiying_dispatcher.areas import area_name, callback_number
-from baiying_notifier.domain import templates
-from baiying_notifier.domain.segments import count
 from baiying_shared.events.callouts import CalloutConfirmed, CalloutIssued
 from baiying_shared.reference import categories
+from baiying_shared.sms import templates
+from baiying_shared.sms.segments import count
 
 LONG_ZH = "嫌疑人可能仍在楼内，身穿黑色外套，戴口罩，约一米七五，往三楼楼梯间方向去了，请注意安全" * 3  # noqa: E501
 LONG_EN = ("Suspect may still be inside, black coat and face mask, about 1.75 m, last seen on the "

@@ -1,7 +1,7 @@
 """A dry run's figures: segments per message with the link appended, carrier time. No I/O.
 
 Counted on the very text the notifier will send: its own pure template and segment code
-(baiying_notifier.domain.templates, which shortens free text to its budget) with a link of
+(baiying_shared.sms.templates, which shortens free text to its budget) with a link of
 the real length, so a dry run and the SMS bill agree.
 """
 
@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from baiying_notifier.campaigns.tokens import TOKEN_LENGTH, link
-from baiying_notifier.domain.templates import Language, render
+from baiying_shared.sms.links import TOKEN_LENGTH, link
+from baiying_shared.sms.templates import Language, render
 
 
 @dataclass(frozen=True)

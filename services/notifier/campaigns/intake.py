@@ -18,12 +18,13 @@ import asyncpg
 from baiying_notifier import queueing
 from baiying_notifier.campaigns import expiry, reach, tokens
 from baiying_notifier.domain.pacing import PRIORITY
-from baiying_notifier.domain.templates import Language, render
 from baiying_shared.db import inbox
 from baiying_shared.deps import PgConn
 from baiying_shared.events import campaigns
 from baiying_shared.ids import new_id
 from baiying_shared.kafka.consumer import Message
+from baiying_shared.sms.links import link
+from baiying_shared.sms.templates import Language, render
 
 CONSUMER = "notifier"
 _KINDS = (campaigns.CampaignMessageIssued, campaigns.CampaignResidentsRequested)
@@ -141,7 +142,7 @@ async def queue(conn: PgConn, todo: list[Recipient], *, base_url: str) -> list[i
         _MESSAGES, *columns[:12], hashes, columns[12])}  # fmt: skip
     fresh = [r for r in todo if r.message_id in new]
     bodies = [render("campaign", r.language, title=r.title, advice=r.advice,
-                     link=tokens.link(base_url, links[r.message_id])) for r in fresh]  # fmt: skip
+                     link=link(base_url, links[r.message_id])) for r in fresh]  # fmt: skip
     rows = await conn.fetch(
         _SMS, [new_id() for _ in fresh], [r.message_id for r in fresh],
         [b.text for b in bodies], [b.segments for b in bodies], PRIORITY["campaign"],

@@ -12,8 +12,8 @@ import hashlib
 import re
 import secrets
 
-TOKEN_BYTES = 16  # 128 bits
-TOKEN_LENGTH = 22  # base64url of 16 bytes, unpadded
+from baiying_shared.sms.links import TOKEN_BYTES, TOKEN_LENGTH
+
 _SHAPE = re.compile(rf"^[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}$")
 
 
@@ -29,6 +29,3 @@ def well_formed(token: str) -> bool:
     """Only our tokens' shape is looked up (a garbled one is a 404 without a query)."""
     return bool(_SHAPE.match(token))
 
-
-def link(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}/c/{token}"

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from baiying_notifier.domain.segments import count
 from baiying_shared.reference import category_name
+from baiying_shared.sms.segments import count
 
 Language = Literal["zh", "en"]
 
