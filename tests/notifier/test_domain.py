@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from baiying_notifier.domain import keywords, segments, templates
+from baiying_notifier.domain import keywords
 from baiying_notifier.domain.pacing import PRIORITY, RetryPolicy, TokenBucket, is_retryable
+from baiying_shared.sms import segments, templates
 
 
 def test_segment_counting_gsm7_and_ucs2() -> None:
