@@ -312,17 +312,19 @@ LIMIT $4
 
 async def advisory_audience(
     conn: asyncpg.Connection[Any], *, lat: float, lon: float, districts: Sequence[str] | None,
-    radius_m: int, limit: int, clock: Clock,
+    radius_m: int, limit: int, clock: Clock, within: Sequence[str],
 ) -> list[Candidate]:
     """Every active, reachable volunteer in `districts` (or the radius), nearest first.
 
     A prevention notice is not urgent: it ignores duty and the daily cap, but never wakes
-    someone inside their quiet hours.
+    someone inside their quiet hours. By radius it still keeps to the districts the incident
+    may draw on (`within`): a circle near a border must not reach the neighbour's people.
     """
     if districts:
         sql = _ADVISORY.format(where="r.district = ANY($3::text[])")
         rows = await conn.fetch(sql, lon, lat, list(districts), limit, clock.local)
     else:
-        sql = _ADVISORY.format(where="ST_DWithin(r.location, here.g, $3)")
-        rows = await conn.fetch(sql, lon, lat, float(radius_m), limit, clock.local)
+        sql = _ADVISORY.format(
+            where="ST_DWithin(r.location, here.g, $3) AND r.district = ANY($6::text[])")
+        rows = await conn.fetch(sql, lon, lat, float(radius_m), limit, clock.local, list(within))
     return [_candidate(r) for r in rows]

@@ -117,3 +117,17 @@ async def test_an_admin_approves_help_audited_and_the_neighbours_are_called(
     assert approved and approved[0]["detail"] == {"districts": [NANKANG],
                                                   "reason": "赣县区无人可派"}
     assert inc["id"] in await _listed(system, NANKANG)
+
+
+async def test_an_advisory_by_radius_keeps_to_its_district(system: System) -> None:
+    here = _nankang_point(4)
+    theirs = volunteer(here, 100, district=NANKANG)
+    ours = volunteer(here, 300, district=GANXIAN)
+    await system.add_volunteers([theirs, ours])
+    body = incident_body(here, kind="advisory", need=None, radius_m=RADIUS, district=GANXIAN,
+                         title="防范电信诈骗", advice="警惕冒充公检法的电话，不转账。")
+    inc = await _raise(system, body, GANXIAN)
+    assert inc["called"] == 1, inc
+    [notice] = await issued_n(system, inc["id"], 1)
+    assert notice.volunteer_id == ours.volunteer_id, "the circle reached across the line"
+    assert inc["id"] not in await _listed(system, NANKANG)

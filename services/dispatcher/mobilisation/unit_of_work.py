@@ -112,7 +112,7 @@ class PgUnitOfWork:
         row = agg.row
         found: list[Candidate] = await advisory_audience(
             self.conn, lat=row.lat, lon=row.lon, districts=row.target_districts,
-            radius_m=row.radius_m, limit=limit, clock=self.clock,
+            radius_m=row.radius_m, limit=limit, clock=self.clock, within=row.draw_districts,
         )
         return found
 
