@@ -33,7 +33,7 @@ _T: dict[Language, dict[str, str]] = {
         "stand_down": "【一呼百应】{title}：{reason}，无需前往，感谢您的支持！编号{code}",
         "help": "【一呼百应】回复1接受，2拒绝，3已到达；退订回复TD。"
         "有多条召集时请加编号，如：1 {code}",
-        "accept": "已收到：您接受了召集{code}，地址稍后发送。",
+        "accept": "已收到：您愿意接受召集{code}，确认后发送地址。",
         "decline": "已收到：您拒绝了召集{code}，感谢告知。",
         "arrived": "已收到：您已到达{code}，谢谢！",
         "opt_out": "您已退订一呼百应短信，回复START可恢复。",
@@ -59,7 +59,7 @@ _T: dict[Language, dict[str, str]] = {
         "stand_down": "[Baiying] {title}: {reason}, no need to come. Thank you! Ref {code}",
         "help": "[Baiying] Reply 1 accept, 2 decline, 3 arrived; STOP to opt out. "
         "With several call-outs add the ref, e.g. 1 {code}",
-        "accept": "Got it: you accepted {code}. The address follows.",
+        "accept": "Got it: you offered to take {code}. The address follows once confirmed.",
         "decline": "Got it: you declined {code}. Thank you for telling us.",
         "arrived": "Got it: you arrived at {code}. Thank you!",
         "opt_out": "You will no longer get Baiying SMS. Reply START to resume.",

@@ -119,7 +119,7 @@ async def test_acknowledged_by_reply_and_a_callout_reply_still_wins(
 
         await eventually(alerted, what="the call-out alert as well")
         [answer] = await text(s, busy, "收到")
-        assert answer.startswith("已收到：您接受了召集"), answer
+        assert answer.startswith("已收到：您愿意接受召集"), answer
 
         async def accepted() -> bool:
             return bool(s.tap.of(VolunteerReplied, callout_id=callout.callout_id))
