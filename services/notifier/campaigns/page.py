@@ -47,7 +47,9 @@ def _not_found() -> HTMLResponse:
     return _page("zh", say("zh", "not_found"), body, status=404)
 
 
-@router.get("/c/{token}", response_class=HTMLResponse)
+# A page for people who tap a link in an SMS, not an API: like /app, kept out of the OpenAPI
+# (whose rule is a JSON reason on every 4xx; this page's 404 is a readable HTML page).
+@router.get("/c/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def case_page(token: str, request: Request) -> HTMLResponse:
     """The case page of the message this token was made for."""
     if not tokens.well_formed(token):
