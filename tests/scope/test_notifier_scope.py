@@ -44,7 +44,8 @@ RULES: dict[tuple[str, str], Need] = {
     ("GET", "/healthz"): "public",
     ("GET", "/readyz"): "public",
     ("GET", "/metrics"): "public",
-    ("GET", "/c/{token}"): "public",  # a campaign's link: the unguessable token is the key
+    # Pages for people (/app, a campaign's /c/{token}) are outside the OpenAPI; the case page's
+    # token rules are tested in tests/notifier/test_campaign_links.py.
     ("POST", "/v1/app/signin/code"): "public",
     ("POST", "/v1/app/signin/verify"): "public",
     ("POST", "/v1/webhooks/twilio/status"): "twilio",
