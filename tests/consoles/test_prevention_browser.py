@@ -160,7 +160,8 @@ async def test_hotspot_map_table_week_and_the_campaign_link(
         assert href.startswith(f"campaigns.html?hotspot={top['row']}%3A{top['col']}&cell_m=500")
         assert "from=" in href
         peak = page.locator(f"#hot-week td[data-hour='{top['peak_hour']}']")
-        assert (await peak.inner_text()).strip() == "1"
+        assert (await peak.inner_text()).strip() == str(data["week"][top["peak_hour"]])
+        assert await page.locator("path.hot-dot").count() == len(data["cells"])
         await shoot(page, "hotspots")
         # Filtered to fraud, the table is the API's fraud cells (other tests of the session
         # may have raised fraud in the district too, so count them rather than assume one).

@@ -48,7 +48,8 @@ function weekTable(data) {
     h('tbody', {}, [...Array(7).keys()].map((d) => h('tr', {}, h('th', {}, t(`wd_${d}`)), hours.map((hr) => {
       const n = data.week[d * 24 + hr], rank = peaks.get(d * 24 + hr);
       return h('td', { 'data-hour': d * 24 + hr, title: `${t(`wd_${d}`)} ${hr}:00 · ${n}${rank ? ` · #${rank}` : ''}`,
-        style: `background:${heat(n, max)};${rank ? 'outline:2px solid #1d2733;' : ''}` }, rank || '');
+        // The cell says how many incidents fell in that hour; the outline marks a top cell's peak.
+        style: `background:${heat(n, max)};${rank ? 'outline:2px solid #1d2733;' : ''}` }, n ? String(n) : '');
     })))));
 }
 
@@ -59,6 +60,11 @@ function drawCells(geomap, data) {
   for (const [i, c] of data.cells.entries()) {
     L.rectangle([[c.south, c.west], [c.north, c.east]], {
       className: 'hot-cell', color: '#8d2b2b', weight: 1, fillColor: heat(c.count, max), fillOpacity: 1,
+    }).bindTooltip(`#${i + 1} · ${c.count} · ${c.peak_label}`).addTo(geomap.hot);
+    // A 500 m cell is a speck when the cells are far apart: a marker keeps each one findable.
+    L.circleMarker([(c.south + c.north) / 2, (c.west + c.east) / 2], {
+      className: 'hot-dot', radius: 5 + Math.round(7 * c.count / Math.max(max, 1)), color: '#8d2b2b',
+      weight: 2, fillColor: heat(c.count, max), fillOpacity: 0.9,
     }).bindTooltip(`#${i + 1} · ${c.count} · ${c.peak_label}`).addTo(geomap.hot);
   }
   if (data.cells.length) geomap.map.fitBounds(L.latLngBounds(data.cells.flatMap((c) => [[c.south, c.west], [c.north, c.east]])).pad(0.5), { animate: false });
