@@ -115,7 +115,7 @@ async def list_callouts(
     points rounded, except to the incident's desk for those on the way (docs/desk_api.md)."""
     async with pool.acquire() as conn:
         incident = await incidents.visible(conn, principal, incident_id)
-        return await queries.callouts_out(conn, incident, principal)
+        return await views.callouts_view(conn, incident, principal)
 
 
 @router.get("/incidents/{incident_id}/audit")
@@ -195,7 +195,7 @@ async def stats(
         principal.ensure_district(district)
         scope = [district]
     async with pool.acquire() as conn:
-        return await queries.stats(conn, districts=scope, since=since)
+        return await views.stats_view(conn, districts=scope, since=since)
 
 
 def _desk_of(principal: Principal) -> list[str] | None:

@@ -1,6 +1,7 @@
 """The supervisor read side: incident lists, tallies, call-outs, stats. District-scoped.
 
-Incidents come back as domain rows and `Tally`s; views.py shapes them for the API.
+Everything comes back as domain rows, `Tally`s, records and `Stats`; views.py alone shapes
+them into the API's schemas (and masks what a viewer may not see).
 """
 
 from __future__ import annotations
@@ -14,19 +15,8 @@ import asyncpg
 
 from baiying_dispatcher import repo
 from baiying_dispatcher.coverage import Coverage, coverage
-from baiying_dispatcher.domain import (
-    COMMITTED,
-    OUTSTANDING,
-    CalloutState,
-    Need,
-    Profile,
-    acceptance_rate,
-    rounded_point,
-)
+from baiying_dispatcher.domain import COMMITTED, OUTSTANDING, CalloutState, Need, Profile
 from baiying_dispatcher.repo import Incident
-from baiying_dispatcher.schemas import CalloutOut, StatRow, StatsOut
-from baiying_shared.auth import Principal
-from baiying_shared.privacy import mask_phone
 
 _OUT_COLS = "incident_id, state, delivery_status, team_type, skills"
 
@@ -111,29 +101,15 @@ async def list_incidents(
     return await repo.incidents_where(conn, districts=districts, status=status, limit=limit)
 
 
-def is_desk_of(principal: Principal, incident: Incident) -> bool:
-    """The incident's own duty desk: it phones the people on the way, and meets them."""
-    return principal.role == "duty_desk" and principal.may_act_in(incident.district)
-
-
-async def callouts_out(
-    conn: asyncpg.Connection[Any], incident: Incident, principal: Principal
-) -> list[CalloutOut]:
-    """Every call-out of the incident by rank. Phones masked and homes rounded to ~100 m,
-    except to the incident's desk for those who accepted (to phone them on the way)."""
-    desk = is_desk_of(principal, incident)
-    rows = await conn.fetch(
+async def callout_rows(conn: asyncpg.Connection[Any], incident: Incident) -> list[asyncpg.Record]:
+    """Every call-out of the incident by rank, as stored (views.py masks what it shows)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT id, volunteer_id, name, phone, team_type, skills, distance_m, rank, round, state,"
         " delivery_status, lat, lon, created_at, delivered_at, answered_at, accepted_at,"
         " arrived_at, stood_down_at FROM callouts"
         " WHERE incident_id = $1 ORDER BY rank", incident.id,
     )
-    return [_callout_out(r, whole=desk and CalloutState(r["state"]) in COMMITTED) for r in rows]
-
-
-def _callout_out(r: asyncpg.Record, *, whole: bool) -> CalloutOut:
-    shown = {} if whole else {"phone": mask_phone(r["phone"]), **rounded_point(r["lat"], r["lon"])}
-    return CalloutOut(**{**dict(r), **shown, "skills": list(r["skills"])})
+    return rows
 
 
 _STATS = """
@@ -148,25 +124,28 @@ GROUP BY {group} ORDER BY 1
 """
 
 
-def _stat(r: asyncpg.Record) -> StatRow:
-    median = r["median_accept_s"]
-    return StatRow(key=str(r["key"]), called=r["called"], accepted=r["accepted"],
-                   acceptance_rate=acceptance_rate(r["called"], r["accepted"]),
-                   median_accept_s=None if median is None else round(float(median), 3))
+@dataclass(frozen=True)
+class Stats:
+    """Acceptance rows (key, called, accepted, median_accept_s) overall, by team type and by
+    district, and the coverage totals of the call-outs counted."""
+
+    overall: asyncpg.Record
+    by_team_type: list[asyncpg.Record]
+    by_district: list[asyncpg.Record]
+    coverage: dict[str, int]
 
 
 async def stats(
     conn: asyncpg.Connection[Any], *, districts: list[str] | None, since: datetime | None
-) -> StatsOut:
-    """Acceptance rate and median time to accept, by team type and by district."""
+) -> Stats:
+    """Acceptance and median time to accept, by team type and by district."""
     by_team = await conn.fetch(_STATS.format(key="c.team_type", group="c.team_type"),
                                districts, since)
     by_district = await conn.fetch(_STATS.format(key="i.district", group="i.district"),
                                    districts, since)
     overall = await conn.fetch(_STATS.format(key="'all'", group="()"), districts, since)
-    return StatsOut(overall=_stat(overall[0]), by_team_type=[_stat(r) for r in by_team],
-                    by_district=[_stat(r) for r in by_district],
-                    coverage=await _coverage_totals(conn, districts=districts, since=since))
+    return Stats(overall[0], list(by_team), list(by_district),
+                 await _coverage_totals(conn, districts=districts, since=since))
 
 
 async def _coverage_totals(
