@@ -27,6 +27,7 @@ from tests.support import eventually
 pytestmark = pytest.mark.browser
 TIMEOUT = 15_000
 HOME = "360702"
+PHONE = {"width": 390, "height": 844}
 MARKET = GeoPoint(lat=25.8290, lon=114.9330)
 STATION = GeoPoint(lat=25.8560, lon=114.9630)  # ~4 km away: another cell
 
@@ -222,3 +223,30 @@ async def test_monthly_report_page_prints_and_downloads_the_csv(
     async with httpx.AsyncClient(base_url=system.url) as anonymous:
         assert (await anonymous.get("/v1/reports/monthly", params={"month": month})).status_code \
             == 401
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_the_prevention_screens_fit_a_phone(
+    system: System, board: dict[str, Any], lang: str,
+) -> None:
+    """A supervisor on a phone (390 px) reads every 以案说防 screen without sideways scrolling."""
+    async with chromium() as browser:
+        watch = Watch()
+        page = watch.attach(await browser.new_page(viewport=PHONE))
+        await page.goto(f"{system.url}/cases.html")
+        token = system.token("supervisor", HOME)["Authorization"][7:]
+        await page.evaluate("([t, l]) => { localStorage.setItem('baiying.token', t);"
+                            " localStorage.setItem('baiying.lang', l); }", [token, lang])
+        for path, ready, name in (("/cases.html", "#cases li", "cases"),
+                                  ("/hotspots.html", "#hot-cells tbody tr", "hotspots"),
+                                  ("/report.html", "#report tbody tr", "report"),
+                                  ("/campaigns.html", "#camp-form", "campaigns")):
+            await page.goto(f"{system.url}{path}")
+            await page.locator(ready).first.wait_for(timeout=TIMEOUT)
+            wide = await page.evaluate("document.scrollingElement.scrollWidth")
+            await shoot(page, f"{name}-390-{lang}")
+            assert wide <= PHONE["width"], f"{path} is {wide} px wide"
+            for button in await page.locator("main button:visible").all():  # none cut off
+                box = await button.bounding_box()
+                assert box and box["x"] + box["width"] <= PHONE["width"], (path, box)
+        watch.assert_clean(system.url)
