@@ -7,25 +7,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import asyncpg
 import httpx
 
+from tests.faults.crowd import indexed
 from tests.notifier.test_campaign_kit import LINK
 from tests.support import eventually
 from tests.system.harness import System
 
 # A place of its own (the system is shared by the session's tests), in 章贡区.
 PLACE = (25.8650, 114.8700)
-
-
-async def _responders(system: System, phones: list[str]) -> bool:
-    conn = await asyncpg.connect(system.database_url)
-    try:
-        n = await conn.fetchval(
-            "SELECT count(*) FROM dispatcher.responders WHERE phone = ANY($1::text[])", phones)
-        return bool(n == len(phones))
-    finally:
-        await conn.close()
 
 
 async def _campaign_sms(system: System, phone: str) -> list[str]:
@@ -35,7 +25,7 @@ async def _campaign_sms(system: System, phone: str) -> list[str]:
 
 async def test_a_campaign_reaches_volunteers_and_its_reach_comes_back(system: System) -> None:
     phones = await system.add_people(3, near=PLACE, team_type="information_officer")
-    await eventually(lambda: _responders(system, phones), timeout=60, what="people indexed")
+    await eventually(lambda: indexed(system, phones), timeout=60, what="people indexed")
     desk = {"Authorization": f"Bearer {system.token('admin')}"}
     body: dict[str, Any] = {
         "name": "反诈宣传（系统测试）", "title_zh": "警惕冒充客服退款",
