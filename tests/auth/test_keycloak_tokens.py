@@ -11,11 +11,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
-from baiying_shared.auth import CurrentPrincipal, DutyDeskPrincipal, revocations
+from baiying_shared.auth import revocations
 from baiying_shared.oidc import JwksCache, OidcConfig, OidcVerifier, TokenRejected
 from baiying_shared.settings import CommonSettings
-from baiying_shared.web import install_common
 from tests.auth.keycloak import Keycloak
+from tests.auth.support import bearer, guarded_app
 
 
 def _settings(kc: Keycloak, **overrides: object) -> CommonSettings:
@@ -30,26 +30,9 @@ def _settings(kc: Keycloak, **overrides: object) -> CommonSettings:
     return CommonSettings.model_validate(values)
 
 
-def _app(settings: CommonSettings) -> FastAPI:
-    app = FastAPI()
-    app.state.settings = settings
-    install_common(app, service="authtest")
-
-    @app.post("/districts/{code}/incidents")
-    async def raise_incident(code: str, principal: DutyDeskPrincipal) -> dict[str, str]:
-        principal.ensure_district(code)
-        return {"raised_in": code}
-
-    @app.get("/me")
-    async def me(principal: CurrentPrincipal) -> dict[str, object]:
-        return principal.model_dump(mode="json")
-
-    return app
-
-
 @pytest.fixture
 async def app(keycloak: Keycloak) -> FastAPI:
-    return _app(_settings(keycloak))
+    return guarded_app(_settings(keycloak))
 
 
 @pytest.fixture
@@ -58,49 +41,45 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def test_desk_officer_acts_in_own_district_only(
     keycloak: Keycloak, client: httpx.AsyncClient
 ) -> None:
     token = await keycloak.token("desk.zhanggong")
-    me = (await client.get("/me", headers=_bearer(token))).json()
+    me = (await client.get("/me", headers=bearer(token))).json()
     assert (me["role"], me["districts"], me["name"]) == (
         "duty_desk",
         ["360702"],
         "章贡区值班台 Demo",
     )
     assert me["session_id"]
-    ok = await client.post("/districts/360702/incidents", headers=_bearer(token))
+    ok = await client.post("/districts/360702/incidents", headers=bearer(token))
     assert ok.status_code == 200, ok.text
-    other = await client.post("/districts/360703/incidents", headers=_bearer(token))
+    other = await client.post("/districts/360703/incidents", headers=bearer(token))
     assert other.status_code == 403
     assert "360703" in other.json()["detail"]
 
 
 async def test_supervisor_may_not_raise(keycloak: Keycloak, client: httpx.AsyncClient) -> None:
     token = await keycloak.token("sup.nankang")
-    r = await client.post("/districts/360703/incidents", headers=_bearer(token))
+    r = await client.post("/districts/360703/incidents", headers=bearer(token))
     assert r.status_code == 403
     assert "supervisor" in r.json()["detail"]
 
 
 async def test_admin_needs_no_district(keycloak: Keycloak, client: httpx.AsyncClient) -> None:
     token = await keycloak.token("admin.city")
-    r = await client.post("/districts/360703/incidents", headers=_bearer(token))
+    r = await client.post("/districts/360703/incidents", headers=bearer(token))
     assert r.status_code == 200, r.text
 
 
 async def test_genuine_token_without_role_or_district_is_403_with_reason(
     keycloak: Keycloak, client: httpx.AsyncClient
 ) -> None:
-    norole = await client.get("/me", headers=_bearer(await keycloak.token("norole.zhanggong")))
+    norole = await client.get("/me", headers=bearer(await keycloak.token("norole.zhanggong")))
     assert norole.status_code == 403
     assert "no Baiying role" in norole.json()["detail"]
     assert "realm_access.roles" in norole.json()["detail"]
-    nodistrict = await client.get("/me", headers=_bearer(await keycloak.token("nodistrict.desk")))
+    nodistrict = await client.get("/me", headers=bearer(await keycloak.token("nodistrict.desk")))
     assert nodistrict.status_code == 403
     assert "no district" in nodistrict.json()["detail"]
 
@@ -109,7 +88,7 @@ async def test_token_for_another_audience_is_refused(
     keycloak: Keycloak, client: httpx.AsyncClient
 ) -> None:
     token = await keycloak.token("desk.zhanggong", client_id="other-app")
-    r = await client.get("/me", headers=_bearer(token))
+    r = await client.get("/me", headers=bearer(token))
     assert r.status_code == 401
     assert "audience" in r.json()["detail"]
 
@@ -117,9 +96,9 @@ async def test_token_for_another_audience_is_refused(
 async def test_token_from_unexpected_issuer_is_refused(keycloak: Keycloak) -> None:
     settings = _settings(keycloak, oidc_issuer=f"{keycloak.base_url}/realms/elsewhere")
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=_app(settings)), base_url="http://t"
+        transport=httpx.ASGITransport(app=guarded_app(settings)), base_url="http://t"
     ) as c:
-        r = await c.get("/me", headers=_bearer(await keycloak.token("desk.zhanggong")))
+        r = await c.get("/me", headers=bearer(await keycloak.token("desk.zhanggong")))
     assert r.status_code == 401
     assert "issuer" in r.json()["detail"]
 
@@ -164,10 +143,10 @@ async def test_hs256_signed_with_the_public_key_is_refused(
     )
     # PyJWT itself refuses PEM keys as HMAC secrets, so sign by hand as an attacker would.
     forged = _hs256(claims, pem, kid=kid)
-    with_kid = await client.get("/me", headers=_bearer(forged))
+    with_kid = await client.get("/me", headers=bearer(forged))
     assert with_kid.status_code == 401
     assert "HS256" in with_kid.json()["detail"]
-    without_kid = await client.get("/me", headers=_bearer(_hs256(claims, pem, kid=None)))
+    without_kid = await client.get("/me", headers=bearer(_hs256(claims, pem, kid=None)))
     assert without_kid.status_code == 401  # falls to the dev-token check: wrong secret
 
 
@@ -191,14 +170,14 @@ async def test_revoked_session_is_refused(
 ) -> None:
     token = await keycloak.token("desk.zhanggong")
     other_session = await keycloak.token("desk.zhanggong")
-    me = (await client.get("/me", headers=_bearer(token))).json()
+    me = (await client.get("/me", headers=bearer(token))).json()
     revocations(app.state).revoke(sub=me["sub"], session_id=me["session_id"], at=time.time())
-    r = await client.get("/me", headers=_bearer(token))
+    r = await client.get("/me", headers=bearer(token))
     assert r.status_code == 401
     assert "revoked" in r.json()["detail"]
-    assert (await client.get("/me", headers=_bearer(other_session))).status_code == 200
+    assert (await client.get("/me", headers=bearer(other_session))).status_code == 200
     revocations(app.state).revoke(sub=me["sub"], session_id=None, at=time.time())
-    assert (await client.get("/me", headers=_bearer(other_session))).status_code == 401
+    assert (await client.get("/me", headers=bearer(other_session))).status_code == 401
 
 
 async def test_rotated_signing_key_is_fetched_once_then_cached(keycloak: Keycloak) -> None:

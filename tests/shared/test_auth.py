@@ -7,50 +7,24 @@ import uuid
 import httpx
 import jwt
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import HTTPException
 
-from baiying_shared.auth import (
-    CurrentPrincipal,
-    DutyDeskPrincipal,
-    decode_token,
-    mint_device_token,
-    mint_token,
-)
+from baiying_shared.auth import decode_token, mint_device_token, mint_token
 from baiying_shared.settings import CommonSettings
-from baiying_shared.web import install_common
+from tests.auth.support import bearer, guarded_app
 
 SETTINGS = CommonSettings(profile="test", jwt_secret="test-secret-for-auth-tests-0123456789")
 
 
-def _app() -> FastAPI:
-    app = FastAPI()
-    app.state.settings = SETTINGS
-    install_common(app, service="authtest")
-
-    @app.post("/districts/{code}/alerts")
-    async def raise_alert(code: str, principal: DutyDeskPrincipal) -> dict[str, str]:
-        principal.ensure_district(code)
-        return {"ok": code}
-
-    @app.get("/me")
-    async def me(principal: CurrentPrincipal) -> dict[str, object]:
-        return principal.model_dump(mode="json")
-
-    return app
-
-
 @pytest.fixture
 async def client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url="http://t")
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    app = guarded_app(SETTINGS)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
 async def test_valid_token_in_district_is_admitted(client: httpx.AsyncClient) -> None:
     token = mint_token(SETTINGS, sub="desk-1", role="duty_desk", districts=["360702"])
-    r = await client.post("/districts/360702/alerts", headers=_bearer(token))
+    r = await client.post("/districts/360702/incidents", headers=bearer(token))
     assert r.status_code == 200, r.text
 
 
@@ -62,7 +36,7 @@ async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
 
 async def test_expired_token_is_401(client: httpx.AsyncClient) -> None:
     token = mint_token(SETTINGS, sub="desk-1", role="duty_desk", districts=["360702"], ttl_s=-5)
-    r = await client.get("/me", headers=_bearer(token))
+    r = await client.get("/me", headers=bearer(token))
     assert r.status_code == 401
     assert "expired" in r.json()["detail"]
 
@@ -73,24 +47,24 @@ async def test_forged_token_is_401(client: httpx.AsyncClient) -> None:
         "not-the-secret",
         algorithm="HS256",
     )
-    r = await client.get("/me", headers=_bearer(forged))
+    r = await client.get("/me", headers=bearer(forged))
     assert r.status_code == 401
     unsigned = jwt.encode(
         {"sub": "x", "role": "admin", "iss": "baiying", "exp": 9999999999}, None, algorithm="none"
     )
-    assert (await client.get("/me", headers=_bearer(unsigned))).status_code == 401
+    assert (await client.get("/me", headers=bearer(unsigned))).status_code == 401
 
 
 async def test_out_of_district_is_403(client: httpx.AsyncClient) -> None:
     token = mint_token(SETTINGS, sub="desk-2", role="duty_desk", districts=["360703"])
-    r = await client.post("/districts/360702/alerts", headers=_bearer(token))
+    r = await client.post("/districts/360702/incidents", headers=bearer(token))
     assert r.status_code == 403
     assert "360702" in r.json()["detail"]
 
 
 async def test_wrong_role_is_403(client: httpx.AsyncClient) -> None:
     token = mint_token(SETTINGS, sub="v", role="volunteer", districts=["360702"])
-    r = await client.post("/districts/360702/alerts", headers=_bearer(token))
+    r = await client.post("/districts/360702/incidents", headers=bearer(token))
     assert r.status_code == 403
 
 
@@ -124,10 +98,9 @@ async def test_dev_token_still_works_beside_an_oidc_provider() -> None:
     settings = CommonSettings(
         profile="test", jwt_secret=SETTINGS.jwt_secret, idp="oidc", oidc_issuer="http://idp.invalid"
     )
-    app = _app()
-    app.state.settings = settings
+    app = guarded_app(settings)
     token = mint_token(settings, sub="desk-1", role="duty_desk", districts=["360702"])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        r = await c.get("/me", headers=_bearer(token))
+        r = await c.get("/me", headers=bearer(token))
     assert r.status_code == 200, r.text
     assert r.json()["issued_at"] is not None
