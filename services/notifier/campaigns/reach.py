@@ -30,12 +30,14 @@ _SETTLED = frozenset({"delivered", "undelivered", "failed"})
 TOKEN_IN_BODY = r"/c/[A-Za-z0-9_-]{22}"
 SCRUBBED = "/c/-"
 
-_FRESH = """
+# The message's own columns an event carries, read back with each fresh (message, status).
+_MESSAGE_COLUMNS = ("message_id", "campaign_id", "run_id", "audience", "district", "team_type")
+_FRESH = f"""
 WITH fresh AS (
     INSERT INTO campaign_reach (message_id, status)
     SELECT m, $2 FROM unnest($1::uuid[]) AS m ORDER BY m
     ON CONFLICT DO NOTHING RETURNING message_id)
-SELECT m.message_id, m.campaign_id, m.run_id, m.audience, m.district, m.team_type
+SELECT {", ".join(f"m.{c}" for c in _MESSAGE_COLUMNS)}
 FROM campaign_messages m JOIN fresh USING (message_id)
 """
 
@@ -56,16 +58,8 @@ async def record(
 
 
 def _event(row: Any, status: str, code: int | None, at: datetime) -> OutboxRow:
-    payload = campaigns.CampaignReachChanged(
-        campaign_id=row["campaign_id"],
-        run_id=row["run_id"],
-        message_id=row["message_id"],
-        audience=row["audience"],
-        district=row["district"],
-        team_type=row["team_type"],
-        status=status,
-        error_code=code,
-        at=at,
+    payload = campaigns.CampaignReachChanged.model_validate(
+        {**{c: row[c] for c in _MESSAGE_COLUMNS}, "status": status, "error_code": code, "at": at}
     )
     envelope = wrap(payload, producer=PRODUCER)
     return campaigns.REACH_TOPIC, str(row["campaign_id"]), envelope
