@@ -9,11 +9,11 @@ from fastapi import Depends
 
 from baiying_registry.config import RegistrySettings
 from baiying_registry.domain import decode_cursor
+from baiying_registry.repo import volunteer_state
 from baiying_registry.schemas import TeamOut, VolunteerOut
 from baiying_shared.auth import Principal
 from baiying_shared.deps import Conn, app_settings
 from baiying_shared.errors import InvalidField
-from baiying_shared.events.common import GeoPoint, QuietHours
 from baiying_shared.privacy import mask_phone
 
 Settings = Annotated[RegistrySettings, Depends(app_settings)]
@@ -32,21 +32,12 @@ def cursor_id(cursor: str | None) -> uuid.UUID | None:
 
 def volunteer_out(row: Any, *, whole_phone: bool = True) -> VolunteerOut:
     """The registry's record of a person; the whole phone only where the caller needs it."""
-    quiet = row["quiet_start"]
     distance = row["distance_m"] if "distance_m" in row else None
-    return VolunteerOut(
-        id=row["id"], revision=row["revision"], name=row["name"],
-        phone=row["phone"] if whole_phone else mask_phone(row["phone"]),
-        team_id=row["team_id"], team_type=row["team_type"], district=row["district"],
-        home=GeoPoint(lat=row["lat"], lon=row["lon"]), skills=list(row["skills"]),
-        channels=list(row["channels"]), language=row["language"], on_duty=row["on_duty"],
-        available_until=row["available_until"],
-        quiet_hours=QuietHours(start=quiet, end=row["quiet_end"]) if quiet else None,
-        daily_alert_cap=row["daily_alert_cap"], sms_opt_out=row["sms_opt_out"],
-        phone_flag=row["phone_flag"], status=row["status"], created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        distance_m=round(distance, 1) if distance is not None else None,
-    )
+    return VolunteerOut.model_validate({
+        **volunteer_state(row), "id": row["id"], "created_at": row["created_at"],
+        "phone": row["phone"] if whole_phone else mask_phone(row["phone"]),
+        "distance_m": round(distance, 1) if distance is not None else None,
+    })
 
 
 def sees_whole_phone(principal: Principal, volunteer_id: uuid.UUID | None = None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 import structlog
@@ -35,19 +35,27 @@ def current_trace_id() -> str | None:
     return str(trace) if trace else None
 
 
+# Columns that the snapshot and the API record both carry as they are.
+_AS_STORED = ("revision", "name", "phone", "team_id", "team_type", "district", "language",
+              "on_duty", "available_until", "daily_alert_cap", "sms_opt_out", "phone_flag",
+              "status", "updated_at")
+
+
+def volunteer_state(row: Row) -> dict[str, Any]:
+    """A volunteer row's state under the names the snapshot and `VolunteerOut` share."""
+    quiet = row["quiet_start"]
+    return {
+        **{c: row[c] for c in _AS_STORED},
+        "home": GeoPoint(lat=row["lat"], lon=row["lon"]),
+        "skills": tuple(row["skills"]), "channels": tuple(row["channels"]),
+        "quiet_hours": QuietHours(start=quiet, end=row["quiet_end"]) if quiet else None,
+    }
+
+
 def volunteer_snapshot(row: Row) -> volunteer_events.VolunteerSnapshot:
     """The full current state of one volunteer, as published on registry.volunteers.v1."""
-    quiet = row["quiet_start"]
-    return volunteer_events.VolunteerSnapshot(
-        volunteer_id=row["id"], revision=row["revision"], name=row["name"], phone=row["phone"],
-        team_id=row["team_id"], team_type=row["team_type"], district=row["district"],
-        home=GeoPoint(lat=row["lat"], lon=row["lon"]), skills=tuple(row["skills"]),
-        channels=tuple(row["channels"]), language=row["language"], on_duty=row["on_duty"],
-        available_until=row["available_until"],
-        quiet_hours=QuietHours(start=quiet, end=row["quiet_end"]) if quiet else None,
-        daily_alert_cap=row["daily_alert_cap"], sms_opt_out=row["sms_opt_out"],
-        phone_flag=row["phone_flag"], status=row["status"], updated_at=row["updated_at"],
-    )
+    return volunteer_events.VolunteerSnapshot.model_validate(
+        {**volunteer_state(row), "volunteer_id": row["id"]})
 
 
 def team_snapshot(row: Row) -> team_events.TeamSnapshot:
