@@ -1,9 +1,12 @@
 """Transactional outbox: write events with the state change, publish after commit.
 
-The relay holds a session advisory lock so exactly one relay per schema publishes,
-which keeps per-key order. It publishes a batch, waits for the broker's acks, then
-marks the rows. Killed between the two, it republishes the batch on restart: consumers
-recognise the copies by event id (see inbox.py). Nothing is lost and order per key holds.
+Rows go in lanes (`lane`, catalogue.URGENT or BULK, by topic unless the caller says): the
+relay runs one publisher per lane, so an urgent row committed behind ten thousand bulk ones
+leaves at once. Each lane's publisher holds a session advisory lock so exactly one per schema
+and lane publishes, in id order, which keeps per-key order (a topic's rows share one lane).
+It publishes a batch, waits for the broker's acks, then marks the rows. Killed between the
+two, it republishes the batch on restart: consumers recognise the copies by event id (see
+inbox.py). Nothing is lost and order per key holds.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
 
+from baiying_shared.events.catalogue import LANES, URGENT, lane_of
 from baiying_shared.events.envelope import Envelope, encode
 from baiying_shared.kafka.producer import make_producer
 from baiying_shared.logging import get_logger
@@ -27,34 +32,57 @@ from baiying_shared.settings import CommonSettings
 log = get_logger(__name__)
 
 
+def channel(lane: int) -> str:
+    """The NOTIFY channel (after the schema name) that wakes `lane`'s publisher."""
+    # Lane 0 keeps the channel of the days before lanes (the registry's importer notifies it).
+    return "_outbox" if lane == URGENT else f"_outbox_{lane}"
+
+
 async def add(
-    conn: asyncpg.Connection[Any], *, topic: str, key: str, envelope: Envelope[Any]
+    conn: asyncpg.Connection[Any],
+    *,
+    topic: str,
+    key: str,
+    envelope: Envelope[Any],
+    lane: int | None = None,
 ) -> None:
-    """Queue an event inside the caller's transaction."""
+    """Queue an event inside the caller's transaction (in its topic's lane unless `lane`)."""
     # One round trip: the row and its wake-up. PostgreSQL delivers the notification at
     # commit (never before) and folds a transaction's identical notifications into one.
     # clock_timestamp(), not now(): when the event was written, late in its transaction, so
     # created_at -> published_at is the hop the benchmarks break down (bench/raise_to_sms.py).
+    lane = lane_of(topic) if lane is None else lane
     await conn.execute(
-        "WITH row AS (INSERT INTO outbox (topic, key, value, event_id, created_at)"
-        " VALUES ($1, $2, $3, $4, clock_timestamp()) RETURNING 1)"
-        " SELECT pg_notify(current_schema() || '_outbox', '') FROM row",
+        "WITH row AS (INSERT INTO outbox (topic, key, value, event_id, lane, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, clock_timestamp()) RETURNING 1)"
+        " SELECT pg_notify(current_schema() || $6, '') FROM row",
         topic,
         key,
         encode(envelope),
         envelope.event_id,
+        lane,
+        channel(lane),
     )
 
 
 async def add_many(
-    conn: asyncpg.Connection[Any], rows: list[tuple[str, str, Envelope[Any] | None]]
+    conn: asyncpg.Connection[Any],
+    rows: list[tuple[str, str, Envelope[Any] | None]],
+    *,
+    lane: int | None = None,
 ) -> None:
-    """Queue many events (topic, key, envelope or None for a tombstone) in one round trip."""
+    """Queue many events (topic, key, envelope or None for a tombstone) in one round trip;
+    each in its topic's lane unless `lane` is given."""
+    lanes = [lane_of(t) if lane is None else lane for t, _, _ in rows]
     await conn.executemany(
-        "INSERT INTO outbox (topic, key, value, event_id) VALUES ($1, $2, $3, $4)",
-        [(t, k, encode(e) if e else None, e.event_id if e else None) for t, k, e in rows],
+        "INSERT INTO outbox (topic, key, value, event_id, lane) VALUES ($1, $2, $3, $4, $5)",
+        [
+            (t, k, encode(e) if e else None, e.event_id if e else None, n)
+            for (t, k, e), n in zip(rows, lanes, strict=True)
+        ],
     )
-    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+    for n in sorted(set(lanes)):
+        await conn.execute("SELECT pg_notify(current_schema() || $1, '')", channel(n))
 
 
 async def add_tombstone(conn: asyncpg.Connection[Any], *, topic: str, key: str) -> None:
@@ -63,7 +91,7 @@ async def add_tombstone(conn: asyncpg.Connection[Any], *, topic: str, key: str) 
 
 
 class OutboxRelay:
-    """Moves committed outbox rows to Kafka, in id order."""
+    """Moves committed outbox rows to Kafka: one publisher per lane, each in id order."""
 
     def __init__(
         self,
@@ -75,6 +103,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         idle_poll_s: float = 5.0,
         renew: Callable[[], AIOKafkaProducer] | None = None,
+        lanes: tuple[int, ...] = LANES,
     ) -> None:
         self._settings = settings
         self._pool = pool
@@ -84,40 +113,50 @@ class OutboxRelay:
         self._schema = schema
         self._batch = batch_size
         self._idle = idle_poll_s
-        self._wake = asyncio.Event()
-        # Why each idle wait ended: a commit's NOTIFY or the safety poll (tests read this).
+        self._lanes = lanes
+        self._wake = {lane: asyncio.Event() for lane in lanes}
+        # Why each idle wait ended (all lanes): a commit's NOTIFY or the safety poll (tests).
         self.wakeups = {"notify": 0, "poll": 0}
         self.renewals = 0  # producers replaced after a fatal sequence error
-        self._task: asyncio.Task[None] | None = None
-        self._lock_key = int.from_bytes(
-            hashlib.sha1(f"outbox:{schema}".encode()).digest()[:8], "big", signed=True
-        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _lock_key(self, lane: int) -> int:
+        # Lane 0 keeps the key of the days before lanes: an old relay and a new one never both
+        # publish the urgent lane during a rolling restart.
+        name = f"outbox:{self._schema}" + ("" if lane == URGENT else f":{lane}")
+        return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._supervise(), name=f"outbox:{self._schema}")
+        self._tasks = [
+            asyncio.create_task(self._supervise(lane), name=f"outbox:{self._schema}:{lane}")
+            for lane in self._lanes
+        ]
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._own is not None:
             await self._own.stop()
 
-    async def _supervise(self) -> None:
-        """Keep a relay running through database and broker outages."""
+    async def _supervise(self, lane: int) -> None:
+        """Keep one lane's publisher running through database and broker outages."""
         while True:
+            renewals = self.renewals
             try:
-                await self._run()
+                await self._run(lane)
             except asyncio.CancelledError:
                 raise
             except OutOfOrderSequenceNumber as exc:
                 # Fatal for an idempotent producer (a broker restarted and lost its sequence
                 # state): every later send fails the same way, so the relay would retry for
                 # ever (aiokafka#1017). A new producer gets a new producer id; rows it sends
-                # again are duplicates the consumers' inbox already ignores.
+                # again are duplicates the consumers' inbox already ignores. The lanes share
+                # the producer: only the first lane to see it fail replaces it.
                 log.warning("outbox producer out of sequence; replacing it",
                             schema=self._schema, error=str(exc))
-                await self._replace_producer()
+                if renewals == self.renewals:
+                    await self._replace_producer()
             except (OSError, asyncpg.PostgresError, KafkaError, asyncpg.InterfaceError) as exc:
                 log.warning(
                     "outbox relay interrupted; restarting", schema=self._schema, error=str(exc)
@@ -133,46 +172,48 @@ class OutboxRelay:
         self._producer = self._own = fresh
         self.renewals += 1
 
-    async def _run(self) -> None:
+    async def _run(self, lane: int) -> None:
+        name, wake = f"{self._schema}{channel(lane)}", partial(self._on_notify, lane)
         async with self._pool.acquire() as conn:
-            await conn.add_listener(f"{self._schema}_outbox", self._on_notify)
+            await conn.add_listener(name, wake)
             try:
-                await self._wait_for_lock(conn)
+                await self._wait_for_lock(conn, lane)
                 while True:
-                    if await self.publish_batch(conn) < self._batch:
-                        await self._idle_wait()
+                    if await self.publish_batch(conn, lane=lane) < self._batch:
+                        await self._idle_wait(lane)
             finally:
                 with contextlib.suppress(Exception):
-                    await conn.remove_listener(f"{self._schema}_outbox", self._on_notify)
-                    await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
+                    await conn.remove_listener(name, wake)
+                    await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key(lane))
 
-    async def _idle_wait(self) -> None:
+    async def _idle_wait(self, lane: int) -> None:
         """Until a commit's NOTIFY or, failing one, the safety poll."""
         # The NOTIFY wakes us at once; the poll is only a safety net (a notification lost
         # with a dropped connection), never the latency of an event.
         try:
-            await asyncio.wait_for(self._wake.wait(), self._idle)
+            await asyncio.wait_for(self._wake[lane].wait(), self._idle)
             self.wakeups["notify"] += 1
         except TimeoutError:
             self.wakeups["poll"] += 1
-        self._wake.clear()
+        self._wake[lane].clear()
 
-    async def _wait_for_lock(self, conn: asyncpg.Connection[Any]) -> None:
-        """Block while another relay of this schema is publishing (one publisher keeps order)."""
+    async def _wait_for_lock(self, conn: asyncpg.Connection[Any], lane: int) -> None:
+        """Block while another relay of this schema publishes the lane (one keeps order)."""
         # The lock lives in PostgreSQL, so there is no in-process event to wait on.
-        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):  # noqa: ASYNC110
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key(lane)):  # noqa: ASYNC110
             await asyncio.sleep(1)
 
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
+    def _on_notify(self, lane: int, *_: object) -> None:
+        self._wake[lane].set()
 
-    async def publish_batch(self, conn: asyncpg.Connection[Any]) -> int:
-        """Publish one batch of unpublished rows; return how many."""
+    async def publish_batch(self, conn: asyncpg.Connection[Any], *, lane: int = URGENT) -> int:
+        """Publish one batch of `lane`'s unpublished rows, in id order; return how many."""
         async with conn.transaction():
             rows = await conn.fetch(
                 "SELECT id, topic, key, value FROM outbox WHERE published_at IS NULL"
-                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                " AND lane = $2 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch,
+                lane,
             )
             if not rows:
                 return 0

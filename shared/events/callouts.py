@@ -14,9 +14,17 @@ from baiying_shared.events.common import Channel, DistrictCode
 from baiying_shared.events.envelope import Payload, event
 
 TOPIC = "dispatch.callouts.v1"
+# An advisory's events (to thousands at once) travel apart, so a call-out never waits behind
+# them; one incident's events all take one topic, so each person's stay in order.
+BULK_TOPIC = "dispatch.callouts.bulk.v1"
 
 Language = Literal["zh", "en"]
 IncidentKind = Literal["callout", "advisory"]
+
+
+def topic_for(kind: str) -> str:
+    """The topic of an incident's call-out events: bulk for an advisory."""
+    return BULK_TOPIC if kind == "advisory" else TOPIC
 
 
 class _Addressed(Payload):
