@@ -19,6 +19,7 @@ from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.prevention import campaign_reach
 from baiying_shared.db import inbox
 from baiying_shared.events import deliveries, replies, volunteers
+from baiying_shared.events.catalogue import DELIVERIES_BULK
 from baiying_shared.events.deliveries import DeliveryStatusChanged
 from baiying_shared.events.envelope import Envelope, Payload
 from baiying_shared.events.replies import VolunteerReplied
@@ -29,6 +30,7 @@ from baiying_shared.runtime import Runtime
 
 INDEX_GROUP = "dispatcher-index"
 RESPONSES_GROUP = "dispatcher"
+BULK_GROUP = "dispatcher-bulk"  # advisories' statuses, apart from call-outs' and replies
 CONSUMER = "dispatcher"
 
 
@@ -79,7 +81,8 @@ RESPONSE_HANDLERS: dict[type[Payload], Callable[[Deps, Envelope[Any]], Awaitable
 
 
 def make_consumers(rt: Runtime) -> list[EventConsumer]:
-    """One group keeps the responder index (batch), one applies deliveries and replies."""
+    """One group keeps the responder index (batch), one applies call-outs' deliveries and
+    replies, one the statuses of advisories (bulk), so a reply never waits behind those."""
     settings = rt.settings
     assert isinstance(settings, DispatcherSettings)
     deps = Deps(rt.pool, settings)
@@ -92,5 +95,8 @@ def make_consumers(rt: Runtime) -> list[EventConsumer]:
         EventConsumer(settings=settings, group_id=RESPONSES_GROUP,
                       topics=[deliveries.TOPIC, replies.TOPIC],
                       handle=route(bound), dead_letters=rt.producer),
+        # At most two at a time: the pool's other connections stay free for replies.
+        EventConsumer(settings=settings, group_id=BULK_GROUP, topics=[DELIVERIES_BULK],
+                      handle=route(bound), dead_letters=rt.producer, concurrency=2),
         campaign_reach.make_consumer(rt),  # 以案说防 reach, in its own group
     ]

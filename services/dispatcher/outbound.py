@@ -36,8 +36,10 @@ def _addressed(c: Callout) -> dict[str, Any]:
 
 def _row(incident: Incident, payload: topic._Addressed) -> tuple[str, str, Envelope[Any] | None]:
     # Keyed by volunteer: a big call spreads over partitions, one person's messages stay in order.
+    # An advisory's events take the bulk topic (and so the outbox's bulk lane), all of them, so
+    # a call-out raised behind one never waits for it and one person's events stay in order.
     envelope = wrap(payload, producer=PRODUCER, trace_id=incident.trace_id)
-    return (topic.TOPIC, str(payload.volunteer_id), envelope)
+    return (topic.topic_for(incident.kind), str(payload.volunteer_id), envelope)
 
 
 async def issue(

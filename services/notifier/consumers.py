@@ -1,4 +1,5 @@
-"""The notifier's consumer: dispatch.callouts.v1 as group "notifier", a poll at a time."""
+"""The notifier's consumers: dispatch.callouts.v1 as group "notifier", a poll at a time;
+advisories' call-outs (dispatch.callouts.bulk.v1) apart, so a call-out never waits behind them."""
 
 from __future__ import annotations
 
@@ -21,12 +22,22 @@ GROUP = "notifier"
 # also takes base_url=, see _bind.)
 BATCH_HANDLERS: dict[str, Callable[..., Awaitable[None]]] = {
     callouts.TOPIC: intake.on_batch,
+    callouts.BULK_TOPIC: intake.on_batch,  # the same intake, its own group and task
     campaigns.TOPIC: campaign_intake.on_batch,  # bound with the link base URL (_bind)
     volunteers.TOPIC: roster.on_batch,
 }
 # Call-out intake keeps a group of its own: a campaign or roster consumer joining or leaving
 # rebalances only its group, never pausing call-outs.
-GROUPS = {campaigns.TOPIC: "notifier-campaigns", volunteers.TOPIC: "notifier-volunteers"}
+# Advisories' call-outs likewise: an urgent call-out is never in the same fetch or batch as
+# theirs, and their rebalances never pause it.
+GROUPS = {
+    campaigns.TOPIC: "notifier-campaigns",
+    volunteers.TOPIC: "notifier-volunteers",
+    callouts.BULK_TOPIC: "notifier-bulk",
+}
+# Bulk intake holds at most two pool connections at a time, leaving the rest to call-outs,
+# the senders and the webhooks; the senders' pace, not intake, sets an advisory's speed.
+CONCURRENCY = {callouts.BULK_TOPIC: 2}
 
 
 def _bind(rt: Runtime, topic: str) -> Callable[[list[Message]], Awaitable[None]]:
@@ -46,6 +57,7 @@ def make_consumers(rt: Runtime) -> list[EventConsumer]:
             topics=[topic],
             handle_batch=_bind(rt, topic),
             dead_letters=rt.producer,
+            concurrency=CONCURRENCY.get(topic, 6),
         )
         for topic in BATCH_HANDLERS
     ]

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from baiying_notifier.campaigns import reach
-from baiying_notifier.domain.pacing import SIGNIN_MESSAGE
+from baiying_notifier.domain.pacing import PRIORITY, SIGNIN_MESSAGE
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgConn
 from baiying_shared.events import contacts, deliveries, replies
+from baiying_shared.events.catalogue import DELIVERIES_BULK
 from baiying_shared.events.envelope import Envelope, wrap
 
 PRODUCER = "notifier"
@@ -42,7 +43,12 @@ def delivery_status_event(
         at=now(),  # type: ignore[arg-type,unused-ignore]
     )
     envelope = wrap(payload, producer=PRODUCER, trace_id=trace_id)
-    return deliveries.TOPIC, str(row["callout_id"]), envelope
+    return status_topic(row), str(row["callout_id"]), envelope
+
+
+def status_topic(row: Any) -> str:
+    """An advisory's alert reports on the bulk topic, so call-outs' statuses never wait."""
+    return DELIVERIES_BULK if row.get("priority") == PRIORITY["advisory"] else deliveries.TOPIC
 
 
 async def delivery_status(
