@@ -31,6 +31,8 @@ class NotifierSettings(CommonSettings):
     sender_lease_ttl_s: float = 10.0
     # A message still queued at the carrier this long is cancelled and re-routed (0: never).
     stuck_after_s: float = 30.0
+    # Send with ValidityPeriod = stuck_after_s, so the carrier drops a stuck one (stuck.py).
+    sms_validity: bool = True
     sms_max_in_flight: int = 32
     retry_max_attempts: int = 6
     retry_base_s: float = 0.5

@@ -190,7 +190,10 @@ async def reconcile_forever(
                     break
         with contextlib.suppress(*lost):
             _, again = await stuck.unstick_once(
-                pool=pool, gateway=gateway, after_s=settings.stuck_after_s
+                pool=pool,
+                gateway=gateway,
+                after_s=settings.stuck_after_s,
+                validity=settings.sms_validity,
             )
             for item in again:  # after commit: the rows are pending again
                 sender.push(item)

@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from baiying_notifier import store
+from baiying_notifier import store, stuck
 from baiying_notifier.batching import Batcher
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain.pacing import RetryPolicy, SegmentPacer, is_retryable
@@ -71,6 +71,9 @@ class Sender:
         )
         self._submits: Batcher[tuple[Queued, str | None, str, str], None] = Batcher(
             partial(store.submitted, pool), max_items=200, max_wait_s=0.01
+        )
+        self._validity_s = stuck.validity_s(
+            gateway.capabilities, validity=settings.sms_validity, after_s=settings.stuck_after_s
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats: Counter[str] = Counter()
@@ -224,6 +227,7 @@ class Sender:
                 body=item.row["body"],
                 sender=sender,
                 status_callback=self._callback_url(item),
+                validity_s=self._validity_s,
             )
             try:
                 result = await self._gateway.send(sms)

@@ -8,15 +8,18 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from baiying_notifier import events, optouts, seen
+from baiying_notifier import events, optouts, queueing, seen
 from baiying_notifier.campaigns import reach
 from baiying_notifier.domain.pacing import OPT_OUT_CODES, PERMANENT_CODES, SIGNIN_MESSAGE
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgPool
 from baiying_shared.events import deliveries
 from baiying_shared.events.envelope import Envelope, wrap
+from baiying_shared.logging import get_logger
 
 Pool: TypeAlias = PgPool
+log = get_logger(__name__)
+EXPIRED = 30001  # failed: still queued at the carrier past its ValidityPeriod (or pool overload)
 _COLUMNS = (
     "id, seq, callout_id, incident_id, volunteer_id, channel, message, priority, rank,"
     " phone, body, attempts, created_at, claimed_at, avoid_sender"
@@ -220,6 +223,8 @@ async def record_status(
     """
     if not await seen.first_time(conn, f"status:{sid}:{status}"):
         return False
+    if status == "failed" and code == EXPIRED and await reroute_expired(conn, row=row, sid=sid):
+        return False  # the carrier dropped it unsent: it goes again, nobody is told it failed
     # Key first, then the row (as `submitted` does); the lock makes the rank test current.
     current = await conn.fetchval(
         "SELECT status FROM deliveries WHERE id = $1 FOR UPDATE", row["id"]
@@ -243,6 +248,38 @@ async def record_status(
         await flag(conn, row=row, code=code, reason=f"delivery {status}", status=status, sid=sid)
     else:
         await events.delivery_status(conn, row=row, status=status, sid=sid)
+    return True
+
+
+# Back to pending for another sender; the SID joins cancelled_sids, so its late callbacks
+# are recognised and ignored (apply_callback). An expiry re-routes a row once (`again`: also
+# one re-routed before — a cancel we asked for must be followed by a send).
+_REROUTE = """
+UPDATE deliveries SET state = 'pending', status = NULL, provider_sid = NULL, claimed_at = NULL,
+    avoid_sender = sender, sender = NULL, cancelled_sids = cancelled_sids || $2::text,
+    next_attempt_at = now(), updated_at = now()
+WHERE id = $1 AND state IN ('submitted', 'claimed') AND coalesce(provider_sid, $2) = $2
+  AND ($3 OR cardinality(cancelled_sids) = 0) AND message <> 'signin'
+RETURNING *
+"""
+
+
+async def reroute(
+    conn: asyncpg.Connection[Any], *, row_id: uuid.UUID, sid: str, again: bool = False
+) -> Any:
+    """The provider will never send `sid` (cancelled, or expired unsent): pending again,
+    avoiding its sender, announced to every instance at commit. The row, or None."""
+    moved = await conn.fetchrow(_REROUTE, row_id, sid, again)
+    if moved is not None:
+        await queueing.announce(conn, [moved["seq"]])
+    return moved
+
+
+async def reroute_expired(conn: asyncpg.Connection[Any], *, row: Any, sid: str) -> bool:
+    """A message failed 30001 after its ValidityPeriod ran out in the carrier's queue."""
+    if await reroute(conn, row_id=row["id"], sid=sid) is None:
+        return False  # re-routed once already (or a sign-in code): this failure stands
+    log.info("expired in the carrier queue; re-routed", delivery=str(row["id"]), sid=sid)
     return True
 
 

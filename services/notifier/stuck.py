@@ -1,23 +1,29 @@
-"""Messages stuck in a sender's carrier queue: cancel them and send them through another sender.
+"""Messages stuck in a sender's carrier queue: sent again through another sender, never twice.
 
-A row still `queued` at the carrier `stuck_after_s` after we handed it over (its route is
-stuck: the carrier queue is kept to about a second, so this is not an ordinary wait) is
-cancelled (Twilio's Update Status=canceled) and then fetched. Only if the provider says
-`canceled` — final: it will never send it — does the row go back to pending, with the old
-sender to avoid and the old SID kept in `cancelled_sids`. A cancel that loses the race to
-`sending` (or is refused, or times out) is never followed by a resend: what the fetch shows
-is recorded as a callback would be, and the row is looked at again next pass only while it
-is still `queued`.
+Two paths, chosen by the gateway's capabilities (`path`). Validity (Twilio: it cancels only
+scheduled messages, 30409 for a queued one): every SMS carries a ValidityPeriod of
+`stuck_after_s`, the carrier fails one still queued past it (`failed`, 30001: never sent),
+and that status — by callback or the status sweep — puts the row back to pending for another
+sender, once (store.reroute_expired; a second expiry is a failure the dispatcher hears of).
+Cancel (a provider that withdraws queued messages, or one without validity): a row still
+`queued` at the carrier `stuck_after_s` after we handed it over (the carrier queue is kept
+to about a second, so this is not an ordinary wait) is cancelled (Update Status=canceled)
+and then fetched. Only if the provider says `canceled` — final: it will never send it — does
+the row go back to pending, with the old sender to avoid and the old SID kept in
+`cancelled_sids`. A cancel that loses the race to `sending` (or is refused, or times out) is
+never followed by a resend: what the fetch shows is recorded as a callback would be, and the
+row is looked at again next pass only while it is still `queued`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import asyncpg
 
 from baiying_notifier import seen, store
-from baiying_notifier.gateway import GatewayError, SentMessage, SmsGateway
+from baiying_notifier.gateway import Capabilities, GatewayError, SentMessage, SmsGateway
 from baiying_notifier.store import Queued
 from baiying_shared.events.deliveries import STATUS_RANK
 from baiying_shared.logging import get_logger
@@ -32,15 +38,25 @@ WHERE state = 'submitted' AND channel = 'sms' AND provider_sid IS NOT NULL AND s
   AND claimed_at < now() - make_interval(secs => $1)
 ORDER BY claimed_at LIMIT $2 FOR UPDATE SKIP LOCKED
 """
-# Back to pending for another sender; the SID stays in cancelled_sids, so its late callbacks
-# are recognised and ignored (store.apply_callback).
-_REROUTE = """
-UPDATE deliveries SET state = 'pending', status = NULL, provider_sid = NULL, claimed_at = NULL,
-    avoid_sender = sender, sender = NULL, cancelled_sids = cancelled_sids || provider_sid,
-    next_attempt_at = now(), updated_at = now()
-WHERE id = $1 AND provider_sid = $2 AND state = 'submitted'
-RETURNING *
-"""
+
+
+def path(caps: Capabilities, *, validity: bool) -> str | None:
+    """How a stuck message leaves its route: "validity" (the carrier fails it past its
+    ValidityPeriod and the callback re-routes it: Twilio's way, as Twilio cancels only
+    scheduled messages), "cancel" (we cancel it: a provider that withdraws queued ones, or
+    one without validity), or None (it waits for its route)."""
+    if validity and caps.supports_validity and caps.supports_status_callback:
+        return "validity"
+    if caps.supports_cancel and caps.supports_fetch:
+        return "cancel"
+    return None
+
+
+def validity_s(caps: Capabilities, *, validity: bool, after_s: float) -> int | None:
+    """The ValidityPeriod to send with (whole seconds, at least 1), if that is the path."""
+    if not after_s or path(caps, validity=validity) != "validity":
+        return None
+    return max(1, math.ceil(after_s))
 
 
 async def _ask(gateway: SmsGateway, sid: str) -> SentMessage | None:
@@ -56,13 +72,17 @@ async def _ask(gateway: SmsGateway, sid: str) -> SentMessage | None:
 
 
 async def unstick_once(
-    *, pool: asyncpg.Pool[Any], gateway: SmsGateway, after_s: float, limit: int = 50
+    *,
+    pool: asyncpg.Pool[Any],
+    gateway: SmsGateway,
+    after_s: float,
+    validity: bool = False,
+    limit: int = 50,
 ) -> tuple[dict[str, int], list[Queued]]:
     """One pass: counts by outcome, and the rows now pending again (push them after this)."""
     outcome = {"rerouted": 0, "left": 0, "unknown": 0}
     again: list[Queued] = []
-    caps = gateway.capabilities
-    if not after_s or not (caps.supports_cancel and caps.supports_fetch):
+    if not after_s or path(gateway.capabilities, validity=validity) != "cancel":
         return outcome, again
     async with pool.acquire() as conn, conn.transaction():
         for row in await conn.fetch(_STUCK, after_s, limit):
@@ -71,7 +91,7 @@ async def unstick_once(
                 outcome["unknown"] += 1  # ask again next pass; never resend blind
             elif msg.status == CANCELED:
                 await seen.mark_seen(conn, [f"status:{msg.sid}:{CANCELED}"])
-                moved = await conn.fetchrow(_REROUTE, row["id"], msg.sid)
+                moved = await store.reroute(conn, row_id=row["id"], sid=msg.sid, again=True)
                 if moved is not None:
                     again.append(Queued(dict(moved), moved["attempts"]))
                     outcome["rerouted"] += 1

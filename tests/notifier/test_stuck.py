@@ -45,7 +45,10 @@ async def test_a_message_stuck_in_a_carrier_queue_goes_through_another_sender(
     sandbox = SandboxSettings(
         mps=50, stalled_senders=(STALLED,), cancel_queued=True, callback_delay_ms=5
     )
-    async with system(notifier_settings, sandbox=sandbox, sender_mps=50.0, stuck_after_s=1.0) as s:
+    # The cancel path (no ValidityPeriod): a provider that withdraws queued messages.
+    async with system(
+        notifier_settings, sandbox=sandbox, sender_mps=50.0, stuck_after_s=1.0, sms_validity=False
+    ) as s:
         phones = _phones(8, 1)
         await s.dispatcher.publish(*(issued(phone=p, rank=i) for i, p in enumerate(phones)))
 
@@ -73,7 +76,10 @@ async def test_a_message_stuck_in_a_carrier_queue_goes_through_another_sender(
 async def test_a_cancel_the_carrier_refuses_never_resends(notifier_settings: Factory) -> None:
     # Twilio's own rule: only a scheduled message can be cancelled, so a queued one stays.
     sandbox = SandboxSettings(mps=50, stalled_senders=(STALLED,), callback_delay_ms=5)
-    async with system(notifier_settings, sandbox=sandbox, sender_mps=50.0, stuck_after_s=0.5) as s:
+    # Without a ValidityPeriod (tests/notifier/test_validity.py has the path that re-routes).
+    async with system(
+        notifier_settings, sandbox=sandbox, sender_mps=50.0, stuck_after_s=0.5, sms_validity=False
+    ) as s:
         phones = _phones(6, 2)
         await s.dispatcher.publish(*(issued(phone=p, rank=i) for i, p in enumerate(phones)))
 

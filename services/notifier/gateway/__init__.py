@@ -17,8 +17,14 @@ class Capabilities:
     supports_lookup: bool  # we can list recent messages to a number (reconciliation)
     # we can read one message's current status by id (the status sweep; callbacks get lost)
     supports_fetch: bool = False
-    # we can ask the provider to cancel a message it has not sent yet (stuck in its queue)
+    # we can ask the provider to cancel a message: Twilio cancels only `scheduled` ones
     supports_cancel: bool = False
+    # ...and also one still `queued` in a sender's queue (Twilio refuses: 30409; the sandbox
+    # can, with its `cancel_queued` behaviour). Only then does stuck.py cancel and re-route.
+    cancels_queued: bool = False
+    # a send may carry a validity (Twilio's ValidityPeriod): the carrier fails a message
+    # still queued past it (status `failed`, 30001), and we re-route it on that callback
+    supports_validity: bool = False
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class OutboundSms:
     body: str
     sender: str | None  # a From number; None uses the messaging service
     status_callback: str | None
+    validity_s: int | None = None  # ValidityPeriod: the carrier drops it if still queued then
 
 
 @dataclass(frozen=True)

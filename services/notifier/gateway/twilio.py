@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -16,11 +17,6 @@ from baiying_notifier.gateway import Capabilities, GatewayError, OutboundSms, Se
 class TwilioGateway:
     """SmsGateway over Twilio's Messages API."""
 
-    capabilities = Capabilities(
-        supports_status_callback=True, supports_lookup=True, supports_fetch=True,
-        supports_cancel=True,
-    )
-
     def __init__(
         self,
         *,
@@ -29,7 +25,14 @@ class TwilioGateway:
         base_url: str,
         messaging_service_sid: str | None,
         timeout_s: float,
+        cancels_queued: bool = False,
     ) -> None:
+        # Twilio cancels only scheduled messages; `cancels_queued` is for a provider (the
+        # sandbox's `cancel_queued`) that also withdraws one still in a sender's queue.
+        self.capabilities = Capabilities(
+            supports_status_callback=True, supports_lookup=True, supports_fetch=True,
+            supports_cancel=True, cancels_queued=cancels_queued, supports_validity=True,
+        )
         self._http = AsyncTwilioHttpClient(timeout=timeout_s)
         # environment={} so TWILIO_EDGE / TWILIO_REGION cannot rewrite the host.
         self._client = Client(account_sid, auth_token, http_client=self._http, environment={})
@@ -37,13 +40,15 @@ class TwilioGateway:
         self._service = messaging_service_sid
 
     async def send(self, sms: OutboundSms) -> Submitted:
-        kwargs: dict[str, str] = {"to": sms.to, "body": sms.body}
+        kwargs: dict[str, Any] = {"to": sms.to, "body": sms.body}
         if sms.sender:
             kwargs["from_"] = sms.sender
         elif self._service:
             kwargs["messaging_service_sid"] = self._service
         if sms.status_callback:
             kwargs["status_callback"] = sms.status_callback
+        if sms.validity_s:
+            kwargs["validity_period"] = sms.validity_s
         try:
             msg = await self._client.messages.create_async(**kwargs)
         except TwilioRestException as exc:
