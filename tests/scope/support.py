@@ -1,7 +1,7 @@
 """What every service's scope test shares: its routes, the tokens that must be refused, a call.
 
 Routes come from the app itself (OpenAPI paths plus WebSocket routes), so a route added
-without a scope rule fails that service's `test_every_route_has_a_scope_rule`.
+without a scope rule fails `test_every_route_has_a_scope_rule` (tests/scope/test_rules.py).
 """
 
 from __future__ import annotations
@@ -19,9 +19,12 @@ from fastapi.routing import APIWebSocketRoute
 from starlette.routing import BaseRoute
 
 from baiying_shared.settings import CommonSettings
+from tests.auth.keycloak import Keycloak
 
 Route = tuple[str, str]  # (method, path template); WebSockets have method "WS"
 HOME, AWAY = "360702", "360703"  # 章贡区 holds the data; 南康区 must never see it
+# What install_common serves in every service, open to anyone (probes and metrics).
+COMMON_PUBLIC: tuple[Route, ...] = (("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"))
 
 
 def routes_of(app: FastAPI) -> set[Route]:
@@ -74,6 +77,14 @@ async def call(base_url: str, method: str, path: str, token: str | None, *,
 def leaks(text: str, *secrets: str) -> list[str]:
     """Which of `secrets` (ids, titles, district codes of the other side) appear in `text`."""
     return [s for s in secrets if s and s in text]
+
+
+async def refused_tokens(settings: CommonSettings, kc: Keycloak) -> dict[str, str | None]:
+    """No token, and every bad one that would grant everything were it genuine: development
+    tokens (`bad_tokens`) and a real provider token of the city admin made over
+    (`bad_provider_tokens`). Each must get 401."""
+    genuine = await kc.token("admin.city")
+    return {"none": None, **bad_tokens(settings), **bad_provider_tokens(genuine)}
 
 
 def _b64(data: dict[str, Any]) -> str:

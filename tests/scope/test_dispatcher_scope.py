@@ -5,7 +5,7 @@ The dispatcher here takes both kinds of token: development ones and the real Key
 provider token of 南康区. The world: one 章贡区 incident with a call-out, one closed 章贡区
 incident turned into a case, a 章贡区 campaign, a 章贡区 standard address. Routes come from
 the app (tests/scope/support.py); a route without a rule in RULES fails
-`test_every_route_has_a_scope_rule`.
+`test_every_route_has_a_scope_rule` (tests/scope/test_rules.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any, Literal
 import httpx
 import pytest
 
-from baiying_dispatcher.app import create_app
 from baiying_shared.auth import Role, mint_token
 from tests.auth.conftest import keycloak  # noqa: F401  (fixture)
 from tests.auth.keycloak import Keycloak
@@ -29,16 +28,7 @@ from tests.dispatcher.support import fresh_area, volunteer
 from tests.dispatcher.test_campaign_schedule import around, campaign_body
 from tests.dispatcher.test_mobilisation import incident_body, issued_n
 from tests.dispatcher.test_scoping import listening
-from tests.scope.support import (
-    AWAY,
-    HOME,
-    bad_provider_tokens,
-    bad_tokens,
-    call,
-    leaks,
-    route_id,
-    routes_of,
-)
+from tests.scope.support import AWAY, COMMON_PUBLIC, HOME, call, leaks, refused_tokens, route_id
 from tests.support import eventually
 
 Need = Literal["public", "any", "staff", "duty_desk", "admin"]
@@ -47,9 +37,7 @@ Need = Literal["public", "any", "staff", "duty_desk", "admin"]
 Scope = Literal["named", "filter", "raise", "stream", None]
 INC = "/v1/incidents/{incident_id}"
 RULES: dict[tuple[str, str], tuple[Need, Scope]] = {
-    ("GET", "/healthz"): ("public", None),
-    ("GET", "/readyz"): ("public", None),
-    ("GET", "/metrics"): ("public", None),
+    **dict.fromkeys(COMMON_PUBLIC, ("public", None)),
     ("GET", "/v1/reference"): ("public", None),
     ("POST", "/v1/incidents"): ("duty_desk", "raise"),
     ("GET", "/v1/incidents"): ("staff", "filter"),
@@ -86,10 +74,6 @@ WITH_ROLE = sorted(k for k, v in RULES.items() if v[0] not in ("public", "any"))
 SCOPED = sorted(k for k, v in RULES.items() if v[1] in ("named", "filter", "raise"))
 TITLE = f"章贡区 范围测试 {uuid.uuid4().hex[:6]}"
 ADDRESS = "章贡区文清路 88 号 范围测试"
-
-
-def test_every_route_has_a_scope_rule() -> None:
-    assert routes_of(create_app()) == set(RULES), "a route without a scope rule (or one for none)"
 
 
 @dataclass
@@ -179,9 +163,7 @@ async def world(infra: Infra, database_url: str, keycloak: Keycloak) -> AsyncIte
 @pytest.mark.parametrize("route", GUARDED, ids=route_id)
 async def test_bad_tokens_are_401(world: World, route: tuple[str, str]) -> None:
     method, path = route
-    genuine = await world.kc.token("admin.city")
-    tokens = {"none": None, **bad_tokens(world.system.settings), **bad_provider_tokens(genuine)}
-    for kind, token in tokens.items():
+    for kind, token in (await refused_tokens(world.system.settings, world.kc)).items():
         r = await call(world.system.url, method, world.url(path), token,
                        body=world.body(method, path), params=_params(path))
         assert r.status_code == 401, f"{kind}: {r.status_code} {r.text}"

@@ -4,7 +4,8 @@ webhooks — against bad tokens, the wrong role, and another volunteer.
 On the real notifier, broker, database and sandbox (tests/notifier/harness.py): volunteer A has
 an app call-out and a device signed in by SMS code; volunteer B holds a genuine token of their
 own and must neither read nor answer nor revoke anything of A's, by HTTP or over the socket.
-Routes come from the app (tests/scope/support.py); a route without a rule fails the first test.
+Routes come from the app (tests/scope/support.py); a route without a rule fails
+`test_every_route_has_a_scope_rule` (tests/scope/test_rules.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from baiying_notifier.app import create_app
 from baiying_notifier.config import NotifierSettings
 from baiying_shared.auth import Role, mint_token
 from tests.auth.conftest import keycloak  # noqa: F401  (fixture)
@@ -29,21 +29,11 @@ from tests.auth.keycloak import Keycloak
 from tests.auth.test_signin_sms import _code
 from tests.conftest import Infra, settings_for
 from tests.notifier.harness import System, issued, system
-from tests.scope.support import (
-    HOME,
-    bad_provider_tokens,
-    bad_tokens,
-    call,
-    leaks,
-    route_id,
-    routes_of,
-)
+from tests.scope.support import COMMON_PUBLIC, HOME, call, leaks, refused_tokens, route_id
 
 Need = Literal["public", "twilio", "volunteer", "admin"]
 RULES: dict[tuple[str, str], Need] = {
-    ("GET", "/healthz"): "public",
-    ("GET", "/readyz"): "public",
-    ("GET", "/metrics"): "public",
+    **dict.fromkeys(COMMON_PUBLIC, "public"),
     # Pages for people (/app, a campaign's /c/{token}) are outside the OpenAPI; the case page's
     # token rules are tested in tests/notifier/test_campaign_links.py.
     ("POST", "/v1/app/signin/code"): "public",
@@ -58,10 +48,6 @@ RULES: dict[tuple[str, str], Need] = {
     ("WS", "/v1/app/ws"): "volunteer",
 }
 GUARDED = sorted(k for k, v in RULES.items() if v in ("volunteer", "admin"))
-
-
-def test_every_route_has_a_scope_rule() -> None:
-    assert routes_of(create_app()) == set(RULES), "a route without a scope rule (or one for none)"
 
 
 @dataclass
@@ -133,8 +119,7 @@ async def _http(world: World, route: tuple[str, str], token: str | None) -> http
 
 @pytest.mark.parametrize("route", GUARDED, ids=route_id)
 async def test_bad_tokens_are_refused(world: World, route: tuple[str, str]) -> None:
-    tokens = {"none": None, **bad_tokens(world.s.settings),
-              **bad_provider_tokens(await world.kc.token("admin.city"))}
+    tokens = await refused_tokens(world.s.settings, world.kc)
     if route[0] == "WS":  # the socket does open for the genuine holder
         assert not await _socket_refused(world, world.a_token)
     for kind, token in tokens.items():
