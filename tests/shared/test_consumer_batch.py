@@ -1,4 +1,5 @@
-"""EventConsumer(handle_batch=…): one call per partition poll, in order, retried whole."""
+"""EventConsumer(handle_batch=…): one call per partition poll, in order, retried whole (poison
+in a batch: tests/shared/test_dead_letter.py)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,8 @@ from baiying_shared.events.envelope import encode
 from baiying_shared.events.teams import TOPIC
 from baiying_shared.kafka.consumer import EventConsumer, Message
 from baiying_shared.settings import CommonSettings
-from tests.shared.deadletters import (
-    NOT_JSON,
-    assert_poison_reasons,
-    invalid,
-    produce,
-    read_dead_letters,
-    team,
-)
+from tests.shared.deadletters import NOT_JSON, produce, read_dead_letters, team
+from tests.shared.support import consuming
 from tests.support import eventually
 
 KEY = b"one-partition"  # every record of a test on the same partition
@@ -48,23 +43,13 @@ class Recorder:
 async def _consume_until(
     settings: CommonSettings, producer: AIOKafkaProducer, group: str, rec: Recorder, n: int
 ) -> None:
-    consumer = EventConsumer(
-        settings=settings,
-        group_id=group,
-        topics=[TOPIC],
-        handle_batch=rec,
-        dead_letters=producer,
-        retry_backoff_s=0.1,
-    )
-    await consumer.start()
-    try:
+    async with consuming(settings, TOPIC, group=group, dead_letters=producer, handle_batch=rec,
+                         retry_backoff_s=0.1):
 
         async def enough() -> bool:
             return len(rec.handled()) >= n
 
         await eventually(enough, timeout=30, what=f"{n} events handled")
-    finally:
-        await consumer.stop()
 
 
 async def test_a_failed_batch_is_delivered_again_whole_and_then_committed(
@@ -91,22 +76,6 @@ async def test_a_failed_batch_is_delivered_again_whole_and_then_committed(
         again = Recorder()
         await _consume_until(settings, producer, f"batch{unique}", again, 1)
         assert again.handled() == [good[5].event_id]
-    finally:
-        await producer.stop()
-
-
-async def test_poison_in_a_batch_is_dead_lettered_and_the_rest_arrive_in_order(
-    common_settings: CommonSettings, unique: str
-) -> None:
-    settings = common_settings
-    good = [team(n) for n in range(3)]
-    values = [encode(good[0]), NOT_JSON, encode(good[1]), invalid(), encode(good[2])]
-    producer = await produce(settings, values, key=KEY)
-    try:
-        rec = Recorder()
-        await _consume_until(settings, producer, f"poison{unique}", rec, 3)
-        assert rec.handled() == [e.event_id for e in good]
-        assert_poison_reasons(await read_dead_letters(settings, 2))
     finally:
         await producer.stop()
 

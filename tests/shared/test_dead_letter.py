@@ -1,13 +1,17 @@
-"""Undecodable and schema-invalid records go to the dead-letter topic; the consumer goes on."""
+"""Undecodable and schema-invalid records go to the dead-letter topic; the consumer goes on, and
+the good records around them arrive in order — one record at a time or a poll at a time."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+import pytest
 
 from baiying_shared.events.envelope import Envelope, encode
 from baiying_shared.events.teams import TOPIC, TeamSnapshot
 from baiying_shared.handlers import route
-from baiying_shared.kafka.consumer import EventConsumer
+from baiying_shared.kafka.consumer import Message
 from baiying_shared.settings import CommonSettings
 from tests.shared.deadletters import (
     NOT_JSON,
@@ -17,40 +21,46 @@ from tests.shared.deadletters import (
     read_dead_letters,
     team,
 )
+from tests.shared.support import consuming
 from tests.support import eventually
 
 
-async def test_poison_messages_are_dead_lettered_and_consumption_continues(
-    common_settings: CommonSettings, unique: str
+class Handled:
+    """Event ids handled, in order, by either handler shape."""
+
+    def __init__(self) -> None:
+        self.ids: list[uuid.UUID] = []
+
+    async def one(self, env: Envelope[Any]) -> None:
+        self.ids.append(env.event_id)
+
+    async def batch(self, messages: list[Message]) -> None:
+        self.ids.extend(m.envelope.event_id for m in messages if m.envelope)
+
+    def handler(self, shape: str) -> dict[str, Any]:
+        return ({"handle": route({TeamSnapshot: self.one})} if shape == "handle"
+                else {"handle_batch": self.batch})
+
+
+@pytest.mark.parametrize("shape", ["handle", "handle_batch"])
+async def test_poison_is_dead_lettered_and_the_rest_arrive_in_order(
+    common_settings: CommonSettings, unique: str, shape: str
 ) -> None:
     settings = common_settings
-    good = team(1)
-    # One partition: the good record comes after both poisons.
-    producer = await produce(settings, [NOT_JSON, invalid(), encode(good)], key=b"same-key")
-    handled: list[Envelope[Any]] = []
-
-    async def on_team(env: Envelope[Any]) -> None:
-        handled.append(env)
-
-    consumer = EventConsumer(
-        settings=settings,
-        group_id=f"dlq{unique}",
-        topics=[TOPIC],
-        handle=route({TeamSnapshot: on_team}),
-        dead_letters=producer,
-    )
-    await consumer.start()
+    good = [team(n) for n in range(3)]
+    # One partition: each poison between good records.
+    values = [encode(good[0]), NOT_JSON, encode(good[1]), invalid(), encode(good[2])]
+    producer = await produce(settings, values, key=b"same-key")
+    handled = Handled()
     try:
-        await eventually(lambda: _done(handled), timeout=30, what="the good record handled")
-    finally:
-        await consumer.stop()
-    assert [e.event_id for e in handled] == [good.event_id]
+        async with consuming(settings, TOPIC, group=f"dlq-{shape}{unique}",
+                             dead_letters=producer, **handled.handler(shape)):
 
-    try:
+            async def done() -> bool:
+                return len(handled.ids) >= len(good)
+
+            await eventually(done, timeout=30, what="the good records handled")
+        assert handled.ids == [e.event_id for e in good]
         assert_poison_reasons(await read_dead_letters(settings, 2))
     finally:
         await producer.stop()
-
-
-async def _done(handled: list[Envelope[Any]]) -> bool:
-    return len(handled) == 1

@@ -20,9 +20,9 @@ from baiying_shared.db.pool import create_pool
 from baiying_shared.events.envelope import Envelope, Payload, event, wrap
 from baiying_shared.handlers import route
 from baiying_shared.kafka.admin import ensure_topics
-from baiying_shared.kafka.consumer import EventConsumer
 from baiying_shared.kafka.producer import make_producer
 from baiying_shared.settings import CommonSettings
+from tests.shared.support import consuming
 from tests.support import eventually
 
 TOPIC = "registry.teams.v1"  # any catalogue topic works; the prefix isolates this test
@@ -120,22 +120,15 @@ async def test_relay_killed_mid_batch_loses_nothing_and_keeps_order(
                     p.seq,
                 )
 
-    consumer = EventConsumer(
-        settings=settings,
-        group_id=f"g{unique}",
-        topics=[TOPIC],
-        handle=route({Counter: record}),
-        dead_letters=dlq,
-    )
-    await consumer.start()
     try:
-        await eventually(
-            lambda: pool.fetchval("SELECT count(*) = $1 FROM seen", total),
-            timeout=60,
-            what="all consumed",
-        )
+        async with consuming(settings, TOPIC, group=f"g{unique}", dead_letters=dlq,
+                             handle=route({Counter: record})):
+            await eventually(
+                lambda: pool.fetchval("SELECT count(*) = $1 FROM seen", total),
+                timeout=60,
+                what="all consumed",
+            )
     finally:
-        await consumer.stop()
         await dlq.stop()
 
     seen = await pool.fetch("SELECT key, seq, event_id FROM seen ORDER BY n")
