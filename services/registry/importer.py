@@ -175,9 +175,7 @@ async def _write_chunk(conn: repo.Conn, chunk: Parsed, run: _Run) -> None:
     """New phones by COPY, stored ones by the upsert; rows of unknown teams are rejected."""
     teams = await _teams(conn, {r.team_id for r in chunk.rows})
     known = [r for r in chunk.rows if r.team_id in teams]
-    stored = {rec["phone"] for rec in await conn.fetch(
-        "SELECT phone FROM volunteers WHERE phone = ANY($1::text[])", [r.phone for r in known],
-        timeout=TIMEOUT_S)}
+    stored = await _stored_phones(conn, [r.phone for r in known])
     new = [r for r in known if r.phone not in stored]
     merge = [r for r in known if r.phone in stored]
     tally = run.tally
@@ -195,6 +193,13 @@ async def _write_chunk(conn: repo.Conn, chunk: Parsed, run: _Run) -> None:
     tally.unknown_team += len(unknown)
     tally.rejected += chunk.rejected
     tally.rejected += (Rejected(r.line, "team_id", f"no team {r.team_id}") for r in unknown)
+
+
+async def _stored_phones(conn: repo.Conn, phones: list[str]) -> set[str]:
+    """Which of these phones are stored already (their rows are updated, not created)."""
+    rows = await conn.fetch("SELECT phone FROM volunteers WHERE phone = ANY($1::text[])",
+                            phones, timeout=TIMEOUT_S)
+    return {r["phone"] for r in rows}
 
 
 async def _teams(conn: repo.Conn, ids: set[uuid.UUID]) -> dict[uuid.UUID, _Team]:
