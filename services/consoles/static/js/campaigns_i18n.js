@@ -1,51 +1,5 @@
-// Strings of the campaign screen (以案说防 推送), merged into the shared tables.
-import { addStrings } from './i18n.js';
+// Strings of the campaign screen (以案说防 推送) (campaigns.js), merged into the i18n tables.
+import { addPairs } from './i18n.js';
+import strings from '../strings_campaigns.json' with { type: 'json' };
 
-addStrings({
-  zh: {
-    camp_title: '以案说防 · 宣传推送',
-    camp_help: '把案例或提示推送给志愿者（和订阅的居民）：先试算人数、短信条数和发送时长，再发送。召集短信始终优先。',
-    camp_new: '新建推送', camp_name: '名称', camp_source: '内容', camp_source_case: '案例库中的案例', camp_source_free: '自拟提示',
-    camp_case: '案例', camp_case_none: '（案例库为空）', title_zh: '标题（中文）', advice_zh: '防范提示（中文）',
-    title_en: '标题（英文，可选）', advice_en: '防范提示（英文，可选）',
-    camp_audience: '对象', camp_teams: '队伍类型（不选即全部）', camp_teams_hint: '信息员、看楼护院队优先收到，便于再传播',
-    camp_districts: '区县（不选即本人辖区）', camp_radius: '半径范围（可选）', 'audience.radius.lat': '纬度', 'audience.radius.lon': '经度',
-    'audience.radius.m': '半径（米）', camp_hotspot: '热点网格', camp_hotspot_remove: '移除', camp_residents: '同时推送给订阅的居民（需选区县）',
-    camp_schedule: '时间', camp_kind_now: '立即', camp_kind_at: '指定时间', camp_kind_weekly: '每周', camp_kind_monthly: '每月',
-    'schedule.at': '发送时间', 'schedule.weekday': '星期', 'schedule.day': '每月几号（1–28）', 'schedule.time': '时刻',
-    camp_quiet_note: '免打扰时段内的人员本次跳过并计数，不会在夜里收到。',
-    camp_dry: '试算', camp_send: '确认发送', camp_dry_first: '请先试算，确认人数和条数后再发送。', camp_dry_stale: '内容已修改，请重新试算。',
-    camp_dry_title: '试算结果', camp_volunteers: '志愿者', camp_skipped: '免打扰跳过', camp_segments: '每条短信分段',
-    camp_total: '总分段数', camp_carrier: '发送时长约', camp_first: '首次发送', camp_residents_est: '居民',
-    camp_residents_unknown: '由通知服务按订阅发送，此处不计', camp_saved: '推送已创建',
-    camp_list: '推送记录', camp_none: '还没有推送', camp_status: '状态', camp_next: '下次发送', camp_created: '创建',
-    camp_st_active: '进行中', camp_st_done: '已完成', camp_st_cancelled: '已取消', camp_cancel: '取消推送', camp_cancelled: '已取消推送',
-    camp_runs: '发送批次', camp_run_due: '计划', camp_run_outcome: '结果', camp_out_sent: '已发出', camp_out_stale: '错过（服务中断）',
-    camp_reach: '触达', camp_reach_none: '尚无触达回执', camp_team: '队伍', camp_resident: '居民',
-    camp_sent: '已发送', camp_delivered: '已送达', camp_failed: '失败', camp_ack: '回复收到', camp_opened: '打开链接',
-    camp_pick: '点选一条推送查看批次和触达。', camp_pii_refused: '含有可识别个人的信息（姓名、号码或地址），请删去后再试。', camp_issued: '已派发', camp_weekdays: '一,二,三,四,五,六,日',
-  },
-  en: {
-    camp_title: 'Prevention campaigns',
-    camp_help: 'Send a case or a notice to volunteers (and subscribed residents): dry-run the audience, segments and carrier time first, then send. Call-outs always go first.',
-    camp_new: 'New campaign', camp_name: 'Name', camp_source: 'Content', camp_source_case: 'A case from the library', camp_source_free: 'Free notice',
-    camp_case: 'Case', camp_case_none: '(the case library is empty)', title_zh: 'Title (Chinese)', advice_zh: 'Advice (Chinese)',
-    title_en: 'Title (English, optional)', advice_en: 'Advice (English, optional)',
-    camp_audience: 'Audience', camp_teams: 'Team types (none = all)', camp_teams_hint: 'Information officers and building watch get it first: they pass it on',
-    camp_districts: 'Districts (none = your own)', camp_radius: 'Radius (optional)', 'audience.radius.lat': 'Latitude', 'audience.radius.lon': 'Longitude',
-    'audience.radius.m': 'Radius (m)', camp_hotspot: 'Hotspot cell', camp_hotspot_remove: 'Remove', camp_residents: 'Also to subscribed residents (needs districts)',
-    camp_schedule: 'When', camp_kind_now: 'Now', camp_kind_at: 'At a set time', camp_kind_weekly: 'Weekly', camp_kind_monthly: 'Monthly',
-    'schedule.at': 'Send at', 'schedule.weekday': 'Weekday', 'schedule.day': 'Day of month (1–28)', 'schedule.time': 'Time',
-    camp_quiet_note: 'People inside their quiet hours are skipped for that run and counted: nobody is woken.',
-    camp_dry: 'Dry run', camp_send: 'Send', camp_dry_first: 'Dry-run first: check the audience and segments, then send.', camp_dry_stale: 'The form changed: dry-run again.',
-    camp_dry_title: 'Dry run', camp_volunteers: 'Volunteers', camp_skipped: 'Skipped (quiet hours)', camp_segments: 'Segments per SMS',
-    camp_total: 'Total segments', camp_carrier: 'Carrier time', camp_first: 'First send', camp_residents_est: 'Residents',
-    camp_residents_unknown: 'sent by the notifier to its subscribers, not counted here', camp_saved: 'Campaign created',
-    camp_list: 'Campaigns', camp_none: 'No campaigns yet', camp_status: 'Status', camp_next: 'Next run', camp_created: 'Created',
-    camp_st_active: 'Active', camp_st_done: 'Done', camp_st_cancelled: 'Cancelled', camp_cancel: 'Cancel campaign', camp_cancelled: 'Campaign cancelled',
-    camp_runs: 'Runs', camp_run_due: 'Due', camp_run_outcome: 'Outcome', camp_out_sent: 'Sent', camp_out_stale: 'Missed (service down)',
-    camp_reach: 'Reach', camp_reach_none: 'No reach reported yet', camp_team: 'Team', camp_resident: 'Residents',
-    camp_sent: 'Sent', camp_delivered: 'Delivered', camp_failed: 'Failed', camp_ack: 'Acknowledged', camp_opened: 'Opened',
-    camp_pick: 'Pick a campaign to see its runs and reach.', camp_pii_refused: 'Contains something that identifies a person (a name, number or address): remove it.', camp_issued: 'Issued', camp_weekdays: 'Mon,Tue,Wed,Thu,Fri,Sat,Sun',
-  },
-});
+addPairs(strings);

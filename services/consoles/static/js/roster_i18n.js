@@ -1,47 +1,5 @@
-// Strings of the roster page (队伍与可达性), merged into the consoles' i18n tables.
-// Each string as [Chinese, English], so a translation sits beside its source.
+// Strings of the roster page (队伍与可达性) (roster.js), merged into the i18n tables.
 import { addPairs } from './i18n.js';
+import strings from '../strings_roster.json' with { type: 'json' };
 
-addPairs({
-  roster_title: ['队伍与可达性', 'Roster and reachability'],
-  roster_help: ['按辖区与队伍类型：队伍数、人数、当前在岗、短信/App 可达，以及联系不上的原因。点击一行查看名单。', 'Per district and team type: teams, people, on duty now, reachable by SMS or app, and why the rest are not. Click a row for the list.'],
-  roster_teams: ['队伍', 'Teams'],
-  roster_people: ['人数', 'People'],
-  roster_on_duty: ['当前在岗', 'On duty now'],
-  roster_sms: ['短信可达', 'Reachable by SMS'],
-  roster_app: ['App 可达', 'Reachable by app'],
-  roster_opted_out: ['已退订', 'Opted out'],
-  roster_blocked: ['运营商拦截', 'Carrier-blocked'],
-  roster_invalid: ['号码无效', 'Invalid number'],
-  roster_unreachable: ['多次失败', 'Repeated failures'],
-  roster_none: ['暂无队伍', 'No teams'],
-  roster_total: ['合计', 'Total'],
-  roster_not_reachable: ['短信联系不上', 'Not reachable by SMS'],
-  roster_drill: ['{district} · {team}', '{district} · {team}'],
-  roster_drill_state: ['仅：{state}', 'Only: {state}'],
-  roster_people_none: ['此类人员为零', 'Nobody in this group'],
-  roster_name: ['姓名', 'Name'],
-  roster_team: ['所属队伍', 'Team'],
-  roster_phone: ['手机（脱敏）', 'Mobile (masked)'],
-  roster_status: ['状态', 'Status'],
-  roster_on_duty_col: ['在岗', 'On duty'],
-  roster_sms_col: ['短信', 'SMS'],
-  roster_app_col: ['App', 'App'],
-  roster_limit: ['最多显示 500 人', 'At most 500 people are listed'],
-  roster_close: ['收起', 'Close'],
-  roster_district_all: ['全部辖区', 'All districts'],
-  yes: ['是', 'yes'],
-  no: ['否', 'no'],
-  roster_reveal: ['查看完整号码', 'Show whole number'],
-  roster_reveal_reason: ['查看事由（记入审计）', 'Reason (kept in the audit log)'],
-  roster_reveal_go: ['查看', 'Show'],
-  roster_revealed: ['已记录事由', 'reason recorded'],
-  reach_ok: ['可达', 'reachable'],
-  reach_opted_out: ['已退订', 'opted out'],
-  reach_carrier_blocked: ['运营商拦截', 'carrier-blocked'],
-  reach_invalid: ['号码无效', 'invalid number'],
-  reach_unreachable: ['多次失败', 'repeated failures'],
-  vstatus_active: ['在册', 'active'],
-  vstatus_suspended: ['暂停', 'suspended'],
-  vstatus_retired: ['退出', 'retired'],
-});
+addPairs(strings);
