@@ -1,6 +1,10 @@
 # Shared helpers for deploy/local/*.sh. Sourced, not executed.
 # shellcheck shell=bash
 
+# Every script that sources this runs strict and logs under its own name ([kafka] for kafka.sh).
+set -euo pipefail
+LOG_TAG=$(basename "${BASH_SOURCE[1]:-$0}" .sh)
+
 # Repo root = two levels above this file, regardless of the caller's cwd.
 BAIYING_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Everything the local infra writes (pg data, kafka data, jars, logs, pids)

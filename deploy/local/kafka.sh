@@ -11,8 +11,6 @@
 #
 # No Docker and no release tarball: the broker runs from jars Maven resolves
 # from Maven Central (deploy/kafka/pom.xml) into $STATE/kafka/libs.
-set -euo pipefail
-LOG_TAG=kafka
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 

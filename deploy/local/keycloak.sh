@@ -7,8 +7,6 @@
 # (org.keycloak:keycloak-quarkus-dist) and is unpacked once under $STATE/keycloak.
 # `up` imports deploy/keycloak/*.json (realm "baiying") and waits until the realm's
 # discovery document answers. Idempotent; `up` on a running instance returns at once.
-set -euo pipefail
-LOG_TAG=keycloak
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 

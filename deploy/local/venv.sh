@@ -4,8 +4,6 @@
 #
 #   deploy/local/venv.sh          uv sync --locked  (fails if uv.lock is out of date)
 #   deploy/local/venv.sh lock     re-resolve uv.lock after a pyproject.toml change
-set -euo pipefail
-LOG_TAG=venv
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
