@@ -110,16 +110,14 @@ async def _log_in(page: Page, username: str, *, then: str = "#live[data-state=li
 
 
 @asynccontextmanager
-async def _signed_in(infra: Infra, database_url: str, kc: Keycloak, username: str, *,
-                     lifespan_s: int | None = None
-                     ) -> AsyncIterator[tuple[str, Page, Watch, Tokens]]:
-    """The dashboard in Chromium, signed in at the provider as `username` (access tokens living
-    `lifespan_s` if given): the consoles' base URL, the page, its watch and its tokens."""
-    async with consoles(infra, database_url, kc, lifespan_s=lifespan_s) as base, \
-            chromium() as browser:
+async def _short_lived(infra: Infra, database_url: str, kc: Keycloak
+                       ) -> AsyncIterator[tuple[str, Page, Watch, Tokens]]:
+    """The dashboard in Chromium, signed in at the provider as 章贡区's supervisor with access
+    tokens that live 12 s: the consoles' base URL, the page, its watch and its tokens."""
+    async with consoles(infra, database_url, kc, lifespan_s=12) as base, chromium() as browser:
         watch, tokens = Watch(), Tokens()
         board = await _open(browser, watch, tokens, f"{base}/dashboard")
-        await _log_in(board, username)
+        await _log_in(board, "sup.zhanggong")
         yield base, board, watch, tokens
 
 
@@ -221,8 +219,7 @@ async def test_supervisor_of_nankang_sees_no_zhanggong_incident(
 
 async def test_a_short_lived_token_is_refreshed_silently(
         infra: Infra, database_url: str, keycloak: Keycloak) -> None:
-    async with _signed_in(infra, database_url, keycloak, "sup.zhanggong",
-                          lifespan_s=12) as (base, board, watch, tokens):
+    async with _short_lived(infra, database_url, keycloak) as (base, board, watch, tokens):
         first = tokens.access[0]
         # The first token really expires (the dispatcher refuses it) while the page carries on.
         await eventually(lambda: _refused(base, first), timeout=60, what="first token expired")
@@ -247,8 +244,7 @@ async def test_a_short_lived_token_is_refreshed_silently(
 
 async def test_an_ended_provider_session_sends_the_user_back_to_sign_in(
         infra: Infra, database_url: str, keycloak: Keycloak) -> None:
-    async with _signed_in(infra, database_url, keycloak, "sup.zhanggong",
-                          lifespan_s=12) as (base, board, watch, tokens):
+    async with _short_lived(infra, database_url, keycloak) as (base, board, watch, tokens):
         sid = jwt.decode(tokens.access[0], options={"verify_signature": False})["sid"]
         await keycloak.admin("DELETE", f"/sessions/{sid}")  # an administrator ends it there
         watch.allow(400, "/protocol/openid-connect/token")  # the refused refresh
