@@ -54,6 +54,25 @@ async def on_reply(deps: Deps, env: Envelope[Any]) -> None:
             await responses.on_reply(conn, settings=deps.settings, event=env.payload)
 
 
+async def on_bulk_deliveries(deps: Deps, messages: list[Message]) -> None:
+    """An advisory's statuses, a partition's poll in one transaction, each applied once.
+
+    Thousands arrive per advisory: one transaction (and one claim statement) a poll, not one
+    per status, keeps their share of the pool and the event loop small beside replies.
+    """
+    envs = [m.envelope for m in messages if m.envelope is not None
+            and isinstance(m.envelope.payload, DeliveryStatusChanged)]
+    if not envs:
+        return
+    async with deps.pool.acquire() as conn, conn.transaction():
+        fresh = await inbox.claim_many(conn, event_ids=[e.event_id for e in envs],
+                                       consumer=CONSUMER)
+        for env in envs:
+            if env.event_id in fresh:  # a poll may also hold a re-published copy: once
+                fresh.discard(env.event_id)
+                await responses.on_delivery(conn, settings=deps.settings, event=env.payload)
+
+
 async def on_index_batch(deps: Deps, messages: list[Message]) -> None:
     """Snapshots and tombstones in offset order; runs of snapshots go in one upsert.
 
@@ -95,8 +114,9 @@ def make_consumers(rt: Runtime) -> list[EventConsumer]:
         EventConsumer(settings=settings, group_id=RESPONSES_GROUP,
                       topics=[deliveries.TOPIC, replies.TOPIC],
                       handle=route(bound), dead_letters=rt.producer),
-        # At most two at a time: the pool's other connections stay free for replies.
+        # Small polls, two partitions at a time: the pool and the loop stay free for replies.
         EventConsumer(settings=settings, group_id=BULK_GROUP, topics=[DELIVERIES_BULK],
-                      handle=route(bound), dead_letters=rt.producer, concurrency=2),
+                      handle_batch=partial(on_bulk_deliveries, deps), dead_letters=rt.producer,
+                      concurrency=2, max_records=100),
         campaign_reach.make_consumer(rt),  # 以案说防 reach, in its own group
     ]

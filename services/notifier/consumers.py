@@ -36,8 +36,9 @@ GROUPS = {
     callouts.BULK_TOPIC: "notifier-bulk",
 }
 # Bulk intake holds at most two pool connections at a time, leaving the rest to call-outs,
-# the senders and the webhooks; the senders' pace, not intake, sets an advisory's speed.
-CONCURRENCY = {callouts.BULK_TOPIC: 2}
+# the senders and the webhooks, in polls of 100 (each rendered without a pause of the event
+# loop); the senders' pace, not intake, sets an advisory's speed.
+OPTIONS: dict[str, dict[str, int]] = {callouts.BULK_TOPIC: {"concurrency": 2, "max_records": 100}}
 
 
 def _bind(rt: Runtime, topic: str) -> Callable[[list[Message]], Awaitable[None]]:
@@ -57,7 +58,7 @@ def make_consumers(rt: Runtime) -> list[EventConsumer]:
             topics=[topic],
             handle_batch=_bind(rt, topic),
             dead_letters=rt.producer,
-            concurrency=CONCURRENCY.get(topic, 6),
+            **OPTIONS.get(topic, {}),
         )
         for topic in BATCH_HANDLERS
     ]

@@ -30,6 +30,9 @@ from baiying_shared.metrics import OUTBOX_PUBLISHED
 from baiying_shared.settings import CommonSettings
 
 log = get_logger(__name__)
+# Sends between two turns of the event loop: a bulk batch of 1,000 would otherwise hold the
+# loop (and the urgent lane's publisher, the service's requests) for its whole send loop.
+YIELD_EVERY = 50
 
 
 def channel(lane: int) -> str:
@@ -217,12 +220,13 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            futures = [
-                await self._producer.send(
+            futures = []
+            for n, r in enumerate(rows, 1):
+                futures.append(await self._producer.send(
                     self._settings.topic(r["topic"]), value=r["value"], key=r["key"].encode()
-                )
-                for r in rows
-            ]
+                ))
+                if n % YIELD_EVERY == 0:  # a send rarely suspends: let the other lane run
+                    await asyncio.sleep(0)
             await asyncio.gather(*futures)  # every ack before any row is marked
             await conn.execute(  # the moment every ack is in, not when the batch was read
                 "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])",

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -53,10 +55,26 @@ async def _rows(s: System, callout_ids: list[uuid.UUID]) -> list[asyncpg.Record]
         " AND channel = 'sms'", callout_ids))
 
 
-async def _blocked_by(s: System, pid: int) -> bool:
-    """Whether some session (the bulk intake's claim) waits on the test's transaction."""
-    return bool(await s.pool.fetchval(
+async def _waits_on(pool: asyncpg.Pool[Any], pid: int) -> bool:
+    return bool(await pool.fetchval(
         "SELECT count(*) > 0 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", pid))
+
+
+@asynccontextmanager
+async def claims_held(
+    pool: asyncpg.Pool[Any], database_url: str, *, schema: str, consumer: str,
+    event_ids: list[uuid.UUID],
+) -> AsyncIterator[Callable[[], Awaitable[bool]]]:
+    """The inbox claims of `event_ids` taken in a transaction left open until the block ends
+    (then rolled back): a consumer reaching one waits. Yields a probe: is someone waiting?"""
+    blocker = await asyncpg.connect(database_url)
+    try:
+        await blocker.execute("BEGIN")
+        await blocker.execute(f"INSERT INTO {schema}.processed_events (event_id, consumer)"
+                              " SELECT unnest($1::uuid[]), $2", event_ids, consumer)
+        yield partial(_waits_on, pool, blocker.get_server_pid())
+    finally:
+        await blocker.close()  # the claims roll back: the consumer goes on
 
 
 async def test_an_urgent_callout_reaches_deliveries_while_a_bulk_advisory_is_held(
@@ -65,16 +83,11 @@ async def test_an_urgent_callout_reaches_deliveries_while_a_bulk_advisory_is_hel
     async with system(notifier_settings) as s:
         crowd = [wrap(issued(phone=ph, kind="advisory", rank=i), producer="dispatcher")
                  for i, ph in enumerate(_phones(CROWD, 1))]
-        blocker = await asyncpg.connect(s.settings.database_url.get_secret_value())
-        try:
-            tx = blocker.transaction()
-            await tx.start()
-            await blocker.execute(  # the advisory's claims, taken and not committed
-                "INSERT INTO notifier.processed_events (event_id, consumer)"
-                " SELECT unnest($1::uuid[]), $2", [e.event_id for e in crowd], CONSUMER)
+        held = claims_held(s.pool, s.settings.database_url.get_secret_value(), schema="notifier",
+                           consumer=CONSUMER, event_ids=[e.event_id for e in crowd])
+        async with held as waiting:
             await _publish(s, callouts.BULK_TOPIC, crowd)
-            pid = blocker.get_server_pid()
-            await eventually(lambda: _blocked_by(s, pid), timeout=60,
+            await eventually(waiting, timeout=60,
                              what="the bulk intake waiting on the advisory's claims")
             urgent = issued(phone="+8613700009999", rank=1)
             await s.dispatcher.publish(urgent)  # dispatch.callouts.v1, published after it
@@ -83,8 +96,6 @@ async def test_an_urgent_callout_reaches_deliveries_while_a_bulk_advisory_is_hel
             ids = [e.payload.callout_id for e in crowd]
             assert await _rows(s, ids) == [], "the advisory is held, yet some of it got in"
             await s.wait_received([urgent.phone])
-        finally:
-            await blocker.close()  # rolls the claims back: the intake goes on
         rows = await eventually(lambda: _full(s, ids), timeout=120, what="the advisory's rows")
         assert all(seq > urgent_seq for _, seq in rows)
         await s.wait_received([str(e.payload.phone) for e in crowd], limit_s=120)
