@@ -9,7 +9,10 @@ people and, from 2 s into it, `reps` more call-outs one after another while it i
 going. Each latency is from just before the POST to the moment the call-out's SMS left the
 carrier queue (the sandbox's `date_sent`, `GET /v1/admin/departures`): what a volunteer's
 phone would see, not the API's answer. Target: p99 during the advisory within 300 ms of
-p99 without it. `--recipients 2000 --reps 10` shrinks it to about a minute.
+p99 without it. Each figure comes with its stages (`stages_idle`, `stages_during`, ms from
+the POST): the call-out's event in the dispatcher's outbox, the relay's acks, the notifier's
+row, the carrier's `sent` — upstream of the notifier's row is the lanes' part (outbox lanes,
+bulk topics), after it the sender's. `--recipients 2000 --reps 10` shrinks it to a minute.
 """
 
 from __future__ import annotations
@@ -52,28 +55,45 @@ async def _departed(system: System, phone: str) -> datetime | None:
     return datetime.fromisoformat(stamps[0]) if stamps else None
 
 
-async def _queued_at(system: System, phone: str) -> datetime:
-    """When the notifier's row for the call-out to `phone` was written (its intake)."""
+# Where an urgent call-out's time goes, on the database's clock (same host as the client's
+# time.time()), per stage from the POST: its CalloutIssued written to the dispatcher's outbox,
+# the relay's broker acks, the notifier's row (its intake transaction), the carrier's `sent`.
+_STAGES = """
+SELECT extract(epoch FROM o.created_at), extract(epoch FROM o.published_at),
+       (SELECT extract(epoch FROM min(d.created_at)) FROM notifier.deliveries d
+        WHERE d.callout_id = c.id)
+FROM dispatcher.callouts c
+JOIN dispatcher.outbox o ON o.key = c.volunteer_id::text AND o.topic = 'dispatch.callouts.v1'
+WHERE c.incident_id = $1::uuid ORDER BY o.id LIMIT 1
+"""
+STAGES = ("event_written", "relay_acked", "notifier_row", "sent")
+
+
+async def _stages(system: System, incident_id: str) -> list[float]:
+    """Epoch seconds of the first three stages for the call-out of `incident_id`."""
     conn = await asyncpg.connect(system.database_url)
     try:
-        at: datetime = await conn.fetchval(
-            "SELECT min(created_at) FROM notifier.deliveries WHERE phone = $1", phone)
-        return at
+        row = await conn.fetchrow(_STAGES, incident_id)
     finally:
         await conn.close()
+    assert row is not None and None not in tuple(row), f"no stages for {incident_id}"
+    return [float(v) for v in row]
 
 
-async def _latency_ms(
-    system: System, place: tuple[float, float], phone: str
-) -> tuple[float, float]:
-    """Raise a call-out for one person: ms from the POST to its SMS leaving the carrier queue,
-    and of that, ms from the notifier's row (intake) to the same moment (our queue + carrier)."""
+async def _latency_ms(system: System, place: tuple[float, float], phone: str) -> list[float]:
+    """Raise a call-out for one person: ms from the POST to each of STAGES, the last its SMS
+    leaving the carrier queue (what the volunteer's phone sees)."""
     t0 = time.time()
-    await raise_incident(system, callout(place, need=1, radius_m=500))
+    raised = await raise_incident(system, callout(place, need=1, radius_m=500))
     sent = await eventually(lambda: _departed(system, phone), timeout=120, interval=0.005,
                             what=f"the call-out to {phone} sent")  # fmt: skip
-    queued = await _queued_at(system, phone)
-    return (sent.timestamp() - t0) * 1000, (sent - queued).total_seconds() * 1000
+    marks = [*await _stages(system, raised["id"]), sent.timestamp()]
+    return [(m - t0) * 1000 for m in marks]
+
+
+def _breakdown(samples: list[list[float]]) -> dict[str, Any]:
+    """Per stage, percentiles of ms from the POST (the last is the figure itself)."""
+    return {stage: percentiles([s[k] for s in samples]) for k, stage in enumerate(STAGES)}
 
 
 async def _created(system: System) -> int:
@@ -98,13 +118,15 @@ async def measure(system: System, n: int, reps: int, mps: float) -> dict[str, An
     for place, phone in squads[reps:]:
         during.append(await _latency_ms(system, place, phone))
         overlapped += await _created(system) < reps + n  # the advisory still going then
-    idle_p, during_p = percentiles([a for a, _ in idle]), percentiles([a for a, _ in during])
+    idle_p, during_p = percentiles([a[-1] for a in idle]), percentiles([a[-1] for a in during])
     return {"recipients": n, "reps": reps, "mps_per_sender": mps, "senders": len(SENDERS),
             "idle": idle_p, "during_advisory": during_p,
             "p99_during_minus_p99_idle_ms": round(during_p["p99_ms"] - idle_p["p99_ms"], 1),
-            # the notifier's own part: from its row (intake) to the SMS leaving the carrier
-            "notifier_row_to_sent_idle": percentiles([b for _, b in idle]),
-            "notifier_row_to_sent_during": percentiles([b for _, b in during]),
+            # each stage's ms from the POST: upstream (outbox, relay, intake) and the notifier's
+            # own part after its row (its queue, the carrier's)
+            "stages_idle": _breakdown(idle), "stages_during": _breakdown(during),
+            "notifier_row_to_sent_idle": percentiles([a[3] - a[2] for a in idle]),
+            "notifier_row_to_sent_during": percentiles([a[3] - a[2] for a in during]),
             "raised_while_advisory_still_sending": overlapped, "target": TARGET}
 
 
