@@ -45,6 +45,10 @@ infra:
 	deploy/local/infra.sh up
 
 # infra.sh would re-run install.sh; `install` already did it.
+# The browser tests are part of "all the tests": chromium is installed for them, and a run
+# without it fails (tests/consoles/browser.py) instead of skipping them.
+test: export BAIYING_INSTALL_BROWSER := 1
+test: export BAIYING_REQUIRE_BROWSER := 1
 test: install
 	BAIYING_SKIP_INSTALL=1 deploy/local/infra.sh up
 	deploy/local/keycloak.sh up

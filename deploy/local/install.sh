@@ -24,7 +24,8 @@ command -v npm >/dev/null || PACKAGES+=(npm)
 
 # Headless browser tests (pytest marker `browser`) drive Debian's chromium
 # via playwright (`playwright install` can't download browsers here). It is
-# large, so only install it in CI or when asked: BAIYING_INSTALL_BROWSER=1.
+# large, so only install it when the tests need it: in CI, for `make test` (which sets
+# BAIYING_INSTALL_BROWSER=1), or when asked — `make run` does not need it.
 if [[ ${BAIYING_INSTALL_BROWSER:-} == 1 || ${CI:-} == true ]]; then
   PACKAGES+=(chromium)
 fi
