@@ -11,7 +11,12 @@ R = TypeVar("R")
 
 
 class Batcher(Generic[T, R]):
-    """`await submit(item)` returns that item's result from `flush(items) -> results`."""
+    """`await submit(item)` returns that item's result from `flush(items) -> results`.
+
+    `eager`: an item arriving while no flush is in flight is flushed at once (an idle
+    sender's first claim waits for nothing); while one is in flight, items gather for up to
+    `max_wait_s` (or `max_items`) as usual.
+    """
 
     def __init__(
         self,
@@ -19,8 +24,9 @@ class Batcher(Generic[T, R]):
         *,
         max_items: int = 200,
         max_wait_s: float = 0.005,
+        eager: bool = False,
     ) -> None:
-        self._flush, self._max, self._wait = flush, max_items, max_wait_s
+        self._flush, self._max, self._wait, self._eager = flush, max_items, max_wait_s, eager
         self._items: list[tuple[T, asyncio.Future[R]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._running: set[asyncio.Task[None]] = set()  # strong refs until each flush ends
@@ -28,7 +34,7 @@ class Batcher(Generic[T, R]):
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._items.append((item, future))
-        if len(self._items) >= self._max:
+        if len(self._items) >= self._max or (self._eager and not self._running):
             self._drain()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._wait, self._drain)

@@ -52,6 +52,12 @@ class SegmentPacer:
     A message may go while the virtual carrier queue (`_tat`, when it would empty) is at most
     `tolerance_s` ahead: a late wake-up of the event loop spends that slack instead of losing
     sending time, and the carrier never holds more than about `tolerance_s` of our segments.
+
+    A message is timed when it is taken, but reaches the carrier only after its claim and
+    request (`settle`: a few ms idle, a few hundred on a loaded box). That lead time —
+    a moving average, at most `tolerance_s` — is allowed on top, so the latency does not eat
+    the slack the carrier queue needs never to run dry, while what the carrier holds stays
+    about `tolerance_s` (the messages on their way arrive as the lead runs out).
     """
 
     def __init__(self, *, rate: float, tolerance_s: float, clock: Clock) -> None:
@@ -59,15 +65,21 @@ class SegmentPacer:
             raise ValueError("rate must be positive and tolerance_s not negative")
         self.rate, self.tolerance_s, self._clock = rate, tolerance_s, clock
         self._tat = clock()
+        self._lead = 0.0  # seconds from take to the provider's answer (moving average)
 
     def wait_time(self, segments: int = 1) -> float:
         """Seconds until a message of `segments` may go (0: now)."""
         del segments  # the cost is paid after the send: a long body is not starved
-        return max(0.0, self._tat - self.tolerance_s - self._clock())
+        return max(0.0, self._tat - self._lead - self.tolerance_s - self._clock())
 
     def take(self, segments: int = 1) -> None:
-        """Account for a message of `segments` sent now."""
+        """Account for a message of `segments` sent now (on its way until `settle`)."""
         self._tat = max(self._tat, self._clock()) + segments / self.rate
+
+    def settle(self, taken_at: float) -> None:
+        """The provider answered for a message taken at `taken_at` (this clock)."""
+        lead = min(max(self._clock() - taken_at, 0.0), self.tolerance_s)
+        self._lead += 0.1 * (lead - self._lead)
 
     def refund(self, segments: int = 1) -> None:
         """Give back a take whose message did not go after all."""
