@@ -52,14 +52,15 @@ class _TimedParser:
     """The parser's chunks, with the time spent parsing them summed."""
 
     def __init__(self, parser: CsvParser) -> None:
-        self.parser, self.busy_s = parser, 0.0
+        self.parser, self.busy_s, self.cpu_s = parser, 0.0, 0.0
 
     def chunk(self) -> Parsed | None:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.thread_time()
         try:
             return self.parser.chunk(CHUNK_ROWS)
         finally:
             self.busy_s += time.perf_counter() - t0
+            self.cpu_s += time.thread_time() - cpu0
 
 
 def _cpu_of(pid: int) -> float | None:
@@ -104,6 +105,7 @@ async def main(rows: int, keep: bool) -> dict[str, Any]:
             "read_s": round(t1 - t0, 2), "parse_and_write_s": round(t2 - t1, 2),
             "total_s": round(t2 - t0, 2), "rows_per_s": round(rows / (t2 - t0)),
             "parse_s": round(timed.busy_s, 2),  # in its thread, beside the writes
+            "parse_cpu_s": round(timed.cpu_s, 2),
             # CPU this process used (parse, COPY encoding): on a shared box, the load-free part
             "python_cpu_s": round(cpu, 2),
             # CPU of the database backend that ran the import (None if not on this machine)

@@ -1,11 +1,12 @@
 """CSV import into the database: new people copied straight in, known phones merged by SQL.
 
-The whole file is one transaction, so a crash leaves nothing half-written. Per chunk, rows
-whose phone is not stored yet are COPYed into `volunteers` with ids made here and their
-snapshot envelopes built here and COPYed into the outbox (the database was the import's
-bottleneck, the Python core half idle). Rows whose phone is stored go through a staging
-table and one set-based upsert whose RETURNING feeds the envelopes, in SQL. A phone stored
-by someone else between the check and the COPY sends that chunk's new rows to the upsert.
+The whole file is one transaction, so a crash leaves nothing half-written. New people are
+COPYed into `volunteers` with ids made here, and their snapshot envelopes built here are
+COPYed into the outbox (the database was the import's bottleneck, the Python core half idle).
+Until a stored phone turns up, a chunk is copied without asking (the unique index refuses a
+stored phone and a savepoint undoes that chunk); then each chunk is split: stored phones go
+through a staging table and one set-based upsert whose RETURNING feeds the envelopes in SQL.
+A phone stored by someone else between the split and the COPY sends the chunk to the upsert.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import datetime
 import asyncpg
 
 from baiying_registry import bulk_sql, repo
-from baiying_registry.csvrows import CsvParser, Parsed, Rejected, Row
+from baiying_registry.csvrows import CsvParser, Parsed, Rejected, Row, rare_collections
 from baiying_registry.schemas import ImportReport, Rejection
 from baiying_shared.events import volunteers as volunteer_events
 
@@ -105,6 +106,7 @@ class _Run:
     trace: str
     now: datetime
     tally: _Tally = field(default_factory=_Tally)
+    all_new: bool = True  # no stored phone met yet
 
 
 async def import_parsed(
@@ -138,7 +140,7 @@ async def import_chunks(
     async def parse_next() -> Parsed | None:
         return await asyncio.to_thread(next_chunk) if parse_in_thread else next_chunk()
 
-    async with _points_as_ewkb(conn), conn.transaction():
+    async with _bulk_session(conn), conn.transaction():
         run = _Run(trace, await conn.fetchval("SELECT now()"))
         await conn.execute(_STAGING)
         pending = asyncio.ensure_future(parse_next())
@@ -158,14 +160,16 @@ async def import_chunks(
 
 
 @asynccontextmanager
-async def _points_as_ewkb(conn: repo.Conn) -> AsyncIterator[None]:
-    """While inside, a (lat, lon) pair is sent as a geography in COPY's binary form (EWKB)."""
+async def _bulk_session(conn: repo.Conn) -> AsyncIterator[None]:
+    """While inside, a (lat, lon) pair is sent as a geography in COPY's binary form (EWKB),
+    and the garbage collector runs rarely."""
     schema = await conn.fetchval(
         "SELECT typnamespace::regnamespace::text FROM pg_type WHERE oid = 'geography'::regtype")
     await conn.set_type_codec("geography", schema=schema, format="binary", decoder=bytes,
                               encoder=lambda p: _EWKB_POINT.pack(1, 0x20000001, 4326, p[1], p[0]))
     try:
-        yield
+        with rare_collections():
+            yield
     finally:
         if not conn.is_closed():  # the pool's next user reads geography as before
             await conn.reset_type_codec("geography", schema=schema)
@@ -174,25 +178,37 @@ async def _points_as_ewkb(conn: repo.Conn) -> AsyncIterator[None]:
 async def _write_chunk(conn: repo.Conn, chunk: Parsed, run: _Run) -> None:
     """New phones by COPY, stored ones by the upsert; rows of unknown teams are rejected."""
     teams = await _teams(conn, {r.team_id for r in chunk.rows})
-    known = [r for r in chunk.rows if r.team_id in teams]
-    stored = await _stored_phones(conn, [r.phone for r in known])
-    new = [r for r in known if r.phone not in stored]
-    merge = [r for r in known if r.phone in stored]
+    created, updated = await _write_known(
+        conn, [r for r in chunk.rows if r.team_id in teams], chunk.columns, teams, run)
     tally = run.tally
-    if new and await _copy_new(conn, new, teams, run):
-        tally.created += len(new)
-    else:
-        merge += new
-    if merge:
-        counts = await _merge(conn, merge, chunk.columns, run.trace)
-        tally.created += counts["created"]
-        tally.updated += counts["updated"]
+    tally.created += created
+    tally.updated += updated
     unknown = [r for r in chunk.rows if r.team_id not in teams]
     tally.received += chunk.received
     tally.valid += len(chunk.rows)
     tally.unknown_team += len(unknown)
     tally.rejected += chunk.rejected
     tally.rejected += (Rejected(r.line, "team_id", f"no team {r.team_id}") for r in unknown)
+
+
+async def _write_known(conn: repo.Conn, rows: list[Row], columns: tuple[str, ...],
+                       teams: dict[uuid.UUID, _Team], run: _Run) -> tuple[int, int]:
+    """(created, updated). Until a stored phone turns up, a chunk is COPYed without asking
+    which phones are stored (the unique index answers); after that each chunk is split first."""
+    if run.all_new and rows:
+        if await _copy_new(conn, rows, teams, run):
+            return len(rows), 0
+        run.all_new = False
+    stored = await _stored_phones(conn, [r.phone for r in rows])
+    new = [r for r in rows if r.phone not in stored]
+    merge = [r for r in rows if r.phone in stored]
+    created = len(new) if new and await _copy_new(conn, new, teams, run) else 0
+    if not created:
+        merge += new
+    if not merge:
+        return created, 0
+    counts = await _merge(conn, merge, columns, run.trace)
+    return created + counts["created"], counts["updated"]
 
 
 async def _stored_phones(conn: repo.Conn, phones: list[str]) -> set[str]:

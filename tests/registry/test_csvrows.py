@@ -96,3 +96,17 @@ def test_a_bad_byte_rejects_its_line_naming_the_field() -> None:
 def test_an_undecodable_header_still_rejects_the_file() -> None:
     with pytest.raises(MalformedCsv, match="UTF-8"):
         _parse(decode_upload("姓名,phone,team_id,lat,lon\n".encode("gbk")))
+
+
+def test_rarer_collections_last_while_any_import_runs() -> None:
+    import gc
+
+    from baiying_registry.csvrows import rare_collections
+
+    before = gc.get_threshold()
+    with rare_collections():
+        assert gc.get_threshold() == (100_000, 50, 100)
+        with rare_collections():  # a second import at the same time
+            pass
+        assert gc.get_threshold() == (100_000, 50, 100), "the first import is still running"
+    assert gc.get_threshold() == before

@@ -115,3 +115,21 @@ async def test_the_connection_reads_geography_as_before(registry: Registry) -> N
         again = await conn.fetchval("SELECT home FROM volunteers WHERE phone = $1", phone)
     assert type(before) is type(after) is type(again) is str
     assert after == again and after.upper().startswith("0101000020E6100000")
+
+
+async def test_a_stored_phone_mid_chunk_after_new_chunks(registry: Registry) -> None:
+    """The first chunks are copied unasked; the chunk that holds a stored phone is split."""
+    team = await registry.team("360781")
+    t = team["id"]
+    old = await registry.volunteer(team)
+    phones = [new_phone() for _ in range(5)]
+    lines = [f"人{i},{p},{t},,25.88,116.02,,,,,,,," for i, p in enumerate(phones[:3])]
+    lines += [f"改过,{old['phone']},{t},,25.88,116.02,,,,,,,,",
+              *(f"人{i},{p},{t},,25.88,116.02,,,,,,,," for i, p in enumerate(phones[3:]))]
+    async with registry.pool.acquire() as conn:
+        report = await import_stream(conn, parser=_parser(registry, lines), chunk_rows=2)
+        outbox, stored = await _snapshots(conn, [old["phone"], *phones])
+    assert (report.created, report.updated, report.unchanged) == (5, 1, 0)
+    assert stored[old["id"]].name == "改过" and len(stored) == 6
+    payloads = [decode(o["value"]).payload for o in outbox]
+    assert all(stored[str(p.volunteer_id)] in payloads for p in stored.values())
