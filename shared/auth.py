@@ -64,6 +64,14 @@ class Principal(BaseModel):
             return None
         return list(self.districts)
 
+    def districts_in_scope(self, district: str | None) -> list[str] | None:
+        """What a list covers: the district asked for (403 unless the caller may act in it),
+        else the caller's own (None: every district)."""
+        if district is None:
+            return self.district_filter()
+        self.ensure_district(district)
+        return [district]
+
 
 def mint_token(
     settings: CommonSettings,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from baiying_registry import repo, service
-from baiying_registry.deps import Db, cursor_id, districts_in_scope, team_out
+from baiying_registry.deps import Db, cursor_id, team_out
 from baiying_registry.domain import encode_cursor
 from baiying_registry.schemas import TeamIn, TeamOut, TeamPage
 from baiying_shared.auth import AdminPrincipal, StaffPrincipal
@@ -38,7 +38,7 @@ async def list_teams(
 ) -> TeamPage:
     """Teams in id order, filtered by district and type, limited to the caller's districts."""
     rows = await repo.list_teams(
-        db, districts=districts_in_scope(principal, district),
+        db, districts=principal.districts_in_scope(district),
         type_=type.value if type else None, after=cursor_id(cursor), limit=limit,
     )
     more = len(rows) > limit

@@ -72,10 +72,7 @@ async def list_volunteers(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> VolunteerPage:
     """Volunteers in id order (keyset pages), by team type, district, team or distance."""
-    districts = principal.district_filter()
-    if district is not None:
-        principal.ensure_district(district)
-        districts = [district]
+    districts = principal.districts_in_scope(district)
     point = _near(near, radius_m)
     query = repo.VolunteerQuery(
         districts=districts, team_type=team_type.value if team_type else None, team_id=team_id,

@@ -40,15 +40,6 @@ def volunteer_out(row: Any, *, whole_phone: bool = True) -> VolunteerOut:
     })
 
 
-def districts_in_scope(principal: Principal, district: str | None) -> list[str] | None:
-    """The districts a list covers: the one asked for (403 unless the caller may see it), else
-    all the caller's (None: every district)."""
-    if district is None:
-        return principal.district_filter()
-    principal.ensure_district(district)
-    return [district]
-
-
 def sees_whole_phone(principal: Principal, volunteer_id: uuid.UUID | None = None) -> bool:
     """Admins (who keep the records) and the volunteer themself; desks and supervisors see masks."""
     return principal.role == "admin" or (

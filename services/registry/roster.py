@@ -70,20 +70,13 @@ class RosterPerson(BaseModel):
     app: State
 
 
-def _districts(principal: StaffPrincipal, district: str | None) -> list[str] | None:
-    if district is None:
-        return principal.district_filter()
-    principal.ensure_district(district)
-    return [district]
-
-
 @router.get("", response_model=list[RosterRow])
 async def roster(
     principal: StaffPrincipal, db: Db,
     district: DistrictQ = None,
 ) -> list[RosterRow]:
     """Per district and team type: teams, people, on duty now, reachable, and why not."""
-    rows = await db.fetch(_SUMMARY, _districts(principal, district))
+    rows = await db.fetch(_SUMMARY, principal.districts_in_scope(district))
     return [RosterRow(**dict(r)) for r in rows]
 
 
@@ -97,7 +90,7 @@ async def roster_people(
     if district is None and principal.district_filter() is None:
         raise InvalidField("district", "required for a drill-down across all districts",
                            where="query")
-    rows = await db.fetch(_PEOPLE, _districts(principal, district), team_type.value, sms)
+    rows = await db.fetch(_PEOPLE, principal.districts_in_scope(district), team_type.value, sms)
     whole = sees_whole_phone(principal)
     return [_person(r, whole) for r in rows]
 

@@ -88,10 +88,7 @@ async def search(
     district: DistrictCode | None = None, limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[AddressOut]:
     """Search-as-you-type over the standard addresses of the caller's districts, best first."""
-    scope = principal.district_filter()
-    if district is not None:
-        principal.ensure_district(district)
-        scope = [district]
+    scope = principal.districts_in_scope(district)
     if not q.split():
         raise InvalidField("q", "type part of an address", where="query")
     async with pool.acquire() as conn:
