@@ -5,6 +5,7 @@ They take domain commands (`NewIncident`), never the HTTP schemas; the edge tran
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,43 +83,57 @@ def _values(
 async def insert_and_call(
     conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, principal: Principal,
     cmd: NewIncident, idempotency_key: str | None, now: datetime,
+    audit: repo.AuditEntry | None = None,
 ) -> Incident | None:
-    """Insert the incident and, through the aggregate, call its first round (or fan out the
-    advisory) in the caller's transaction; None if `idempotency_key` was used before."""
+    """Insert the incident (and its `audit` row) and, through the aggregate, call its first
+    round (or fan out the advisory) in the caller's transaction, which every error here
+    aborts; None if `idempotency_key` was used before."""
     values = _values(settings, cmd, principal=principal, now=now)
-    incident = await repo.insert_incident(conn, values=values, idempotency_key=idempotency_key)
+    incident = await repo.insert_incident(conn, values=values, idempotency_key=idempotency_key,
+                                          audit=audit)
     if incident is None:
         return None
-    async with unit_of_work(conn, settings, now=now) as uow:
-        agg = await handlers.open_incident(uow, incident_id=incident.id,
+    async with unit_of_work(conn, settings, now=now, join=True) as uow:
+        agg = await handlers.open_incident(uow, incident_id=incident.id, inserted=incident,
                                            over_call=settings.dispatch_over_call_factor,
                                            advisory_max=settings.dispatch_advisory_max)
     return agg.row if agg else incident
 
 
+def _raise_audit(principal: Principal, cmd: NewIncident) -> repo.AuditEntry:
+    detail = {"title": cmd.title, "kind": cmd.kind, "need": repo.need_json(cmd.need),
+              "district": cmd.district}
+    if cmd.help_from:
+        detail["help_from"] = list(cmd.help_from)
+    return repo.AuditEntry(actor=principal.sub, role=principal.role, action="raise",
+                           detail=detail)
+
+
 async def raise_incident(
     pool: asyncpg.Pool[Any], *, settings: DispatcherSettings, principal: Principal,
-    cmd: NewIncident, idempotency_key: str | None,
+    cmd: NewIncident, idempotency_key: str | None, marks: dict[str, float] | None = None,
 ) -> tuple[Incident, bool]:
-    """Create the incident and, in the same transaction, its first round; True if replayed."""
-    now = datetime.now(UTC)
+    """Create the incident and, in the same transaction, its first round; True if replayed.
+
+    `marks` gets the perf_counter() moments the transaction began and committed (the POST's
+    Server-Timing header, which bench/raise_to_sms.py breaks the raise down by).
+    """
+    now, stamp = datetime.now(UTC), marks if marks is not None else {}
     why = outside_service_area(cmd.lat, cmd.lon, districts=principal.district_filter(),
                                margin_m=settings.dispatch_service_margin_m)
     if why:
         raise InvalidField("location", why)
-    async with pool.acquire() as conn, conn.transaction():
-        incident = await insert_and_call(conn, settings=settings, principal=principal, cmd=cmd,
-                                         idempotency_key=idempotency_key, now=now)
-        if incident is None:  # this key was used before: same request, same answer
-            assert idempotency_key is not None
-            return await _replay(conn, principal=principal, key=idempotency_key,
-                                 request_hash=cmd.request_hash), True
-        detail = {"title": cmd.title, "kind": cmd.kind, "need": repo.need_json(cmd.need),
-                  "district": cmd.district}
-        if cmd.help_from:
-            detail["help_from"] = list(cmd.help_from)
-        await repo.audit(conn, actor=principal.sub, role=principal.role, action="raise",
-                         incident_id=incident.id, detail=detail)
+    async with pool.acquire() as conn:
+        stamp["begin"] = time.perf_counter()
+        async with conn.transaction():
+            incident = await insert_and_call(
+                conn, settings=settings, principal=principal, cmd=cmd,
+                idempotency_key=idempotency_key, now=now, audit=_raise_audit(principal, cmd))
+            if incident is None:  # this key was used before: same request, same answer
+                assert idempotency_key is not None
+                return await _replay(conn, principal=principal, key=idempotency_key,
+                                     request_hash=cmd.request_hash), True
+        stamp["committed"] = time.perf_counter()
     return incident, False
 
 

@@ -83,18 +83,36 @@ _INCIDENT_COLS = """id, kind, title, description, category, address, area, distr
     unmet_at, ended_at, request_hash, draw_districts"""
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what (the audit_log row), when it is written with the change it records."""
+
+    actor: str
+    role: str
+    action: str
+    detail: dict[str, Any]
+
+
 async def insert_incident(
-    conn: asyncpg.Connection[Any], *, values: dict[str, Any], idempotency_key: str | None
+    conn: asyncpg.Connection[Any], *, values: dict[str, Any], idempotency_key: str | None,
+    audit: AuditEntry | None = None,
 ) -> Incident | None:
-    """Insert; None if this creator already used `idempotency_key` (the caller replays)."""
+    """Insert, with its `audit` row in the same statement; None if this creator already used
+    `idempotency_key` (the caller replays; no audit row is written then)."""
     cols = [*values, "id", "idempotency_key"]
     args = [*values.values(), new_id(), idempotency_key]
     marks = ", ".join(f"${i}" for i in range(1, len(args) + 1))
     point = f"ST_SetSRID(ST_MakePoint(${cols.index('lon') + 1}, ${cols.index('lat') + 1}), 4326)"
+    a = len(args)
     row = await conn.fetchrow(
-        f"INSERT INTO incidents ({', '.join(cols)}, location) VALUES ({marks}, {point}::geography)"
-        f" ON CONFLICT (created_by, idempotency_key) DO NOTHING RETURNING {_INCIDENT_COLS}",
-        *args,
+        f"WITH made AS (INSERT INTO incidents ({', '.join(cols)}, location)"
+        f" VALUES ({marks}, {point}::geography)"
+        f" ON CONFLICT (created_by, idempotency_key) DO NOTHING RETURNING {_INCIDENT_COLS}),"
+        " logged AS (INSERT INTO audit_log (actor, role, action, incident_id, detail)"
+        f" SELECT ${a + 1}::text, ${a + 2}::text, ${a + 3}::text, id, ${a + 4}::jsonb FROM made"
+        f" WHERE ${a + 1}::text IS NOT NULL) SELECT * FROM made",
+        *args, *((audit.actor, audit.role, audit.action, audit.detail) if audit
+                 else (None, None, None, None)),
     )
     return _incident(row) if row else None
 
@@ -181,22 +199,31 @@ async def insert_callouts(
     round_no: int,
     first_rank: int,
 ) -> list[Callout]:
-    """One pending call-out per pick, ranked in the given (nearest-first) order."""
+    """One pending call-out per pick, ranked in the given (nearest-first) order: one statement
+    for the lot, which returns the rows as written (no second read)."""
     rows = [
-        (new_id(), incident_id, c.volunteer_id, c.name, c.phone, c.team_type, list(c.skills),
-         c.district, list(c.channels), c.language, c.lat, c.lon, c.distance_m, first_rank + i,
-         round_no)
+        {"id": new_id(), "volunteer_id": c.volunteer_id, "name": c.name, "phone": c.phone,
+         "team_type": c.team_type, "skills": list(c.skills), "district": c.district,
+         "channels": list(c.channels), "language": c.language, "lat": c.lat, "lon": c.lon,
+         "distance_m": c.distance_m, "rank": first_rank + i}
         for i, c in enumerate(picks)
     ]
     if not rows:
         return []
-    await conn.executemany(
-        "INSERT INTO callouts (id, incident_id, volunteer_id, name, phone, team_type, skills,"
-        " district, channels, language, lat, lon, distance_m, rank, round, state)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,'pending')",
-        rows,
+    made = await conn.fetch(
+        f"INSERT INTO callouts ({_PICK_COLS}, incident_id, round, state)"
+        f" SELECT {_PICK_COLS}, $2, $3, 'pending' FROM jsonb_to_recordset($1::jsonb)"
+        " AS p(id uuid, volunteer_id uuid, name text, phone text, team_type text,"
+        " skills text[], district text, channels text[], language text,"
+        " lat double precision, lon double precision, distance_m integer, rank integer)"
+        f" RETURNING {_CALLOUT_COLS}",
+        rows, incident_id, round_no,
     )
-    return await callouts_of(conn, incident_id=incident_id, ids=[r[0] for r in rows])
+    return sorted((_callout(r) for r in made), key=lambda c: c.rank)
+
+
+_PICK_COLS = ("id, volunteer_id, name, phone, team_type, skills, district, channels, language,"
+              " lat, lon, distance_m, rank")
 
 
 async def callouts_of(

@@ -10,15 +10,21 @@ from baiying_dispatcher.candidates import Candidate
 from baiying_dispatcher.domain import COMMITTED, IncidentStatus
 from baiying_dispatcher.mobilisation.aggregate import Incident
 from baiying_dispatcher.mobilisation.unit_of_work import UnitOfWork
+from baiying_dispatcher.repo import Incident as IncidentRow
 
 COMMITTING = frozenset({"accept", "arrived"})  # replies that commit the volunteer
 
 
 async def open_incident(
-    uow: UnitOfWork, *, incident_id: uuid.UUID, over_call: float, advisory_max: int
+    uow: UnitOfWork, *, incident_id: uuid.UUID, over_call: float, advisory_max: int,
+    inserted: IncidentRow | None = None,
 ) -> Incident | None:
-    """Just raised: a call-out calls its first round, an advisory reaches its audience."""
-    agg = await uow.load(incident_id)
+    """Just raised: a call-out calls its first round, an advisory reaches its audience.
+
+    `inserted`: the row as this transaction inserted it; nobody else sees it before commit
+    and it has no call-outs yet, so it is taken as it is rather than loaded and locked again.
+    """
+    agg = Incident.of(inserted, ()) if inserted is not None else await uow.load(incident_id)
     if agg is None:
         return None
     agg.open()
