@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from baiying_sandbox.carrier import Carrier
-from baiying_sandbox.checks import CreateForm, TwilioError, check_credentials, parse_create
-from baiying_sandbox.config import SandboxSettings
-from baiying_sandbox.store import API_VERSION, FINAL, SYNC_ERRORS, Message, Store, segments
+from baiying_sandbox.checks import TwilioError, check_credentials
+from baiying_sandbox.create import create, error_body
+from baiying_sandbox.store import API_VERSION, FINAL, Message, Store
 
 router = APIRouter(prefix=f"/{API_VERSION}/Accounts/{{account_sid}}")
 
@@ -20,15 +19,7 @@ __all__ = ["API_VERSION", "TwilioError", "router", "twilio_error"]
 
 def twilio_error(status: int, code: int, message: str) -> JSONResponse:
     """Twilio's error body: the library turns it into TwilioRestException(code, msg)."""
-    return JSONResponse(
-        {
-            "code": code,
-            "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        },
-        status_code=status,
-    )
+    return JSONResponse(error_body(status, code, message), status_code=status)
 
 
 async def authenticate(request: Request, account_sid: str) -> None:
@@ -46,82 +37,18 @@ def _carrier(request: Request) -> Carrier:
     return cast(Carrier, request.app.state.carrier)
 
 
-class _Concurrency:
-    """Creates in progress; above the limit Twilio answers 20429 (not for the rate)."""
-
-    def __init__(self, store: Store) -> None:
-        self._store, self.running = store, 0
-
-    def __enter__(self) -> None:
-        limit = self._store.behaviour.concurrency_limit
-        if limit and self.running >= limit:
-            self._store.counters["rejected_429"] += 1
-            raise TwilioError(429, 20429, "Too Many Requests")
-        self.running += 1
-
-    def __exit__(self, *_: object) -> None:
-        self.running -= 1
-
-
-def _concurrency(request: Request) -> _Concurrency:
-    state = request.app.state
-    if not hasattr(state, "concurrency"):
-        state.concurrency = _Concurrency(_store(request))
-    return cast(_Concurrency, state.concurrency)
-
-
 @router.post("/Messages.json", status_code=201)
-async def create_message(request: Request, account_sid: str, _: Authenticated) -> Any:
-    """Accept (or refuse, as Twilio would or as configured) one outbound SMS."""
-    store, settings = _store(request), cast(SandboxSettings, request.app.state.settings)
-    with _concurrency(request):
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        if store.behaviour.latency_ms:
-            await asyncio.sleep(store.behaviour.latency_ms / 1000)
-        parsed = parse_create(form, settings, store.behaviour.schedule_min_lead_s)
-        _refuse_as_configured(store, parsed)
-        msg = _accept(request, account_sid, parsed)
-    return JSONResponse(msg, status_code=201)
+async def create_message(request: Request, account_sid: str) -> Any:
+    """Accept (or refuse, as Twilio would or as configured) one outbound SMS.
 
-
-def _refuse_as_configured(store: Store, form: CreateForm) -> None:
-    b = store.behaviour
-    if b.error_rate and store.rng.random() < b.error_rate:
-        store.counters["errors_5xx"] += 1
-        raise TwilioError(500, 20500, "Internal Server Error")
-    code = 21610 if form.to in store.opted_out else b.failing_numbers.get(form.to)
-    if code in SYNC_ERRORS:
-        store.counters["rejected_permanent"] += 1
-        raise TwilioError(400, code, SYNC_ERRORS[code].format(to=form.to))
-
-
-def _accept(request: Request, account_sid: str, form: CreateForm) -> dict[str, Any]:
-    """Record the message and hand it to the carrier; the answer is its state right now."""
-    store, carrier = _store(request), _carrier(request)
-    if form.sender and not carrier.room(form.sender, segments(form.body), form.validity_s):
-        store.counters["rejected_21611"] += 1
-        raise TwilioError(
-            400, 21611, "This 'From' number has exceeded the maximum number of queued messages"
-        )
-    status = "scheduled" if form.send_at else "queued" if form.sender else "accepted"
-    msg = store.add(
-        account_sid=account_sid,
-        to=form.to,
-        from_=form.sender,
-        body=form.body,
-        service_sid=form.service,
-        callback=form.callback,
-        status=status,
+    Reached for a create that is not url-encoded (multipart): `create.SandboxApp` answers
+    the url-encoded ones, which is what the twilio library sends, before this router."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    auth = request.headers.get("authorization", "")
+    payload = await create(
+        request.app.state, account_sid=account_sid, authorization=auth, form=form
     )
-    msg.validity_s, msg.send_at = form.validity_s, form.send_at
-    payload = msg.to_json()
-    if form.send_at:
-        carrier.scheduled(msg)
-    elif form.sender:
-        carrier.accepted(msg)
-    else:
-        carrier.accepted_for_service(msg)
-    return payload
+    return JSONResponse(payload, status_code=201)
 
 
 def _message(request: Request, sid: str) -> Message:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from baiying_sandbox import admin, api, listing
 from baiying_sandbox.carrier import Carrier
 from baiying_sandbox.config import SandboxSettings
+from baiying_sandbox.create import Concurrency, SandboxApp
 from baiying_sandbox.store import Store
 from baiying_shared.logging import configure_logging
 from baiying_shared.web import install_common
@@ -41,8 +42,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         finally:
             await carrier.stop()
 
-    app = FastAPI(title="Baiying SMS sandbox (Twilio-compatible)", lifespan=lifespan)
+    app = SandboxApp(title="Baiying SMS sandbox (Twilio-compatible)", lifespan=lifespan)
     app.state.settings, app.state.store = settings, store
+    app.state.concurrency = Concurrency(store)
     install_common(app, service="sandbox")
 
     @app.exception_handler(api.TwilioError)

@@ -21,11 +21,17 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from baiying_sandbox.store import API_VERSION, Message, Store
+from baiying_sandbox.timers import Timers
 from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
 _TWIML_MESSAGE = re.compile(r"<Message[^>]*>(.*?)</Message>", re.S)
 QUEUE_OVERFLOW = 30001
+# A message still queued past its ValidityPeriod is failed and never sent. Twilio's page for
+# 30036 ("Validity Period Expired") names this case; its 30001 page says queued messages
+# "automatically fail" at the queue limit that ValidityPeriod shortens. The notifier reads
+# 30001 (notifier/store.EXPIRED), so 30001 it stays until the notifier also takes 30036.
+VALIDITY_EXPIRED = QUEUE_OVERFLOW
 
 
 class Carrier:
@@ -50,12 +56,17 @@ class Carrier:
         self._next_at: dict[str, float] = {}
         self._drains: dict[str, asyncio.Task[None]] = {}
         self._http = httpx.AsyncClient(timeout=10)
+        self._sent_timers = Timers(self._handed_over)  # sending -> sent
+        self._handset_timers = Timers(self._handset)  # sent -> delivered / undelivered
+        self._expiry = Timers(self._expire)  # queued past its ValidityPeriod
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *self._drains.values()]
+        for timers in (self._sent_timers, self._handset_timers, self._expiry):
+            timers.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -66,6 +77,7 @@ class Carrier:
         for task in self._drains.values():
             task.cancel()
         self._drains.clear()
+        self._expiry.clear()
         self._queues.clear()
         self._queued_segments.clear()
         self._next_at.clear()
@@ -136,6 +148,8 @@ class Carrier:
             return
         self._queues[sender].append(msg)
         self._queued_segments[sender] += msg.num_segments
+        if msg.validity_s:  # counted from entering the queue (a scheduled one: at SendAt)
+            self._expiry.at(asyncio.get_running_loop().time() + msg.validity_s, msg.sid)
         if sender not in self._drains:
             self._drains[sender] = asyncio.create_task(self._drain(sender))
 
@@ -146,12 +160,6 @@ class Carrier:
             next_at = max(self._next_at.get(sender, 0.0), loop.time())
             while queue:
                 msg, now = queue[0], loop.time()
-                if msg.validity_s and (datetime.now(UTC) - msg.created).total_seconds() > (
-                    msg.validity_s
-                ):
-                    self._dequeue(sender)
-                    self._fail(msg, QUEUE_OVERFLOW)  # waited past its ValidityPeriod
-                    continue
                 if sender in self._store.behaviour.stalled_senders:
                     await asyncio.sleep(0.05)  # stuck route: hold everything until un-stalled
                     next_at = max(next_at, loop.time())
@@ -167,6 +175,17 @@ class Carrier:
         finally:
             self._drains.pop(sender, None)
 
+    def _expire(self, sid: str) -> None:
+        """Past its ValidityPeriod and still waiting in its sender's queue: failed, not sent."""
+        msg = self._store.messages.get(sid)
+        queue = self._queues.get(msg.from_ or "") if msg else None
+        if msg is None or msg.status != "queued" or queue is None or msg not in queue:
+            return  # it left the queue in time (or was withdrawn, or the sandbox reset)
+        queue.remove(msg)
+        self._queued_segments[msg.from_ or ""] -= msg.num_segments
+        self._store.counters["expired_validity"] += 1
+        self._fail(msg, VALIDITY_EXPIRED)
+
     def _dequeue(self, sender: str) -> None:
         msg = self._queues[sender].popleft()
         self._queued_segments[sender] -= msg.num_segments
@@ -178,13 +197,13 @@ class Carrier:
         self._set(msg, "sending")
         msg.sent = msg.updated
         self._store.sent_at[msg.from_].append((loop.time(), msg.num_segments))
-        loop.call_later(self._store.behaviour.handover_ms / 1000, self._handed_over, msg.sid)
+        self._sent_timers.at(loop.time() + self._store.behaviour.handover_ms / 1000, msg.sid)
 
     def _handed_over(self, sid: str) -> None:
         if msg := self._store.messages.get(sid):
             self._set(msg, "sent")
             delay = self._store.behaviour.callback_delay_ms / 1000
-            asyncio.get_running_loop().call_later(delay, self._handset, sid)
+            self._handset_timers.at(asyncio.get_running_loop().time() + delay, sid)
 
     def _handset(self, sid: str) -> None:
         msg = self._store.messages.get(sid)

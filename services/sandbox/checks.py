@@ -26,8 +26,7 @@ class TwilioError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def _basic(request: Request) -> tuple[str, str]:
-    header = request.headers.get("authorization", "")
+def _basic(header: str) -> tuple[str, str]:
     if not header.startswith("Basic "):
         return "", ""
     try:
@@ -39,8 +38,14 @@ def _basic(request: Request) -> tuple[str, str]:
 
 def check_credentials(request: Request, account_sid: str | None) -> None:
     """HTTP Basic with the account SID + auth token, or an API key SID (SK…) + its secret."""
-    settings: SandboxSettings = request.app.state.settings
-    user, password = _basic(request)
+    check_authorization(
+        request.app.state.settings, request.headers.get("authorization", ""), account_sid
+    )
+
+
+def check_authorization(settings: SandboxSettings, header: str, account_sid: str | None) -> None:
+    """The Authorization header's check, for a Request or a raw ASGI scope alike."""
+    user, password = _basic(header)
     pairs = (
         (settings.account_sid, settings.auth_token.get_secret_value()),
         (settings.api_key_sid, settings.api_key_secret.get_secret_value()),

@@ -120,6 +120,7 @@ class Store:
         service_sid: str | None,
         callback: str | None,
         status: str = "queued",
+        num_segments: int | None = None,
     ) -> Message:
         """Record an accepted outbound message."""
         now = datetime.now(UTC)
@@ -134,7 +135,7 @@ class Store:
             now,
             seq=next(self._seq),
             status=status,
-            num_segments=segments(body),
+            num_segments=segments(body) if num_segments is None else num_segments,
         )
         self.messages[msg.sid] = msg
         self.by_to[to].append(msg.sid)

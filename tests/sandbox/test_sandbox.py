@@ -109,3 +109,25 @@ async def test_admin_needs_the_account_credentials(open_sandbox: Opener) -> None
             assert wrong.status_code == 401
         assert sb.store.behaviour.mps == 0, "refused changes did not apply"
         assert (await sb.http.post("/v1/admin/reset")).status_code == 204
+
+
+async def test_a_multipart_create_gets_the_same_answers_as_a_url_encoded_one(
+    open_sandbox: Opener,
+) -> None:
+    """The url-encoded create is answered ahead of FastAPI; any other encoding is routed."""
+    async with open_sandbox() as sb:
+        path = f"/2010-04-01/Accounts/{DEV_ACCOUNT_SID}/Messages.json"
+        form = {"To": "+8613800000031", "From": A, "Body": "多部分 & more"}
+        encoded = await sb.http.post(path, data=form)
+        multipart = await sb.http.post(path, data=form, files={"x": ("x", b"")})
+        assert "multipart/form-data" in str(multipart.request.headers["content-type"])
+        for r in (encoded, multipart):
+            assert r.status_code == 201 and r.headers["content-type"] == "application/json"
+            assert (r.json()["body"], r.json()["status"]) == ("多部分 & more", "queued")
+        assert set(encoded.json()) == set(multipart.json())
+        async with httpx.AsyncClient(base_url=sb.url) as anonymous:
+            for files in (None, {"x": ("x", b"")}):
+                bad = await sb.http.post(path, data={**form, "To": "123"}, files=files)
+                assert (bad.status_code, bad.json()["code"]) == (400, 21211)
+                anon = await anonymous.post(path, data=form, files=files)
+                assert (anon.status_code, anon.json()["code"]) == (401, 20003)

@@ -1,11 +1,12 @@
-"""The sandbox's stuck-route controls: a stalled sender's queue holds, a queued cancel."""
+"""The sandbox's stuck-route controls: a stalled sender's queue holds, a queued cancel, and a
+message that waits past its ValidityPeriod fails (never sent) with its callback."""
 
 from __future__ import annotations
 
 from baiying_sandbox.config import DEV_SENDERS
-from tests.sandbox.conftest import Opener
+from tests.sandbox.conftest import Opener, receiver
 from tests.sandbox.test_conformance import _code
-from tests.support import eventually
+from tests.support import eventually, serving
 
 A, B = DEV_SENDERS
 
@@ -40,3 +41,46 @@ async def test_a_stalled_sender_holds_its_queue_and_a_queued_cancel_is_twilios_c
         assert sb.store.messages[str(first.sid)].status == "canceled"
         late = sb.client.messages(second.sid).update_async(status="canceled")
         assert await _code(late) == 30409, "once it left the queue it cannot be cancelled"
+
+
+async def test_a_message_queued_past_its_validity_period_fails_30001_and_calls_back(
+    open_sandbox: Opener,
+) -> None:
+    async with open_sandbox(mps=20, stalled_senders=(A,)) as sb:
+        hook_app, seen = receiver()
+        async with serving(hook_app) as hook:
+            send = sb.client.messages.create_async
+            head = await send(to="+8613800002101", from_=A, body="no validity")
+            late = await send(
+                to="+8613800002102",
+                from_=A,
+                body="1 s",
+                validity_period=1,
+                status_callback=f"{hook}/s",
+            )
+
+            async def failed_callback() -> bool:
+                return any(f.get("MessageStatus") == "failed" for _, f, _ in seen)
+
+            await eventually(failed_callback, what="the expired message's failed callback")
+            _, form, signed = seen[-1]
+            assert (form["MessageSid"], form["ErrorCode"], signed) == (late.sid, "30001", True)
+            fetched = await sb.client.messages(late.sid).fetch_async()
+            assert (fetched.status, fetched.error_code, fetched.date_sent) == (
+                "failed",
+                30001,
+                None,
+            )
+            kept = sb.store.messages[str(late.sid)]
+            assert kept.updated and (kept.updated - kept.created).total_seconds() >= 1.0
+            # behind a head with no validity, it still failed on its own deadline
+            assert sb.store.messages[str(head.sid)].status == "queued"
+            assert sb.store.counters["expired_validity"] == 1
+            sb.store.behaviour = sb.store.behaviour.model_copy(update={"stalled_senders": ()})
+
+            async def head_delivered() -> bool:
+                return sb.store.messages[str(head.sid)].status == "delivered"
+
+            await eventually(head_delivered, what="un-stalled, the head goes")
+            assert [s for _, s in sb.store.sent_at[A]] == [1], "the expired one is never sent"
+            assert [f["MessageStatus"] for _, f, _ in seen] == ["failed"]
