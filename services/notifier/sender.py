@@ -57,8 +57,9 @@ class Sender:
         self._wake = asyncio.Event()
         self._announced: set[int] = set()
         names = tuple(lease_name(s) for s in settings.sms_senders) or (lease_name(None),)
-        # Past the pacing tolerance, so a new holder finds the carrier queue drained.
-        margin = settings.pacing_tolerance_s + 0.25
+        # Past the most our pacer hands the carrier ahead of schedule (the tolerance, plus its
+        # lead of at most the tolerance again), so a new holder finds the carrier queue drained.
+        margin = 2 * settings.pacing_tolerance_s + 0.25
         self.leases = SenderLeases(
             pool=pool, names=names, ttl_s=settings.sender_lease_ttl_s, margin_s=margin
         )
