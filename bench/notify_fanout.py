@@ -1,17 +1,27 @@
-"""Benchmark: a 10,000-recipient call handed to an unthrottled sandbox, beside its raw HTTP rate.
+"""Benchmark: a 10,000-recipient call handed to an unthrottled sandbox, beside the limits above it.
 
 Runs the sandbox and the notifier as separate processes (as deployed), on a scratch
-database and topic prefix, then prints JSON:
-  raw_http  — creates/s the same sandbox takes straight from the twilio library
-  fanout    — seconds and messages/s from publishing the call-outs to the last SMS accepted
+database and topic prefix, then prints JSON, each figure beside the limit it approaches:
+  client_ceiling   — wrk against a bare responder: the most wrk can show on this machine
+  sandbox_ceiling  — creates/s wrk (compiled, pre-built url-encoded forms with Basic auth)
+                     gets from the sandbox: the sandbox's own limit (a lower bound when wrk
+                     is near its ceiling)
+  raw_http         — creates/s the same sandbox takes straight from the twilio library with
+                     the notifier's in-flight cap, nothing else: the notifier's limit
+  fanout           — seconds and messages/s from publishing the call-outs to the last SMS
+                     accepted; fanout_vs_raw is refused when the sandbox, not the library,
+                     limits the raw rate (raw within 70 % of the sandbox's ceiling)
+With BAIYING_BENCH_PYSPY=1 the notifier is sampled during the fan-out (hottest frames in
+the JSON). --callbacks final|all turns the sandbox's status callbacks on (default none).
 
-    python3 bench/notify_fanout.py [--recipients 10000] [--raw 2000] [--in-flight 32]
+    python3 bench/notify_fanout.py [--recipients 10000] [--raw N] [--in-flight 32]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import socket
@@ -19,20 +29,27 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import asyncpg
 import httpx
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
+from baiying_sandbox.config import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, DEV_SENDERS
 from baiying_shared.events import callouts
 from baiying_shared.events.envelope import encode, wrap
 from baiying_shared.kafka.admin import ensure_topics
 from baiying_shared.kafka.producer import make_producer
 from baiying_shared.settings import CommonSettings
+from bench import profile, wrk
+from bench.stats import progress, ratio
 
+BODY = "【一呼百应】基准测试 benchmark"
+CALLBACKS = {"none": "[]", "final": '["delivered","undelivered","failed"]', "all": None}
 DB = os.environ.get("BAIYING_DATABASE_URL", "postgresql://baiying:baiying@127.0.0.1:5432/baiying")
 KAFKA = os.environ.get("BAIYING_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 
@@ -76,6 +93,24 @@ async def wait_http(url: str, limit_s: float = 60) -> None:
     raise TimeoutError(url)
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Busy:
+    """How much of one core each process used over a span (1.0: a core saturated)."""
+
+    def __init__(self, **pids: int) -> None:
+        self._pids, self._t0 = pids, time.perf_counter()
+        self._cpu0 = {k: cpu_s(p) for k, p in pids.items()}
+
+    def shares(self) -> dict[str, float]:
+        wall = time.perf_counter() - self._t0
+        return {k: round((cpu_s(p) - self._cpu0[k]) / wall, 2) for k, p in self._pids.items()}
+
+
 async def raw_rate(sandbox: str, n: int, concurrency: int) -> dict[str, float]:
     """Creates/s through the twilio library with the notifier's in-flight cap, nothing else."""
     http = AsyncTwilioHttpClient()
@@ -86,7 +121,7 @@ async def raw_rate(sandbox: str, n: int, concurrency: int) -> dict[str, float]:
     async def one(i: int) -> None:
         async with gate:
             await client.messages.create_async(
-                to=f"+86133{i:08d}", from_="+8610655590001", body="【一呼百应】基准测试 benchmark"
+                to=f"+86133{i:08d}", from_=DEV_SENDERS[i % len(DEV_SENDERS)], body=BODY
             )
 
     start = time.perf_counter()
@@ -155,6 +190,133 @@ async def fanout(sandbox: str, settings: CommonSettings, n: int) -> dict[str, An
     }
 
 
+_OURS = ("notifier/", "shared/", "sandbox/")
+
+
+def hottest(found: dict[str, Any], top: int = 15) -> dict[str, Any]:
+    """Beside profile.finish's inclusive roots: the frames that burn the samples themselves
+    (self) and the project's own frames by inclusive share, which say where to look."""
+    path = profile.ARTIFACTS.parents[1] / str(found.get("profile", ""))
+    if "samples" not in found or not path.is_file():
+        return found
+    own, ours, total = Counter[str](), Counter[str](), 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames, n = stack.split(";"), int(count)
+        total += n
+        own[frames[-1]] += n
+        for frame in set(frames):
+            if frame.partition("(")[2].startswith(_OURS):
+                ours[frame] += n
+    def share(c: Counter[str]) -> list[dict[str, Any]]:
+        return [{"frame": f, "share": round(n / total, 3)} for f, n in c.most_common(top)]
+    return {**found, "top_self": share(own), "top_project_inclusive": share(ours)}
+
+
+def _creates(count: int) -> list[wrk.Request]:
+    """`count` distinct url-encoded creates with Basic auth, as the twilio library sends them."""
+    auth = "Basic " + base64.b64encode(f"{DEV_ACCOUNT_SID}:{DEV_AUTH_TOKEN}".encode()).decode()
+    headers = {"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"}
+    path = f"/2010-04-01/Accounts/{DEV_ACCOUNT_SID}/Messages.json"
+    return [
+        ("POST", path, headers,
+         urlencode({"To": f"+86135{i:08d}", "From": DEV_SENDERS[i % 2], "Body": BODY}))
+        for i in range(count)
+    ]
+
+
+async def ceilings(sandbox: str, *, seconds: float, connections: int) -> dict[str, Any]:
+    """wrk's own ceiling, then the sandbox's create rate under wrk (None: wrk missing)."""
+    if not wrk.available():
+        return {"client_ceiling": None, "sandbox_ceiling": None,
+                "note": "wrk not installed (deploy/local/install.sh installs it)"}
+    client = await asyncio.to_thread(wrk.client_ceiling, connections=connections)
+    progress(f"notify_fanout: wrk on the sandbox's create for {seconds:.0f} s")
+    got = await asyncio.to_thread(wrk.run, sandbox, requests=_creates(int(seconds * 6000)),
+                                  seconds=seconds, connections=connections)
+    got["client_bound"] = wrk.client_bound(got["per_s"], client["per_s"])
+    if got["client_bound"]:
+        got["note"] = "within 70% of wrk's own ceiling: a lower bound of the sandbox's limit"
+    return {"client_ceiling": client, "sandbox_ceiling": got}
+
+
+def verdict(raw: dict[str, Any], fan: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+    """The ratios, each refused where the thing below it is the bottleneck instead."""
+    sandbox = (limits.get("sandbox_ceiling") or {}).get("per_s")
+    out: dict[str, Any] = {
+        "raw_vs_sandbox_ceiling": ratio(raw["per_second"], sandbox) if sandbox else None,
+        "fanout_vs_sandbox_ceiling": ratio(fan["per_second"], sandbox) if sandbox else None,
+        "fanout_vs_raw": ratio(fan["per_second"], raw["per_second"]),
+        "target_fanout_vs_raw": 0.8,
+    }
+    if sandbox is None:
+        out["fanout_vs_raw_note"] = "sandbox ceiling unmeasured (no wrk): the sandbox may limit"
+    elif raw["per_second"] >= 0.8 * sandbox or raw["core_share"]["sandbox"] >= 0.9:
+        out["refused"] = ("the sandbox limits the raw rate (within 80% of its wrk ceiling, or "
+                          "busy 90% of a core during it)")
+        out["fanout_vs_raw"] = None
+    return out
+
+
+def _sandbox_env(callbacks: str) -> dict[str, str]:
+    env = {"BAIYING_SANDBOX_MPS": "0", "BAIYING_SANDBOX_LOG_LEVEL": "WARNING"}
+    if CALLBACKS[callbacks] is not None:
+        env["BAIYING_SANDBOX_CALLBACK_STATUSES"] = str(CALLBACKS[callbacks])
+    return env
+
+
+def _notifier_env(dsn: str, prefix: str, sandbox: str, port: int, in_flight: int) -> dict[str, str]:
+    return {
+        "BAIYING_DATABASE_URL": dsn,
+        "BAIYING_KAFKA_BOOTSTRAP": KAFKA,
+        "BAIYING_TOPIC_PREFIX": prefix,
+        "BAIYING_KAFKA_MAX_PARTITIONS": "3",
+        "BAIYING_TWILIO_API_BASE_URL": sandbox,
+        "BAIYING_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "BAIYING_SENDER_MPS": "1000000",
+        "BAIYING_SMS_MAX_IN_FLIGHT": str(in_flight),
+        "BAIYING_LOG_LEVEL": "WARNING",
+    }
+
+
+async def _reset(sandbox: str) -> None:
+    async with httpx.AsyncClient(auth=(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN)) as http:
+        (await http.post(f"{sandbox}/v1/admin/reset")).raise_for_status()
+
+
+async def measure(args: argparse.Namespace, dsn: str, prefix: str,
+                  settings: CommonSettings) -> dict[str, Any]:
+    sb_port, nt_port = free_port(), free_port()
+    sandbox = f"http://127.0.0.1:{sb_port}"
+    procs = [serve("baiying_sandbox.app:main", sb_port, _sandbox_env(args.callbacks))]
+    try:
+        await wait_http(f"{sandbox}/healthz")
+        limits = await ceilings(sandbox, seconds=args.wrk_seconds, connections=64)
+        await _reset(sandbox)
+        progress(f"notify_fanout: {args.raw or args.recipients} creates from the twilio library")
+        busy = Busy(sandbox=procs[0].pid)
+        raw = {**await raw_rate(sandbox, args.raw or args.recipients, args.in_flight),
+               "core_share": busy.shares()}
+        await _reset(sandbox)
+        env = _notifier_env(dsn, prefix, sandbox, nt_port, args.in_flight)
+        procs.append(serve("baiying_notifier.app:main", nt_port, env))
+        await wait_http(f"http://127.0.0.1:{nt_port}/readyz")
+        progress(f"notify_fanout: fan-out of {args.recipients} through the notifier")
+        expected = args.recipients / max(raw["per_second"], 1.0)
+        sampler = profile.start(procs[1].pid, name="notify_fanout-notifier",
+                                seconds=min(max(expected, 2.0), 60.0))
+        busy = Busy(sandbox=procs[0].pid, notifier=procs[1].pid)
+        fan = {**await fanout(sandbox, settings, args.recipients), "core_share": busy.shares()}
+        profiled = hottest(await asyncio.to_thread(profile.finish, sampler,
+                                                   name="notify_fanout-notifier"))
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(30)
+    return {**limits, "raw_http": raw, "fanout": fan, **verdict(raw, fan, limits),
+            "notifier_profile": profiled}
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(DB)
@@ -164,63 +326,30 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     settings = CommonSettings(
         database_url=dsn, kafka_bootstrap=KAFKA, topic_prefix=prefix, kafka_max_partitions=3
     )
-    await ensure_topics(settings)
-    sb_port, nt_port = free_port(), free_port()
-    sandbox_url = f"http://127.0.0.1:{sb_port}"
-    procs = [
-        serve(
-            "baiying_sandbox.app:main",
-            sb_port,
-            {
-                "BAIYING_SANDBOX_MPS": "0",
-                "BAIYING_SANDBOX_CALLBACK_STATUSES": "[]",
-                "BAIYING_SANDBOX_LOG_LEVEL": "WARNING",
-            },
-        )
-    ]
+    load = round(os.getloadavg()[0], 2)
     try:
-        await wait_http(f"{sandbox_url}/healthz")
-        raw = await raw_rate(sandbox_url, args.raw, args.in_flight)
-        async with httpx.AsyncClient(auth=(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN)) as http:
-            await http.post(f"{sandbox_url}/v1/admin/reset")
-        procs.append(
-            serve(
-                "baiying_notifier.app:main",
-                nt_port,
-                {
-                    "BAIYING_DATABASE_URL": dsn,
-                    "BAIYING_KAFKA_BOOTSTRAP": KAFKA,
-                    "BAIYING_TOPIC_PREFIX": prefix,
-                    "BAIYING_KAFKA_MAX_PARTITIONS": "3",
-                    "BAIYING_TWILIO_API_BASE_URL": sandbox_url,
-                    "BAIYING_PUBLIC_URL": f"http://127.0.0.1:{nt_port}",
-                    "BAIYING_SENDER_MPS": "1000000",
-                    "BAIYING_SMS_MAX_IN_FLIGHT": str(args.in_flight),
-                    "BAIYING_LOG_LEVEL": "WARNING",
-                },
-            )
-        )
-        await wait_http(f"http://127.0.0.1:{nt_port}/readyz")
-        result = await fanout(sandbox_url, settings, args.recipients)
+        await ensure_topics(settings)
+        measured = await measure(args, dsn, prefix, settings)
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(30)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
     return {
         "benchmark": "notify_fanout",
         "cores": os.cpu_count(),
+        "load_avg_1m": {"before": load, "after": round(os.getloadavg()[0], 2)},
         "in_flight": args.in_flight,
-        "raw_http": raw,
-        "fanout": result,
-        "fanout_vs_raw": round(result["per_second"] / raw["per_second"], 2),
+        "sandbox_callbacks": args.callbacks,
+        **measured,
     }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--recipients", type=int, default=10_000)
-    parser.add_argument("--raw", type=int, default=2_000)
+    parser.add_argument("--raw", type=int, default=0, help="twilio-library creates (0: as many "
+                        "as recipients)")
     parser.add_argument("--in-flight", type=int, default=32)
+    parser.add_argument("--wrk-seconds", type=float, default=5.0)
+    parser.add_argument("--callbacks", choices=sorted(CALLBACKS), default="none",
+                        help="sandbox status callbacks: none, final statuses only, or all")
     print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))
