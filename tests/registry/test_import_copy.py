@@ -106,10 +106,10 @@ async def test_the_connection_reads_geography_as_before(registry: Registry) -> N
         await import_stream(conn, parser=_parser(
             registry, [f"甲,{phone},{team['id']},,25.88,116.02,,,,,,,,"]))
         after = await conn.fetchval("SELECT home FROM volunteers WHERE phone = $1", phone)
-        row = next(iter(_parser(registry, [f"乙,{new_phone()},{team['id']},,25.88,116.02,,,,,,,,"])
-                        .chunk(1).rows))  # type: ignore[union-attr]
-        broken = Parsed(columns=(*_HEADER.split(","),), received=1,
-                        rows=[row._replace(status="retired")])  # the table's CHECK refuses it
+        chunk = _parser(registry, [f"乙,{new_phone()},{team['id']},,25.88,116.02,,,,,,,,"]).chunk(1)
+        assert chunk is not None
+        broken = Parsed(columns=chunk.columns, received=1,  # the table's CHECK refuses it
+                        rows=[chunk.rows[0]._replace(status="retired")])
         with pytest.raises(asyncpg.CheckViolationError):
             await import_parsed(conn, parsed=broken)
         again = await conn.fetchval("SELECT home FROM volunteers WHERE phone = $1", phone)
