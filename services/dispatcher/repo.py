@@ -198,9 +198,11 @@ async def insert_callouts(
     picks: Sequence[Candidate],
     round_no: int,
     first_rank: int,
+    incident_fields: dict[str, Any] | None = None,
 ) -> list[Callout]:
     """One pending call-out per pick, ranked in the given (nearest-first) order: one statement
-    for the lot, which returns the rows as written (no second read)."""
+    for the lot, which returns the rows as written (no second read) and also sets the
+    incident's `incident_fields` (columns) if any."""
     rows = [
         {"id": new_id(), "volunteer_id": c.volunteer_id, "name": c.name, "phone": c.phone,
          "team_type": c.team_type, "skills": list(c.skills), "district": c.district,
@@ -210,14 +212,17 @@ async def insert_callouts(
     ]
     if not rows:
         return []
+    fields = incident_fields or {}
+    sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(fields, start=4))
     made = await conn.fetch(
-        f"INSERT INTO callouts ({_PICK_COLS}, incident_id, round, state)"
+        (f"WITH upd AS (UPDATE incidents SET {sets} WHERE id = $2) " if fields else "")
+        + f"INSERT INTO callouts ({_PICK_COLS}, incident_id, round, state)"
         f" SELECT {_PICK_COLS}, $2, $3, 'pending' FROM jsonb_to_recordset($1::jsonb)"
         " AS p(id uuid, volunteer_id uuid, name text, phone text, team_type text,"
         " skills text[], district text, channels text[], language text,"
         " lat double precision, lon double precision, distance_m integer, rank integer)"
         f" RETURNING {_CALLOUT_COLS}",
-        rows, incident_id, round_no,
+        rows, incident_id, round_no, *fields.values(),
     )
     return sorted((_callout(r) for r in made), key=lambda c: c.rank)
 

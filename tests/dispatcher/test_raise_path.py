@@ -83,6 +83,10 @@ async def test_a_raise_writes_each_table_in_one_statement(system: System) -> Non
     assert "INSERT INTO audit_log" in insert  # the audit row travels with the incident
     assert not [q for q in seen if q.startswith("INSERT INTO audit_log")]
     assert len(_writes(seen, "callouts")) == 1
+    # first_callout_at rides on the call-outs' statement: no UPDATE of its own.
+    assert not [q for q in seen if q.startswith("UPDATE incidents")], seen
+    assert await system.pool.fetchval(
+        "SELECT first_callout_at IS NOT NULL FROM incidents WHERE id = $1", made.id)
     assert not [q for q in seen if q.startswith("SELECT") and "FROM callouts" in q
                 and "jsonb_to_recordset" not in q and "LEFT JOIN" not in q], seen
     rows = await system.pool.fetch(

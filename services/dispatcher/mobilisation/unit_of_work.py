@@ -48,6 +48,19 @@ def _column(value: Any) -> Any:
     return getattr(value, "value", value)  # enums by value
 
 
+def _columns(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: _column(v) for k, v in fields.items()}
+
+
+def _fields(changes: Sequence[Any]) -> dict[str, Any]:
+    """Every IncidentUpdated's fields as incidents columns, later ones winning."""
+    merged: dict[str, Any] = {}
+    for change in changes:
+        if isinstance(change, IncidentUpdated):
+            merged.update(_columns(change.fields))
+    return merged
+
+
 class UnitOfWork(Protocol):
     """What the handlers need: load, find people, commit. Fakes implement the same."""
 
@@ -80,6 +93,7 @@ class PgUnitOfWork:
         # settings only name the call-back number of a confirmation; `end` confirms nobody.
         self.conn, self.settings, self.clock = conn, settings, clock
         self._tx = None if join else conn.transaction()
+        self._riding: dict[str, Any] | None = None  # incident fields the next call writes
 
     async def __aenter__(self) -> PgUnitOfWork:
         if self._tx is None:
@@ -147,11 +161,15 @@ class PgUnitOfWork:
         conn, row = self.conn, agg.row
         notices: list[dict[str, Any]] = []
         incident_changed = False
+        # A call carries the incident's changed fields (first_callout_at, a wider radius, …)
+        # in its call-outs' statement: one round trip, not two.
+        calls = any(isinstance(c, Called) and c.picks for c in agg.changes)
+        self._riding = _fields(agg.changes) if calls else None
         for change in agg.changes:
             match change:
                 case IncidentUpdated(fields=fields):
-                    values = {k: _column(v) for k, v in fields.items()}
-                    await repo.update_incident(conn, row.id, **values)
+                    if self._riding is None:
+                        await repo.update_incident(conn, row.id, **_columns(fields))
                     incident_changed = True
                 case CalloutsMoved(callouts=moved, state=state, at=at):
                     await repo.set_state(conn, [c.id for c in moved], state, at=at)
@@ -193,8 +211,9 @@ class PgUnitOfWork:
         row = agg.row
         made = await repo.insert_callouts(
             self.conn, incident_id=row.id, picks=change.picks, round_no=change.round_no,
-            first_rank=change.first_rank,
+            first_rank=change.first_rank, incident_fields=self._riding,
         )
+        self._riding = {}  # written with the first call
         await count_alerts(self.conn, volunteer_ids=[c.volunteer_id for c in made],
                            day=self.clock.day)
         await outbound.issue(self.conn, incident=row, callouts=made, expires_at=change.expires_at)
