@@ -30,6 +30,7 @@ from baiying_shared.logging import get_logger
 
 log = get_logger(__name__)
 CANCELED = "canceled"
+MAX_VALIDITY_S = 36000  # Twilio's largest ValidityPeriod (seconds)
 
 _STUCK = """
 SELECT * FROM deliveries
@@ -56,7 +57,7 @@ def validity_s(caps: Capabilities, *, validity: bool, after_s: float) -> int | N
     """The ValidityPeriod to send with (whole seconds, at least 1), if that is the path."""
     if not after_s or path(caps, validity=validity) != "validity":
         return None
-    return max(1, math.ceil(after_s))
+    return min(max(1, math.ceil(after_s)), MAX_VALIDITY_S)
 
 
 async def _ask(gateway: SmsGateway, sid: str) -> SentMessage | None:

@@ -46,6 +46,7 @@ async def test_the_capability_flags_choose_the_path() -> None:
         assert path(caps, validity=True) == "validity"
         assert validity_s(caps, validity=True, after_s=2.5) == 3  # whole seconds, rounded up
         assert validity_s(caps, validity=True, after_s=0.2) == 1
+        assert validity_s(caps, validity=True, after_s=1e6) == 36000  # Twilio's largest
         assert validity_s(caps, validity=True, after_s=0) is None  # stuck handling off
         assert path(caps, validity=False) == "cancel"
         assert validity_s(caps, validity=False, after_s=30) is None
