@@ -60,17 +60,17 @@ async def on_bulk_deliveries(deps: Deps, messages: list[Message]) -> None:
     Thousands arrive per advisory: one transaction (and one claim statement) a poll, not one
     per status, keeps their share of the pool and the event loop small beside replies.
     """
-    envs = [m.envelope for m in messages if m.envelope is not None
-            and isinstance(m.envelope.payload, DeliveryStatusChanged)]
+    envs = [m.envelope for m in messages if m.envelope is not None]
     if not envs:
         return
     async with deps.pool.acquire() as conn, conn.transaction():
         fresh = await inbox.claim_many(conn, event_ids=[e.event_id for e in envs],
                                        consumer=CONSUMER)
         for env in envs:
-            if env.event_id in fresh:  # a poll may also hold a re-published copy: once
-                fresh.discard(env.event_id)
-                await responses.on_delivery(conn, settings=deps.settings, event=env.payload)
+            status = env.payload
+            if env.event_id in fresh and isinstance(status, DeliveryStatusChanged):
+                fresh.discard(env.event_id)  # a poll may also hold a re-published copy: once
+                await responses.on_delivery(conn, settings=deps.settings, event=status)
 
 
 async def on_index_batch(deps: Deps, messages: list[Message]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TypedDict
 
 from baiying_notifier import intake
 from baiying_notifier.campaigns import intake as campaign_intake
@@ -15,6 +16,13 @@ from baiying_shared.kafka.consumer import EventConsumer, Message
 from baiying_shared.runtime import Runtime
 
 GROUP = "notifier"
+
+
+class _Options(TypedDict, total=False):
+    """EventConsumer settings a topic's consumer takes other than the defaults."""
+
+    concurrency: int
+    max_records: int
 
 
 # The notifier's one handler map, batch variant: topic -> handler(pool, envelopes of a poll).
@@ -38,7 +46,7 @@ GROUPS = {
 # Bulk intake holds at most two pool connections at a time, leaving the rest to call-outs,
 # the senders and the webhooks, in polls of 100 (each rendered without a pause of the event
 # loop); the senders' pace, not intake, sets an advisory's speed.
-OPTIONS: dict[str, dict[str, int]] = {callouts.BULK_TOPIC: {"concurrency": 2, "max_records": 100}}
+OPTIONS: dict[str, _Options] = {callouts.BULK_TOPIC: {"concurrency": 2, "max_records": 100}}
 
 
 def _bind(rt: Runtime, topic: str) -> Callable[[list[Message]], Awaitable[None]]:
