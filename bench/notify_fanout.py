@@ -122,7 +122,7 @@ async def publish(settings: CommonSettings, n: int) -> float:
                 volunteer_id=uuid.uuid4(),
                 phone=f"+86134{i:08d}",
                 channels=("sms",),
-                kind="callout",  # type: ignore[arg-type]
+                kind="callout",
                 title="走失老人寻找",
                 category="寻人",
                 area="章贡区南门广场",
@@ -205,8 +205,10 @@ async def measure(args: argparse.Namespace, dsn: str, prefix: str,
         await _reset(sandbox)
         progress(f"notify_fanout: {args.raw or args.recipients} creates from the twilio library")
         busy = Busy(sandbox=procs[0].pid)
-        raw = {**await raw_rate(sandbox, args.raw or args.recipients, args.in_flight),
-               "core_share": busy.shares()}
+        raw: dict[str, Any] = {
+            **await raw_rate(sandbox, args.raw or args.recipients, args.in_flight),
+            "core_share": busy.shares(),
+        }
         await _reset(sandbox)
         env = _notifier_env(dsn, prefix, sandbox, nt_port, args.in_flight)
         procs.append(serve("baiying_notifier.app:main", nt_port, env))
