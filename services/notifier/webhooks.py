@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
@@ -15,6 +16,8 @@ from baiying_notifier import optouts, replies, seen, store
 from baiying_notifier.campaigns import inbound as campaign_inbound
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain import keywords
+from baiying_shared.db.pool import GroupCommit
+from baiying_shared.deps import PgConn
 from baiying_shared.errors import Forbidden, TooLarge
 from baiying_shared.events.deliveries import STATUS_RANK
 from baiying_shared.logging import get_logger
@@ -98,37 +101,61 @@ async def status_callback(request: Request, form: SignedForm) -> Response:
     return Response(status_code=204)
 
 
+@dataclass(frozen=True)
+class Inbound:
+    """One verified inbound SMS, as the reply batch runs it."""
+
+    sid: str
+    phone: str
+    body: str
+    default_language: Language
+
+
+def reply_batch(app: Any) -> GroupCommit[Inbound, tuple[str, ...]]:
+    """The app's one group commit for inbound SMS (made on first use)."""
+    batch = getattr(app.state, "reply_batch", None)
+    if batch is None:
+        batch = app.state.reply_batch = GroupCommit(
+            app.state.runtime.pool, act, order=lambda m: (m.phone, m.sid))
+    return batch
+
+
 @router.post("/inbound")
 async def inbound(request: Request, form: SignedForm) -> Response:
-    """A volunteer's SMS: keyword -> reply / opt-out event, answered with TwiML."""
-    sid, phone = str(form.get("MessageSid", "")), str(form.get("From", ""))
-    body = str(form.get("Body", ""))
+    """A volunteer's SMS: keyword -> reply / opt-out event, answered with TwiML.
+
+    Answered only once the transaction that acted on it has committed (Twilio retries any
+    other answer): replies arriving together share one transaction (shared/db/pool.py).
+    """
     settings: NotifierSettings = request.app.state.settings
-    async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
-        if not await seen.first_time(conn, f"inbound:{sid}"):
-            return twiml()  # a replay: already acted on and answered
-        # 订阅/退订/删除/收到 of residents and campaign recipients; None: a volunteer's reply.
-        if (answer := await campaign_inbound.answer(conn, phone=phone, body=body)) is not None:
-            return twiml(answer)
-        parsed = keywords.parse(body, opted_out=await optouts.is_opted_out(conn, phone))
-        latest = await replies.latest_for_phone(conn, phone)
-        lang: Language = latest["language"] if latest else settings.default_language
-        vid = latest["volunteer_id"] if latest else None
-        if parsed.intent in ("opt_out", "opt_in"):
-            await optouts.change(
-                conn,
-                phone=phone,
-                volunteer_id=vid,
-                opted_out=parsed.intent == "opt_out",
-                keyword=body.strip()[:20],
-            )
-            return twiml(phrase(lang, parsed.intent))
-        if parsed.intent == "help":
-            return twiml(phrase(lang, "help", code=latest["code"] if latest else "K7Q2"))
+    message = Inbound(sid=str(form.get("MessageSid", "")), phone=str(form.get("From", "")),
+                      body=str(form.get("Body", "")), default_language=settings.default_language)
+    return twiml(*await reply_batch(request.app).submit(message))
+
+
+async def act(conn: PgConn, m: Inbound) -> tuple[str, ...]:
+    """Act on one inbound SMS inside the caller's transaction; the messages to answer with."""
+    if not await seen.first_time(conn, f"inbound:{m.sid}"):
+        return ()  # a replay: already acted on and answered
+    # 订阅/退订/删除/收到 of residents and campaign recipients; None: a volunteer's reply.
+    if (answer := await campaign_inbound.answer(conn, phone=m.phone, body=m.body)) is not None:
+        return (answer,)
+    parsed = keywords.parse(m.body)
+    if keywords.parse(m.body, opted_out=True) != parsed:  # the opt state changes the meaning
+        parsed = keywords.parse(m.body, opted_out=await optouts.is_opted_out(conn, m.phone))
+    if parsed.intent not in ("opt_out", "opt_in", "help"):
         target = await replies.target_for_phone(
-            conn, phone=phone, action=parsed.intent, code=parsed.code
-        )
-        if target is None:
-            return twiml(phrase(lang, "none"))
-        await replies.record(conn, callout=target, action=parsed.intent, channel="sms", text=body)
-        return twiml(phrase(target["language"], parsed.intent, code=target["code"]))
+            conn, phone=m.phone, action=parsed.intent, code=parsed.code)
+        if target is not None:
+            await replies.record(conn, callout=target, action=parsed.intent, channel="sms",
+                                 text=m.body)
+            return (phrase(target["language"], parsed.intent, code=target["code"]),)
+    latest = await replies.latest_for_phone(conn, m.phone)
+    lang: Language = latest["language"] if latest else m.default_language
+    if parsed.intent in ("opt_out", "opt_in"):
+        await optouts.change(conn, phone=m.phone, volunteer_id=latest and latest["volunteer_id"],
+                             opted_out=parsed.intent == "opt_out", keyword=m.body.strip()[:20])
+        return (phrase(lang, parsed.intent),)
+    if parsed.intent == "help":
+        return (phrase(lang, "help", code=latest["code"] if latest else "K7Q2"),)
+    return (phrase(lang, "none"),)

@@ -10,14 +10,20 @@ rolled back and Python-side listeners always dropped by asyncpg itself before th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
+from baiying_shared.logging import get_logger
 from baiying_shared.settings import CommonSettings
+
+log = get_logger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 # SQL that leaves state in the session beyond its transaction; anything matching marks the
 # connection for the full reset. Deliberately broad: a false positive costs one round trip.
@@ -97,3 +103,76 @@ async def create_pool(settings: CommonSettings, *, schema: str) -> asyncpg.Pool[
     )
     assert pool is not None
     return pool
+
+
+class GroupCommit(Generic[T, R]):
+    """Many callers' small transactions committed as one (group commit).
+
+    `submit(item)` queues the item and returns `work(conn, item)`'s result once the
+    transaction that ran it has COMMITTED: a caller never sees success before its row is
+    durable. Items arriving while `in_flight` batches are running wait and go together in the
+    next one (at most `max_batch`), so under load one BEGIN/COMMIT (and one NOTIFY flush)
+    serves many, and alone an item runs at once. Items run in `order` (a lock order shared by
+    every batch). If the batch fails, each of its items is retried in a transaction of its
+    own, so one bad item (or a commit that fails) fails only its own caller.
+    """
+
+    def __init__(self, pool: asyncpg.Pool[Any], work: Callable[[Any, T], Awaitable[R]], *,
+                 order: Callable[[T], Any] = id, in_flight: int = 2, max_batch: int = 256
+                 ) -> None:
+        self._pool, self._work, self._order, self._max = pool, work, order, max_batch
+        self._slots = asyncio.Semaphore(in_flight)
+        self._open: list[tuple[T, asyncio.Future[R]]] = []
+        self._leaders: set[asyncio.Task[None]] = set()
+        self.sizes: list[int] = []  # each committed batch's size, newest last (for tests)
+
+    async def submit(self, item: T) -> R:
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._open.append((item, done))
+        if len(self._open) == 1:
+            self._lead()
+        return await asyncio.shield(done)  # a caller gone does not cancel the others' batch
+
+    def _lead(self) -> None:
+        task = asyncio.create_task(self._next_batch())
+        self._leaders.add(task)
+        task.add_done_callback(self._leaders.discard)
+
+    async def _next_batch(self) -> None:
+        async with self._slots:
+            batch, self._open = self._open[: self._max], self._open[self._max :]
+            if self._open:
+                self._lead()
+            batch.sort(key=lambda pair: self._order(pair[0]))
+            try:
+                await self._run(batch)
+            finally:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(RuntimeError("group commit abandoned"))
+
+    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                results = [await self._work(conn, item) for item, _ in batch]
+        except Exception:
+            log.warning("group commit failed; retrying its items one by one", size=len(batch))
+            for item, done in batch:
+                await self._alone(item, done)
+            return
+        self.sizes.append(len(batch))
+        for (_, done), result in zip(batch, results, strict=True):
+            if not done.done():
+                done.set_result(result)
+
+    async def _alone(self, item: T, done: asyncio.Future[R]) -> None:
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                result = await self._work(conn, item)
+        except Exception as exc:
+            if not done.done():
+                done.set_exception(exc)
+            return
+        self.sizes.append(1)
+        if not done.done():
+            done.set_result(result)
