@@ -7,7 +7,7 @@ inside one transaction, so a state change cannot be written without its event or
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -48,7 +48,7 @@ def _column(value: Any) -> Any:
     return getattr(value, "value", value)  # enums by value
 
 
-def _columns(fields: dict[str, Any]) -> dict[str, Any]:
+def _columns(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _column(v) for k, v in fields.items()}
 
 
