@@ -30,6 +30,9 @@ class Behaviour(BaseModel):
     latency_ms: int = Field(0, ge=0)
     error_rate: float = Field(0.0, ge=0, le=1, description="share of creates answered 500")
     failing_numbers: dict[str, int] = Field(default_factory=dict, description="To -> error code")
+    # One signed callback per status in this list, as Twilio sends them. For benchmarks:
+    # BAIYING_SANDBOX_CALLBACK_STATUSES='[]' turns them off, '["delivered","undelivered",
+    # "failed"]' keeps final statuses only (bench/notify_fanout.py --callbacks none|final|all).
     callback_statuses: tuple[str, ...] = ("queued", "sent", "delivered", "undelivered", "failed")
     callback_delay_ms: int = Field(20, ge=0, description="sent -> delivered")
     handover_ms: int = Field(200, ge=0, description="sending -> sent (the carrier takes it)")
