@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,14 +33,17 @@ async def temp_database() -> AsyncIterator[str]:
     try:
         yield url
     finally:
-        if not os.environ.get("BAIYING_BENCH_KEEP_DB"):
+        if os.environ.get("BAIYING_BENCH_KEEP_DB"):
+            print(f"[bench] kept database: {url}", file=sys.stderr)
+        else:
             admin = await asyncpg.connect(ADMIN_URL)
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
 
 
 # About the mix of the seed data: most are patrol or security volunteers, a tenth know first
-# aid, 70 % are on duty, a few are suspended, opted out or in quiet hours.
+# aid (in every district and team: g / 18, not g, picks them), 70 % are on duty, a few are
+# suspended, opted out or in quiet hours.
 _LOAD = """
 INSERT INTO responders (volunteer_id, revision, name, phone, team_id, team_type, district,
     location, skills, channels, reachable, language, active, on_duty, available_until,
@@ -52,7 +56,7 @@ SELECT gen_random_uuid(), 1, 'v' || g, '+86139' || lpad(g::text, 8, '0'), gen_ra
            '360783'])[1 + (g % 18)],
     ST_SetSRID(ST_MakePoint($3::float8 + random() * ($4::float8 - $3::float8),
                             $1::float8 + random() * ($2::float8 - $1::float8)), 4326),
-    CASE WHEN g % 10 = 0 THEN ARRAY['first_aid'] ELSE '{}'::text[] END,
+    CASE WHEN (g / 18) % $7 = 0 THEN ARRAY['first_aid'] ELSE '{}'::text[] END,
     CASE WHEN g % 3 = 0 THEN ARRAY['sms','app'] ELSE ARRAY['sms'] END,
     CASE WHEN g % 50 = 0 THEN '{}'::text[]
          WHEN g % 3 = 0 THEN ARRAY['sms','app'] ELSE ARRAY['sms'] END,
@@ -63,10 +67,11 @@ FROM generate_series($5::bigint, $6::bigint) AS g
 """
 
 
-async def load_volunteers(conn: asyncpg.Connection[Any], n: int, *, chunk: int = 100_000) -> None:
+async def load_volunteers(conn: asyncpg.Connection[Any], n: int, *, chunk: int = 100_000,
+                          first_aid_every: int = 10) -> None:
     """Insert `n` synthetic volunteers in chunks, then refresh planner statistics."""
     for start in range(0, n, chunk):
-        await conn.execute(_LOAD, *LAT, *LON, start, min(n, start + chunk) - 1)
+        await conn.execute(_LOAD, *LAT, *LON, start, min(n, start + chunk) - 1, first_aid_every)
     await conn.execute("ANALYZE responders")
 
 
