@@ -55,7 +55,7 @@ class SegmentPacer:
 
     A message is timed when it is taken, but reaches the carrier only after its claim and
     request (`settle`: a few ms idle, a few hundred on a loaded box). That lead time —
-    a moving average, at most `tolerance_s` — is allowed on top, so the latency does not eat
+    a moving average, at most half of `tolerance_s` — is allowed on top, so the latency does not eat
     the slack the carrier queue needs never to run dry, while what the carrier holds stays
     about `tolerance_s` (the messages on their way arrive as the lead runs out).
     """
@@ -78,7 +78,7 @@ class SegmentPacer:
 
     def settle(self, taken_at: float) -> None:
         """The provider answered for a message taken at `taken_at` (this clock)."""
-        lead = min(max(self._clock() - taken_at, 0.0), self.tolerance_s)
+        lead = min(max(self._clock() - taken_at, 0.0), self.tolerance_s / 2)
         self._lead += 0.1 * (lead - self._lead)
 
     def refund(self, segments: int = 1) -> None:
