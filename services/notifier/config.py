@@ -33,7 +33,9 @@ class NotifierSettings(CommonSettings):
     stuck_after_s: float = 30.0
     # Send with ValidityPeriod = stuck_after_s, so the carrier drops a stuck one (stuck.py).
     sms_validity: bool = True
-    sms_max_in_flight: int = 32
+    # Concurrent requests at the provider (keep it under the account's concurrent-request
+    # limit, 20429 above it): rate x request latency must fit, e.g. 300/s x 100-200 ms.
+    sms_max_in_flight: int = 64
     retry_max_attempts: int = 6
     retry_base_s: float = 0.5
     retry_cap_s: float = 30.0
