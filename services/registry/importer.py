@@ -6,7 +6,8 @@ COPYed into the outbox (the database was the import's bottleneck, the Python cor
 Until a stored phone turns up, a chunk is copied without asking (the unique index refuses a
 stored phone and a savepoint undoes that chunk); then each chunk is split: stored phones go
 through a staging table and one set-based upsert whose RETURNING feeds the envelopes in SQL.
-A phone stored by someone else between the split and the COPY sends the chunk to the upsert.
+While chunks are mostly stored phones (a re-import), the whole chunk takes the upsert. A
+phone stored by someone else between the split and the COPY sends the chunk to the upsert.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class _Run:
     trace: str
     now: datetime
     tally: _Tally = field(default_factory=_Tally)
-    all_new: bool = True  # no stored phone met yet
+    stored: float | None = None  # share of stored phones in the last chunk; None: none met
 
 
 async def import_parsed(
@@ -194,12 +195,20 @@ async def _write_chunk(conn: repo.Conn, chunk: Parsed, run: _Run) -> None:
 async def _write_known(conn: repo.Conn, rows: list[Row], columns: tuple[str, ...],
                        teams: dict[uuid.UUID, _Team], run: _Run) -> tuple[int, int]:
     """(created, updated). Until a stored phone turns up, a chunk is COPYed without asking
-    which phones are stored (the unique index answers); after that each chunk is split first."""
-    if run.all_new and rows:
+    (the unique index answers); then a chunk is split first, or, while chunks are mostly
+    stored phones (a re-import), upserted whole without asking."""
+    if not rows:
+        return 0, 0
+    if run.stored is None:
         if await _copy_new(conn, rows, teams, run):
             return len(rows), 0
-        run.all_new = False
+        run.stored = 1.0
+    if run.stored >= 0.5:
+        counts = await _merge(conn, rows, columns, run.trace)
+        run.stored = 1 - counts["created"] / len(rows)
+        return counts["created"], counts["updated"]
     stored = await _stored_phones(conn, [r.phone for r in rows])
+    run.stored = len(stored) / len(rows)
     new = [r for r in rows if r.phone not in stored]
     merge = [r for r in rows if r.phone in stored]
     created = len(new) if new and await _copy_new(conn, new, teams, run) else 0

@@ -24,6 +24,10 @@ _HEADER = ("name,phone,team_id,district,lat,lon,skills,channels,language,on_duty
            "daily_alert_cap,quiet_start,quiet_end,status")
 
 
+def _line(name: str, phone: str, team_id: str) -> str:
+    return f"{name},{phone},{team_id},,25.88,116.02,,,,,,,,"
+
+
 def _parser(registry: Registry, lines: list[str]) -> CsvParser:
     return CsvParser(iter_lines("\n".join([_HEADER, *lines]) + "\n"), area=registry.settings.area)
 
@@ -73,29 +77,31 @@ async def test_copied_snapshots_are_the_stored_rows(registry: Registry) -> None:
 async def test_a_phone_stored_meanwhile_is_updated(
     registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The check says no one holds the phone, then the COPY finds it taken: that chunk goes
-    through the upsert instead, and nothing of the failed COPY stays."""
+    """A split chunk's check says no one holds a phone, then the COPY finds it taken: that
+    chunk goes through the upsert instead, and nothing of the failed COPY stays."""
     team = await registry.team("360781")
     t = team["id"]
-    taken = await registry.volunteer(team)
-    fresh = new_phone()
+    first, taken = await registry.volunteer(team), await registry.volunteer(team)
+    fresh = [new_phone() for _ in range(6)]
+    asked: list[int] = []
 
     async def nobody(conn: Any, phones: list[str]) -> set[str]:
+        asked.append(len(phones))
         return set()
 
     monkeypatch.setattr(importer, "_stored_phones", nobody)
-    parser = _parser(registry, [f"新名字,{taken['phone']},{t},,25.88,116.02,,,,,,,,",
-                                f"新人,{fresh},{t},,25.88,116.02,,,,,,,,"])
+    lines = [_line("新一", first["phone"], t), *(_line("新", p, t) for p in fresh[:3]),
+             _line("新名字", taken["phone"], t), *(_line("新", p, t) for p in fresh[3:])]
     async with registry.pool.acquire() as conn:
-        report = await import_stream(conn, parser=parser)
-        outbox, stored = await _snapshots(conn, [taken["phone"], fresh])
-    assert (report.created, report.updated, report.imported) == (1, 1, 2)
+        report = await import_stream(conn, parser=_parser(registry, lines), chunk_rows=4)
+        outbox, stored = await _snapshots(conn, [first["phone"], taken["phone"], *fresh])
+    assert asked == [4], "the second chunk (one stored phone in four) was split"
+    assert (report.created, report.updated, report.imported) == (6, 2, 8)
     assert stored[taken["id"]].name == "新名字" and stored[taken["id"]].revision == 2
-    assert await registry.pool.fetchval(
-        "SELECT count(*) FROM volunteers WHERE phone = ANY($1::text[])",
-        [taken["phone"], fresh]) == 2
-    mine = [decode(o["value"]).payload for o in outbox if o["key"] in stored]
-    assert stored[taken["id"]] in mine and len([p for p in mine if p.phone == fresh]) == 1
+    assert len(stored) == 8
+    mine = [decode(o["value"]).payload for o in outbox]
+    assert all(s in mine for s in stored.values())
+    assert sorted(p.phone for p in mine if p.phone in fresh) == sorted(fresh)
 
 
 async def test_the_connection_reads_geography_as_before(registry: Registry) -> None:
@@ -117,19 +123,35 @@ async def test_the_connection_reads_geography_as_before(registry: Registry) -> N
     assert after == again and after.upper().startswith("0101000020E6100000")
 
 
-async def test_a_stored_phone_mid_chunk_after_new_chunks(registry: Registry) -> None:
-    """The first chunks are copied unasked; the chunk that holds a stored phone is split."""
+async def test_chunks_after_a_stored_phone(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New chunks are copied unasked; the chunk holding a stored phone takes the upsert; then
+    a chunk of mostly new phones is split, and a chunk of mostly stored ones upserted whole."""
     team = await registry.team("360781")
     t = team["id"]
-    old = await registry.volunteer(team)
-    phones = [new_phone() for _ in range(5)]
-    lines = [f"人{i},{p},{t},,25.88,116.02,,,,,,,," for i, p in enumerate(phones[:3])]
-    lines += [f"改过,{old['phone']},{t},,25.88,116.02,,,,,,,,",
-              *(f"人{i},{p},{t},,25.88,116.02,,,,,,,," for i, p in enumerate(phones[3:]))]
+    old = [await registry.volunteer(team) for _ in range(4)]
+    new = [new_phone() for _ in range(7)]
+    asked: list[int] = []
+    check = importer._stored_phones
+
+    async def spy(conn: Any, phones: list[str]) -> set[str]:
+        asked.append(len(phones))
+        found: set[str] = await check(conn, phones)
+        return found
+
+    monkeypatch.setattr(importer, "_stored_phones", spy)
+    phones = [*new[:2], new[2], old[0]["phone"], new[3], new[4], old[1]["phone"], new[5],
+              old[2]["phone"], old[3]["phone"], new[6]]
+    lines = [_line(f"改{i}", p, t) for i, p in enumerate(phones)]
     async with registry.pool.acquire() as conn:
         report = await import_stream(conn, parser=_parser(registry, lines), chunk_rows=2)
-        outbox, stored = await _snapshots(conn, [old["phone"], *phones])
-    assert (report.created, report.updated, report.unchanged) == (5, 1, 0)
-    assert stored[old["id"]].name == "改过" and len(stored) == 6
+        outbox, stored = await _snapshots(conn, phones)
+    # chunks: new new (copied) | new OLD (the copy fails: upserted; half were stored) |
+    # new new (upserted; none stored) | OLD new (split; half stored) | OLD OLD (upserted;
+    # all stored) | new (upserted)
+    assert asked == [2]
+    assert (report.created, report.updated, report.unchanged) == (7, 4, 0)
+    assert all(stored[v["id"]].revision == 2 for v in old) and len(stored) == 11
     payloads = [decode(o["value"]).payload for o in outbox]
-    assert all(stored[str(p.volunteer_id)] in payloads for p in stored.values())
+    assert all(s in payloads for s in stored.values())
