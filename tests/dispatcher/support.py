@@ -94,7 +94,7 @@ async def reply(
 
 @dataclass
 class CalloutTap:
-    """Everything the dispatcher put on dispatch.callouts.v1, as (key, envelope)."""
+    """Everything the dispatcher put on dispatch.callouts.v1 and .bulk.v1, as (key, envelope)."""
 
     settings: CommonSettings
     seen: list[tuple[str, Envelope[Any]]] = field(default_factory=list)
@@ -103,7 +103,8 @@ class CalloutTap:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            self.settings.topic(callouts.TOPIC), bootstrap_servers=self.settings.kafka_bootstrap,
+            self.settings.topic(callouts.TOPIC), self.settings.topic(callouts.BULK_TOPIC),
+            bootstrap_servers=self.settings.kafka_bootstrap,
             auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
         )
         await self._consumer.start()
