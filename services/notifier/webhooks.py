@@ -111,12 +111,18 @@ class Inbound:
     default_language: Language
 
 
+# Batches of inbound SMS committing at once, each on its own connection (of db_pool_max 10):
+# a batch runs its replies' statements one after another, so a few run side by side.
+REPLY_BATCHES_IN_FLIGHT = 4
+
+
 def reply_batch(app: Any) -> GroupCommit[Inbound, tuple[str, ...]]:
     """The app's one group commit for inbound SMS (made on first use)."""
     batch = getattr(app.state, "reply_batch", None)
     if batch is None:
         batch = app.state.reply_batch = GroupCommit(
-            app.state.runtime.pool, act, order=lambda m: (m.phone, m.sid))
+            app.state.runtime.pool, act, order=lambda m: (m.phone, m.sid),
+            in_flight=REPLY_BATCHES_IN_FLIGHT)
     return batch
 
 

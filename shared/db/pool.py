@@ -28,7 +28,8 @@ R = TypeVar("R")
 # SQL that leaves state in the session beyond its transaction; anything matching marks the
 # connection for the full reset. Deliberately broad: a false positive costs one round trip.
 _SESSION_STATE = re.compile(
-    r"advisory_lock|\bLISTEN\b|(^|;)\s*(SET|RESET|DISCARD|DECLARE)\b|set_config|\bWITH\s+HOLD\b"
+    r"advisory_lock|\bLISTEN\b|(^|;)\s*(SET(?!\s+LOCAL\b)|RESET|DISCARD|DECLARE)\b|set_config"
+    r"|\bWITH\s+HOLD\b"
     r"|\bPREPARE\b|\bLOAD\b",
     re.IGNORECASE,
 )
@@ -114,13 +115,17 @@ class GroupCommit(Generic[T, R]):
     next one (at most `max_batch`), so under load one BEGIN/COMMIT (and one NOTIFY flush)
     serves many, and alone an item runs at once. Items run in `order` (a lock order shared by
     every batch). If the batch fails, each of its items is retried in a transaction of its
-    own, so one bad item (or a commit that fails) fails only its own caller.
+    own, so one bad item (or a commit that fails) fails only its own caller. A batch holds
+    its rows' locks until its commit, so where other transactions lock the same rows in
+    another order it could deadlock (PostgreSQL finds that only after deadlock_timeout, 1 s):
+    a batch waits at most `lock_timeout_ms` for a lock, then goes the one-by-one way.
     """
 
     def __init__(self, pool: asyncpg.Pool[Any], work: Callable[[Any, T], Awaitable[R]], *,
-                 order: Callable[[T], Any] = id, in_flight: int = 2, max_batch: int = 256
-                 ) -> None:
+                 order: Callable[[T], Any] = id, in_flight: int = 2, max_batch: int = 256,
+                 lock_timeout_ms: int = 50) -> None:
         self._pool, self._work, self._order, self._max = pool, work, order, max_batch
+        self._lock_timeout = f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'"
         self._slots = asyncio.Semaphore(in_flight)
         self._open: list[tuple[T, asyncio.Future[R]]] = []
         self._leaders: set[asyncio.Task[None]] = set()
@@ -154,6 +159,8 @@ class GroupCommit(Generic[T, R]):
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
+                if len(batch) > 1:
+                    await conn.execute(self._lock_timeout)
                 results = [await self._work(conn, item) for item, _ in batch]
         except Exception:
             log.warning("group commit failed; retrying its items one by one", size=len(batch))

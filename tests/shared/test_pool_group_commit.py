@@ -50,6 +50,8 @@ class Gated:
             await self.gate.wait()
         if item == "raises":
             raise ValueError("this item's own failure")
+        if item == "blocked":  # waits for a row lock another session holds
+            await conn.execute("SELECT 1 FROM rows WHERE item = 'held' FOR UPDATE")
         return int(await conn.fetchval(
             "INSERT INTO rows (item, txid) VALUES ($1, txid_current()) RETURNING txid", item))
 
@@ -101,3 +103,27 @@ async def test_a_failing_item_or_commit_fails_only_its_caller(
     assert isinstance(failed, asyncpg.PostgresError if bad == "poison" else ValueError)
     assert [r for r in results if isinstance(r, BaseException)] == [failed]
     assert set(await _committed(pool)) == {"first", "a", "b", "c"}
+
+
+async def test_a_batch_waiting_on_a_lock_gives_up_and_goes_one_by_one(
+    pool: asyncpg.Pool[Any]
+) -> None:
+    await pool.execute("INSERT INTO rows VALUES ('held', 0)")
+    holder = await pool.acquire()
+    tx = holder.transaction()
+    await tx.start()
+    await holder.execute("SELECT 1 FROM rows WHERE item = 'held' FOR UPDATE")
+    work = Gated()
+    batch = GroupCommit(pool, work, order=str, in_flight=1, lock_timeout_ms=50)  # a first
+    first = asyncio.ensure_future(batch.submit("first"))
+    await work.started.wait()
+    free, blocked = asyncio.ensure_future(batch.submit("a")), asyncio.ensure_future(
+        batch.submit("blocked"))
+    work.gate.set()
+    await first
+    await free  # committed alone while the lock is still held: the batch did not wait for it
+    assert not blocked.done() and "a" in await _committed(pool)
+    await tx.rollback()
+    await pool.release(holder)
+    await blocked  # alone, it waits for the lock as long as it takes
+    assert set(await _committed(pool)) == {"held", "first", "a", "blocked"}
