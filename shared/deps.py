@@ -23,7 +23,9 @@ else:  # at run time the classes are not subscriptable
     PgPool = asyncpg.Pool
 
 
-def app_pool(request: Request) -> PgPool:
+# async, though they only read app.state: FastAPI runs a plain `def` dependency in a worker
+# thread, two thread hops on every request.
+async def app_pool(request: Request) -> PgPool:
     """The service's connection pool."""
     pool: PgPool = request.app.state.runtime.pool
     return pool
@@ -35,7 +37,7 @@ async def app_conn(request: Request) -> AsyncIterator[PgConn]:
         yield conn
 
 
-def app_settings(request: Request) -> Any:
+async def app_settings(request: Request) -> Any:
     """The settings the app was built with (typed by the service's own alias)."""
     return request.app.state.settings
 

@@ -77,15 +77,20 @@ async def add_many(
     """Queue many events (topic, key, envelope or None for a tombstone) in one round trip;
     each in its topic's lane unless `lane` is given."""
     lanes = [lane_of(t) if lane is None else lane for t, _, _ in rows]
-    await conn.executemany(
-        "INSERT INTO outbox (topic, key, value, event_id, lane) VALUES ($1, $2, $3, $4, $5)",
-        [
-            (t, k, encode(e) if e else None, e.event_id if e else None, n)
-            for (t, k, e), n in zip(rows, lanes, strict=True)
-        ],
+    # One statement, one round trip: the rows (in the given order, so ids keep per-key order),
+    # stamped when written like add()'s, and each lane's wake-up, delivered at commit.
+    await conn.execute(
+        "WITH row AS (INSERT INTO outbox (topic, key, value, event_id, lane, created_at)"
+        " SELECT t, k, v, e, l, clock_timestamp() FROM unnest($1::text[], $2::text[],"
+        " $3::bytea[], $4::uuid[], $5::smallint[]) WITH ORDINALITY AS r(t, k, v, e, l, n)"
+        " ORDER BY n RETURNING 1)"
+        " SELECT pg_notify(current_schema() || c, '') FROM unnest($6::text[]) AS c"
+        " WHERE EXISTS (SELECT 1 FROM row)",
+        [t for t, _, _ in rows], [k for _, k, _ in rows],
+        [encode(e) if e else None for _, _, e in rows],
+        [e.event_id if e else None for _, _, e in rows], lanes,
+        [channel(n) for n in sorted(set(lanes))],
     )
-    for n in sorted(set(lanes)):
-        await conn.execute("SELECT pg_notify(current_schema() || $1, '')", channel(n))
 
 
 async def add_tombstone(conn: asyncpg.Connection[Any], *, topic: str, key: str) -> None:
