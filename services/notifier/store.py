@@ -14,12 +14,13 @@ from baiying_notifier.domain.pacing import OPT_OUT_CODES, PERMANENT_CODES, SIGNI
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgPool
 from baiying_shared.events import deliveries
-from baiying_shared.events.envelope import Envelope, wrap
 from baiying_shared.logging import get_logger
 
 Pool: TypeAlias = PgPool
 log = get_logger(__name__)
-EXPIRED = 30001  # failed: still queued at the carrier past its ValidityPeriod (or pool overload)
+# failed and never sent: 30036 still queued at the carrier past its ValidityPeriod, 30001 a
+# Messaging Service pool overloaded after creation — either way it may go again elsewhere.
+EXPIRED = frozenset({30036, 30001})
 _COLUMNS = (
     "id, seq, callout_id, incident_id, volunteer_id, channel, message, priority, rank,"
     " phone, body, attempts, created_at, claimed_at, avoid_sender"
@@ -147,22 +148,13 @@ async def submitted(pool: Pool, items: list[tuple[Queued, str | None, str, str]]
         fresh = [(i, sid) for i, _, sid, _ in items if i.id in updated]
         fresh = [(i, sid) for i, sid in fresh if not reach.is_campaign(i.row)]  # reach only
         fresh = [(i, sid) for i, sid in fresh if i.row["message"] != SIGNIN_MESSAGE]
-        await outbox.add_many(conn, [_queued_event(i.row, sid) for i, sid in fresh])
+        # events.delivery_status_event picks the topic: an advisory's 10,000 "queued" reports go
+        # on the bulk one, so replies and call-out statuses never queue behind them.
+        await outbox.add_many(
+            conn,
+            [events.delivery_status_event(i.row, status="queued", sid=sid) for i, sid in fresh],
+        )
     return [None] * len(items)
-
-
-def _queued_event(row: dict[str, Any], sid: str) -> tuple[str, str, Envelope[Any] | None]:
-    payload = deliveries.DeliveryStatusChanged(
-        callout_id=row["callout_id"],
-        incident_id=row["incident_id"],
-        volunteer_id=row["volunteer_id"],
-        channel="sms",
-        message=row["message"],
-        status="queued",
-        provider_sid=sid,
-        at=events.now(),
-    )
-    return deliveries.TOPIC, str(row["callout_id"]), wrap(payload, producer=events.PRODUCER)
 
 
 async def retry_later(pool: Pool, *, item: Queued, delay_s: float, code: int | None) -> None:
@@ -223,7 +215,7 @@ async def record_status(
     """
     if not await seen.first_time(conn, f"status:{sid}:{status}"):
         return False
-    if status == "failed" and code == EXPIRED and await reroute_expired(conn, row=row, sid=sid):
+    if status == "failed" and code in EXPIRED and await reroute_expired(conn, row=row, sid=sid):
         return False  # the carrier dropped it unsent: it goes again, nobody is told it failed
     # Key first, then the row (as `submitted` does); the lock makes the rank test current.
     current = await conn.fetchval(
@@ -276,7 +268,7 @@ async def reroute(
 
 
 async def reroute_expired(conn: asyncpg.Connection[Any], *, row: Any, sid: str) -> bool:
-    """A message failed 30001 after its ValidityPeriod ran out in the carrier's queue."""
+    """A message failed 30036 after its ValidityPeriod ran out in the carrier's queue (or 30001)."""
     if await reroute(conn, row_id=row["id"], sid=sid) is None:
         return False  # re-routed once already (or a sign-in code): this failure stands
     log.info("expired in the carrier queue; re-routed", delivery=str(row["id"]), sid=sid)

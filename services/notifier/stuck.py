@@ -2,7 +2,7 @@
 
 Two paths, chosen by the gateway's capabilities (`path`). Validity (Twilio: it cancels only
 scheduled messages, 30409 for a queued one): every SMS carries a ValidityPeriod of
-`stuck_after_s`, the carrier fails one still queued past it (`failed`, 30001: never sent),
+`stuck_after_s`, the carrier fails one still queued past it (`failed`, 30036: never sent),
 and that status — by callback or the status sweep — puts the row back to pending for another
 sender, once (store.reroute_expired; a second expiry is a failure the dispatcher hears of).
 Cancel (a provider that withdraws queued messages, or one without validity): a row still

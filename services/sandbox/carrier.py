@@ -27,11 +27,9 @@ from baiying_shared.logging import get_logger
 log = get_logger(__name__)
 _TWIML_MESSAGE = re.compile(r"<Message[^>]*>(.*?)</Message>", re.S)
 QUEUE_OVERFLOW = 30001
-# A message still queued past its ValidityPeriod is failed and never sent. Twilio's page for
-# 30036 ("Validity Period Expired") names this case; its 30001 page says queued messages
-# "automatically fail" at the queue limit that ValidityPeriod shortens. The notifier reads
-# 30001 (notifier/store.EXPIRED), so 30001 it stays until the notifier also takes 30036.
-VALIDITY_EXPIRED = QUEUE_OVERFLOW
+# A message still queued past its ValidityPeriod is failed and never sent: Twilio's error
+# 30036 ("Validity Period Expired"). 30001 stays the pool overload after creation.
+VALIDITY_EXPIRED = 30036
 
 
 class Carrier:

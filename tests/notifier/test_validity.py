@@ -1,5 +1,5 @@
 """Stuck against real Twilio: a ValidityPeriod makes the carrier drop a message that would
-arrive too late (failed, 30001), and that failure re-routes it through another sender once."""
+arrive too late (failed, 30036), and that failure re-routes it through another sender once."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ async def test_a_message_expired_in_a_stuck_queue_is_rerouted_once(
         rows = await eventually(lambda: _rows(s), what="re-routed sends recorded")
         expired = [m for p in phones for m in s.sandbox.received(p) if m.from_ == STALLED]
         assert expired, "some went to the stalled sender first"
-        assert all((m.status, m.error_code, m.sent) == ("failed", 30001, None) for m in expired)
+        assert all((m.status, m.error_code, m.sent) == ("failed", 30036, None) for m in expired)
         for p in phones:
             got = s.sandbox.received(p)
             assert [m.from_ for m in got if m.sent] == [OPEN], (p, got)  # one SMS, never two
@@ -108,7 +108,7 @@ async def test_a_second_expiry_is_a_failure_the_dispatcher_hears_of(
 
         failed = await eventually(reported, timeout=30, what="failures reported")
         assert sorted(f.callout_id for f in failed) == sorted(i.callout_id for i in issues)
-        assert all(f.error_code == 30001 for f in failed)
+        assert all(f.error_code == 30036 for f in failed)
         for p in phones:  # once through each sender, then it stands: no third try
             got = s.sandbox.received(p)
             assert sorted(m.from_ or "" for m in got) == sorted([STALLED, OPEN]), got

@@ -43,7 +43,7 @@ async def test_a_stalled_sender_holds_its_queue_and_a_queued_cancel_is_twilios_c
         assert await _code(late) == 30409, "once it left the queue it cannot be cancelled"
 
 
-async def test_a_message_queued_past_its_validity_period_fails_30001_and_calls_back(
+async def test_a_message_queued_past_its_validity_period_fails_30036_and_calls_back(
     open_sandbox: Opener,
 ) -> None:
     async with open_sandbox(mps=20, stalled_senders=(A,)) as sb:
@@ -64,11 +64,11 @@ async def test_a_message_queued_past_its_validity_period_fails_30001_and_calls_b
 
             await eventually(failed_callback, what="the expired message's failed callback")
             _, form, signed = seen[-1]
-            assert (form["MessageSid"], form["ErrorCode"], signed) == (late.sid, "30001", True)
+            assert (form["MessageSid"], form["ErrorCode"], signed) == (late.sid, "30036", True)
             fetched = await sb.client.messages(late.sid).fetch_async()
             assert (fetched.status, fetched.error_code, fetched.date_sent) == (
                 "failed",
-                30001,
+                30036,
                 None,
             )
             kept = sb.store.messages[str(late.sid)]

@@ -103,7 +103,7 @@ class RetryPolicy:
 
 # Error classification, outside the adapter: the policy is ours, not Twilio's.
 # 21611: the sender's carrier queue is full (we outran it); it drains, so try again later.
-RETRYABLE_CODES = frozenset({20429, 20500, 20503, 21611, 30001})
+RETRYABLE_CODES = frozenset({20429, 20500, 20503, 21611, 30001, 30036})
 PERMANENT_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 30003, 30004, 30005, 30006})
 OPT_OUT_CODES = frozenset({21610})
 

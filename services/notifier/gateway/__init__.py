@@ -23,7 +23,7 @@ class Capabilities:
     # can, with its `cancel_queued` behaviour). Only then does stuck.py cancel and re-route.
     cancels_queued: bool = False
     # a send may carry a validity (Twilio's ValidityPeriod): the carrier fails a message
-    # still queued past it (status `failed`, 30001), and we re-route it on that callback
+    # still queued past it (status `failed`, 30036), and we re-route it on that callback
     supports_validity: bool = False
 
 
