@@ -175,13 +175,20 @@ async def measure(system: System, incidents: int, volunteers: int) -> dict[str, 
             "dispatcher_profile": profiled}
 
 
+SENDER_MPS = 100.0
+
+
 async def run(incidents: int = 200, volunteers: int = 3000) -> dict[str, Any]:
     progress("raise_to_sms: the broker round trip and outbox hop beside it")
     beside = await _beside()
-    async with running_system() as system:
+    # Senders at a real rate (100 segments/s each, as the paced benchmarks): at the notifier's
+    # 10/s default, incidents raised back to back outrun two senders and the figure measures
+    # pacing, not latency.
+    async with running_system(BAIYING_SENDER_MPS=f"{SENDER_MPS:g}") as system:
         result = await measure(system, incidents, volunteers)
     return {"benchmark": "raise_to_sms", "incidents": incidents, "volunteers": volunteers,
-            "called_per_incident": 2, "limit_ms": {"p50": 30, "p99": 60}, **result,
+            "called_per_incident": 2, "sender_mps": SENDER_MPS,
+            "limit_ms": {"p50": 30, "p99": 60}, **result,
             "beside": beside}
 
 
