@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.system.harness import System, create_database, drop_database
+from tests.system import harness
+from tests.system.harness import System
 
 ADMIN_URL = os.environ.get(
     "BAIYING_DATABASE_URL", "postgresql://baiying:baiying@127.0.0.1:5432/baiying")
@@ -19,15 +20,10 @@ QUIET = {"BAIYING_LOG_LEVEL": "WARNING", "BAIYING_SANDBOX_LOG_LEVEL": "WARNING"}
 
 @asynccontextmanager
 async def running_system(**env: str) -> AsyncIterator[System]:
-    """Registry, dispatcher, notifier and sandbox on a fresh database and topic prefix."""
-    url = await create_database(ADMIN_URL)
-    system = System(database_url=url, kafka_bootstrap=KAFKA, env_extra={**QUIET, **env})
-    try:
-        await system.start()
+    """Registry, dispatcher, notifier and sandbox on a fresh database and topic prefix (the
+    test harness's own start and clean-up, topics deleted after)."""
+    async with harness.running_system(ADMIN_URL, KAFKA, env_extra={**QUIET, **env}) as system:
         yield system
-    finally:
-        await system.stop()
-        await drop_database(ADMIN_URL, url)
 
 
 def desk(system: System) -> dict[str, str]:
