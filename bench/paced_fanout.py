@@ -121,16 +121,20 @@ async def _stages(system: System, sent: dict[str, list[list[float]]], t0: float)
             "rows": int(row["n"])}
 
 
-async def run(recipients: int = 3000, mps: float = 100) -> dict[str, Any]:
+async def run(recipients: int = 3000, mps: float = 100, bulk_tolerance: float = 0.2
+              ) -> dict[str, Any]:
     senders = json.dumps(list(SENDERS))
-    async with running_system(BAIYING_SENDER_MPS=f"{mps:g}", BAIYING_SMS_SENDERS=senders) as system:
+    async with running_system(BAIYING_SENDER_MPS=f"{mps:g}", BAIYING_SMS_SENDERS=senders,
+                              BAIYING_PACING_BULK_TOLERANCE_S=f"{bulk_tolerance:g}") as system:
         result = await measure(system, recipients, mps)
-    return {"benchmark": "paced_fanout", **result}
+    return {"benchmark": "paced_fanout", "pacing_bulk_tolerance_s": bulk_tolerance, **result}
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--recipients", type=int, default=3000)
     parser.add_argument("--mps", type=float, default=100)
+    # how far ahead an advisory may run at the carrier (BAIYING_PACING_BULK_TOLERANCE_S)
+    parser.add_argument("--bulk-tolerance", type=float, default=0.2)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.recipients, args.mps)), indent=2))
+    print(json.dumps(asyncio.run(run(args.recipients, args.mps, args.bulk_tolerance)), indent=2))

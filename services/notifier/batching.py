@@ -1,4 +1,5 @@
-"""Coalesce many small database writes into one round trip, without delaying a lone write much."""
+"""Coalesce many small database writes into one round trip, without delaying a lone write much;
+and a release done at most once, whichever path gets there."""
 
 from __future__ import annotations
 
@@ -61,3 +62,15 @@ class Batcher(Generic[T, R]):
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
+
+
+class Once:
+    """A release (a slot, the pacer's account) done at most once, whichever path gets there."""
+
+    def __init__(self, release: Callable[[], object]) -> None:
+        self._release: Callable[[], object] | None = release
+
+    def __call__(self) -> None:
+        if self._release is not None:
+            release, self._release = self._release, None
+            release()

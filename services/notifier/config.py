@@ -25,6 +25,10 @@ class NotifierSettings(CommonSettings):
     # How far ahead of its rate a sender may run (seconds of segments): absorbs event-loop
     # jitter, and bounds what waits in the carrier's queue ahead of an urgent call-out.
     pacing_tolerance_s: float = 0.5
+    # Advisories and campaigns run at most this far ahead (at most pacing_tolerance_s): all a
+    # call-out raised during a 10,000-person advisory finds queued at the carrier ahead of it,
+    # while call-outs themselves may use the whole pacing_tolerance_s.
+    pacing_bulk_tolerance_s: float = 0.2
     # Sender leases shared by all instances (leases.py): a dead holder's numbers move after this.
     # Not much shorter: an event loop busy with a large fan-out renews late, and a lease that
     # lapses locally stops that sender until the next renewal.

@@ -18,7 +18,6 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -26,9 +25,9 @@ from typing import Any
 import asyncpg
 
 from baiying_notifier import store, stuck
-from baiying_notifier.batching import Batcher
+from baiying_notifier.batching import Batcher, Once
 from baiying_notifier.config import NotifierSettings
-from baiying_notifier.domain.pacing import RetryPolicy, SegmentPacer, is_retryable
+from baiying_notifier.domain.pacing import RetryPolicy, SegmentPacer, is_bulk, is_retryable
 from baiying_notifier.gateway import GatewayError, OutboundSms, SmsGateway
 from baiying_notifier.leases import SenderLeases, from_number, lease_name
 from baiying_notifier.store import Fence, Queued
@@ -55,6 +54,7 @@ class Sender:
         self._known: set[uuid.UUID] = set()
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()  # a call-out (not bulk) was queued: pace for it at once
         self._announced: set[int] = set()
         names = tuple(lease_name(s) for s in settings.sms_senders) or (lease_name(None),)
         # Past the most our pacer hands the carrier ahead of schedule (the tolerance, plus its
@@ -73,9 +73,14 @@ class Sender:
         self._policy = RetryPolicy(
             settings.retry_max_attempts, settings.retry_base_s, settings.retry_cap_s
         )
+        claim = partial(store.claim, pool, self._fence)
         self._claims: Batcher[tuple[uuid.UUID, str, int], int | None] = Batcher(
-            partial(store.claim, pool, self._fence), max_items=200, max_wait_s=0.002, eager=True
+            claim, max_items=200, max_wait_s=0.002, eager=True
         )  # an idle sender's first claim goes at once; under load claims gather for 2 ms
+        # A call-out's claim never waits behind (or inside) a batch of 200 advisory claims.
+        self._urgent_claims: Batcher[tuple[uuid.UUID, str, int], int | None] = Batcher(
+            claim, max_items=20, max_wait_s=0.0, eager=True
+        )
         self._submits: Batcher[tuple[Queued, str | None, str, str], None] = Batcher(
             partial(store.submitted, pool), max_items=200, max_wait_s=0.01
         )
@@ -95,6 +100,8 @@ class Sender:
             self._heap, (row["priority"], row["rank"], row["seq"], next(self._tie), item)
         )
         self._ready.set()
+        if not _bulk(item):
+            self._urgent.set()
 
     def wake(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         """LISTEN callback: committed pending rows' seqs, comma-separated (empty: just look)."""
@@ -193,14 +200,23 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.leases.changed.wait(), 1.0)
                 continue
-            avoid = self._heap[0][-1].row.get("avoid_sender") if self._heap else None
+            top = self._heap[0][-1] if self._heap else None
+            avoid = top.row.get("avoid_sender") if top else None
             names = [n for n in names if n != avoid] or names  # re-routed: another if we can
+            # Bulk keeps the carrier queue short; a call-out may use the whole tolerance, so
+            # it goes now, to the sender whose carrier queue is shortest.
+            slack = self._settings.pacing_bulk_tolerance_s if top and _bulk(top) else None
             pacers = self._pacers
-            keys = {n: (pacers[n].wait_time(), pacers[n].backlog_s()) for n in names}
+            keys = {
+                n: (pacers[n].wait_time(tolerance_s=slack), pacers[n].backlog_s()) for n in names
+            }
             best = min(names, key=keys.__getitem__)
             if keys[best][0] == 0:
                 return best
-            await asyncio.sleep(max(keys[best][0], 0.0005))
+            self._urgent.clear()  # a call-out queued while we wait for an advisory's turn
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(keys[best][0], 0.0005)):
+                    await self._urgent.wait()
 
     def _refund(self, turn: _Turn) -> None:
         """A claim we lost sent nothing: the sender's slot goes to the next message."""
@@ -214,8 +230,8 @@ class Sender:
         return f"{self._settings.public_url.rstrip('/')}/v1/webhooks/twilio/status?d={item.id}"
 
     async def _send(self, item: Queued, turn: _Turn) -> None:
-        claiming = _Once(self._claiming.release)
-        answered = _Once(partial(self._pacers[turn.name].settle, turn.taken_at))
+        claiming = Once(self._claiming.release)
+        answered = Once(partial(self._pacers[turn.name].settle, turn.taken_at))
         try:
             if await self._claim(item, turn):
                 await self._request(item, turn, claiming, answered)
@@ -228,7 +244,8 @@ class Sender:
 
     async def _claim(self, item: Queued, turn: _Turn) -> bool:
         """Claim the row under our lease; False (and what to do instead) if it is not ours."""
-        attempt = await self._claims.submit((item.id, turn.name, turn.epoch))
+        claims = self._claims if _bulk(item) else self._urgent_claims
+        attempt = await claims.submit((item.id, turn.name, turn.epoch))
         if attempt is None or attempt == store.UNFENCED:
             self._refund(turn)
             self.stats["skipped" if attempt is None else "unfenced"] += 1
@@ -243,10 +260,10 @@ class Sender:
         item.attempts = attempt
         return True
 
-    async def _request(self, item: Queued, turn: _Turn, claiming: _Once, answered: _Once) -> None:
+    async def _request(self, item: Queued, turn: _Turn, claiming: Once, answered: Once) -> None:
         """The HTTP request, in a request slot held for it alone; then the bookkeeping."""
         await self._inflight.acquire()
-        slot = _Once(self._inflight.release)
+        slot = Once(self._inflight.release)
         claiming()
         sender = from_number(turn.name)
         sms = OutboundSms(
@@ -286,6 +303,10 @@ class Sender:
         await store.failed(self._pool, item=item, code=exc.code, reason=exc.message)
 
 
+def _bulk(item: Queued) -> bool:
+    return is_bulk(int(item.row["priority"]))
+
+
 @dataclass(frozen=True)
 class _Turn:
     """The sender (lease name and epoch) a message was paced on, and what it cost there."""
@@ -294,15 +315,3 @@ class _Turn:
     epoch: int
     cost: int
     taken_at: float  # monotonic, when the pacer timed it
-
-
-class _Once:
-    """A release (a slot, the pacer's account) done at most once, whichever path gets there."""
-
-    def __init__(self, release: Callable[[], object]) -> None:
-        self._release: Callable[[], object] | None = release
-
-    def __call__(self) -> None:
-        if self._release is not None:
-            release, self._release = self._release, None
-            release()

@@ -13,6 +13,7 @@ from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain.pacing import SegmentPacer, TokenBucket
 from baiying_sandbox.config import SandboxSettings
 from tests.notifier.harness import issued, system
+from tests.notifier.test_urgent import callout_during_advisory
 from tests.support import eventually
 
 Factory = Callable[..., NotifierSettings]
@@ -37,6 +38,17 @@ def test_a_two_segment_message_costs_two() -> None:
     clock.now += 0.2
     pacer.take(1)
     assert pacer.wait_time() == pytest.approx(0.1)
+
+
+def test_bulk_waits_at_its_own_tolerance_while_a_callout_may_go_now() -> None:
+    clock = FakeClock()
+    pacer = SegmentPacer(rate=10, tolerance_s=0.5, clock=clock)
+    pacer.take(3)  # 0.3 s of segments at the carrier
+    assert abs(pacer.wait_time(tolerance_s=0.1) - 0.2) < 1e-9  # an advisory: 0.2 s more
+    assert pacer.wait_time() == 0  # a call-out: within the whole tolerance
+    assert pacer.wait_time(tolerance_s=5.0) == pacer.wait_time()  # never past the pacer's own
+    clock.now += 0.2
+    assert abs(pacer.wait_time(tolerance_s=0.1)) < 1e-9
 
 
 def _jittery_run(
@@ -133,25 +145,16 @@ async def test_nothing_lost_or_doubled_when_the_carrier_queue_overflows(
 async def test_a_callout_during_an_advisory_leaves_the_carrier_next(
     notifier_settings: Factory,
 ) -> None:
-    """The carrier queue holds at most the pacing tolerance: all the call-out waits there."""
+    """The carrier queue holds at most the pacing tolerance: all the call-out waits there.
+    (With the bulk tolerance shorter it waits less: test_urgent.py.)"""
     rate, tolerance = 20.0, 0.3
     sandbox = SandboxSettings(mps=rate, callback_statuses=(), callback_delay_ms=5)
     async with system(
-        notifier_settings, sandbox=sandbox, sender_mps=rate, pacing_tolerance_s=tolerance
+        notifier_settings, sandbox=sandbox, sender_mps=rate, pacing_tolerance_s=tolerance,
+        pacing_bulk_tolerance_s=tolerance,  # the whole tolerance: the carrier queue's worst
     ) as s:
         crowd = _phones(200, 4)  # 200 segments or more over two senders: 5 s of carrier time
-        await s.dispatcher.publish(
-            *(issued(phone=p, kind="advisory", rank=i) for i, p in enumerate(crowd))
-        )
-
-        async def under_way() -> bool:
-            return sum(len(v) for v in s.sandbox.sent_at.values()) >= 20
-
-        await eventually(under_way, what="advisory under way at the carrier")
-        urgent = issued(phone="+8613799999999", rank=1)
-        await s.dispatcher.publish(urgent)
-        await s.wait_received([urgent.phone])
-        [msg] = s.sandbox.received(urgent.phone)
+        msg = await callout_during_advisory(s, crowd, "+8613799999999")
 
         async def left() -> bool:
             return msg.sent is not None

@@ -18,6 +18,11 @@ PRIORITY_SIGNIN, RANK_SIGNIN = PRIORITY["alert"], 2**31 - 1
 SIGNIN_MESSAGE = "signin"  # deliveries.message of a sign-in code: no call-out behind it
 
 
+def is_bulk(priority: int) -> bool:
+    """Advisories and campaigns: paced to the shorter bulk tolerance, behind every call-out."""
+    return priority >= PRIORITY["advisory"]
+
+
 class TokenBucket:
     """`rate` tokens per second, at most `burst` saved up; time comes from `clock`."""
 
@@ -67,10 +72,12 @@ class SegmentPacer:
         self._tat = clock()
         self._lead = 0.0  # seconds from take to the provider's answer (moving average)
 
-    def wait_time(self, segments: int = 1) -> float:
-        """Seconds until a message of `segments` may go (0: now)."""
+    def wait_time(self, segments: int = 1, *, tolerance_s: float | None = None) -> float:
+        """Seconds until a message of `segments` may go (0: now); `tolerance_s` (at most the
+        pacer's own) holds a class of messages to a shorter carrier queue than the others."""
         del segments  # the cost is paid after the send: a long body is not starved
-        return max(0.0, self._tat - self._lead - self.tolerance_s - self._clock())
+        slack = self.tolerance_s if tolerance_s is None else min(tolerance_s, self.tolerance_s)
+        return max(0.0, self._tat - self._lead - slack - self._clock())
 
     def take(self, segments: int = 1) -> None:
         """Account for a message of `segments` sent now (on its way until `settle`)."""
