@@ -311,18 +311,14 @@ def _power_of_two(n: float) -> int:
 
 @asynccontextmanager
 async def _transaction(conn: asyncpg.Connection[Any]) -> AsyncIterator[None]:
-    # Every ring of one selection reads the same snapshot. JIT is off because it never pays
-    # for a query of milliseconds, yet a wide ring's cost estimate can cross jit_above_cost
-    # and compiling once took 360-410 ms (docs/performance.md); it changes no plan's shape.
+    # Every ring of one selection reads the same snapshot. JIT must be off (a wide ring's
+    # cost can cross jit_above_cost and compiling once took 360-410 ms): the pool's
+    # connections have it off for the session (shared/db/pool.py SERVER_SETTINGS), so a
+    # selection costs no SET round trips and leaves no session state for the pool to reset.
     if conn.is_in_transaction():
-        await conn.execute("SET LOCAL jit = off")
-        try:
-            yield
-        finally:
-            await conn.execute("RESET jit")
+        yield
         return
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        await conn.execute("SET LOCAL jit = off")
         yield
 
 

@@ -35,6 +35,10 @@ _SESSION_STATE = re.compile(
 )
 
 
+# Settings of every service connection (also for scripts connecting on their own).
+SERVER_SETTINGS = {"jit": "off"}
+
+
 class TrackedConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is untyped here
     """A connection that remembers whether it left session state behind (see module doc)."""
 
@@ -99,6 +103,11 @@ async def create_pool(settings: CommonSettings, *, schema: str) -> asyncpg.Pool[
         server_settings={
             "search_path": f"{schema},public",
             "application_name": f"baiying-{schema}",
+            # JIT never pays for the services' queries of milliseconds, yet a wide selection
+            # ring's cost estimate can cross jit_above_cost and compiling once took 360-410 ms
+            # (docs/performance.md). Off for the session here, not by a SET per transaction:
+            # that cost the raise path 2-3 round trips and the pool's full reset.
+            **SERVER_SETTINGS,
         },
         command_timeout=30,
     )

@@ -196,15 +196,26 @@ async def test_sql_quiet_hours_agree_with_the_domain_rule(pool: asyncpg.Pool[Any
 
 
 async def test_selection_is_never_jit_compiled(pool: asyncpg.Pool[Any]) -> None:
-    """JIT compiling took 360-410 ms for a 1 ms walk at 1,000,000 people: it must stay off."""
+    """JIT compiling took 360-410 ms for a 1 ms walk at 1,000,000 people: it must stay off.
+
+    The service pool's connections have jit off for the session (no SET per selection), so
+    with every plan over jit_above_cost the selection must still not be compiled, and the
+    pool's release must not need the full reset for it.
+    """
     area = fresh_area()
     async with pool.acquire() as conn:
+        assert await conn.fetchval("SHOW jit") == "off"  # holds without a JIT provider too
         if not await conn.fetchval("SELECT pg_jit_available()"):
             pytest.skip("this PostgreSQL has no JIT provider")
         async with conn.transaction():
             await conn.execute("SET LOCAL jit_above_cost = 0")  # any plan would be compiled
+            await conn.execute("SET LOCAL jit = on")
             control = await conn.fetch("EXPLAIN SELECT count(*) FROM responders")
             assert any("JIT:" in r[0] for r in control), "the control must be JIT-compiled"
+        assert not conn.session_state, "SET LOCAL leaves no session state"
+        async with conn.transaction():
+            await conn.execute("SET LOCAL jit_above_cost = 0")
             plan = await explain_nearest(conn, lat=area.lat, lon=area.lon, radius_m=5000,
                                          clock=CLOCK, limit=20)
+        assert not conn.session_state, "a selection must leave nothing for the pool to reset"
     assert "JIT:" not in plan, plan
