@@ -7,7 +7,6 @@ Handlers are module-level functions of (deps, event), so each can be imported an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -21,10 +20,9 @@ from baiying_shared.db import inbox
 from baiying_shared.events import deliveries, replies, volunteers
 from baiying_shared.events.catalogue import DELIVERIES_BULK
 from baiying_shared.events.deliveries import DeliveryStatusChanged
-from baiying_shared.events.envelope import Envelope, Payload
+from baiying_shared.events.envelope import Envelope
 from baiying_shared.events.replies import VolunteerReplied
 from baiying_shared.events.volunteers import VolunteerSnapshot
-from baiying_shared.handlers import EnvelopeHandler, route
 from baiying_shared.kafka.consumer import EventConsumer, Message
 from baiying_shared.runtime import Runtime
 
@@ -47,11 +45,43 @@ async def on_delivery(deps: Deps, env: Envelope[Any]) -> None:
             await responses.on_delivery(conn, settings=deps.settings, event=env.payload)
 
 
-async def on_reply(deps: Deps, env: Envelope[Any]) -> None:
-    """A volunteer's reply, applied once."""
-    async with deps.pool.acquire() as conn, conn.transaction():
-        if await inbox.claim(conn, event_id=env.event_id, consumer=CONSUMER):
-            await responses.on_reply(conn, settings=deps.settings, event=env.payload)
+async def on_responses(deps: Deps, messages: list[Message]) -> None:
+    """A partition's poll of statuses and replies, in offset order, each applied once.
+
+    Replies go by incident: each incident's run of them is one transaction that claims them
+    all (`claim_many`) and applies them to one loaded aggregate (responses.on_replies), so a
+    flood of 500 accepts is not 500 loads of 500 call-outs under the incident's row lock.
+    A run ends at a status, so a status and a reply keep their order.
+    """
+    run: list[Envelope[Any]] = []
+    for env in (m.envelope for m in messages if m.envelope is not None):
+        if isinstance(env.payload, VolunteerReplied):
+            run.append(env)
+        elif isinstance(env.payload, DeliveryStatusChanged):
+            await _replies(deps, run)
+            run = []
+            await on_delivery(deps, env)
+    await _replies(deps, run)
+
+
+async def _replies(deps: Deps, envs: list[Envelope[Any]]) -> None:
+    """Each incident's replies in one transaction; incidents in order of their first reply
+    (one volunteer accepting two incidents in one poll is judged in that order)."""
+    by_incident: dict[uuid.UUID, list[Envelope[Any]]] = {}
+    for env in envs:
+        by_incident.setdefault(env.payload.incident_id, []).append(env)
+    for incident_id, group in by_incident.items():
+        async with deps.pool.acquire() as conn, conn.transaction():
+            fresh = await inbox.claim_many(conn, event_ids=[e.event_id for e in group],
+                                           consumer=CONSUMER)
+            events = []
+            for env in group:
+                if env.event_id in fresh:
+                    fresh.discard(env.event_id)  # a re-published copy in the same poll: once
+                    events.append(env.payload)
+            if events:
+                await responses.on_replies(conn, settings=deps.settings,
+                                           incident_id=incident_id, events=events)
 
 
 async def on_bulk_deliveries(deps: Deps, messages: list[Message]) -> None:
@@ -92,28 +122,18 @@ async def on_index_batch(deps: Deps, messages: list[Message]) -> None:
             await index.apply_snapshots(conn, run)
 
 
-# The one map: which payload each group handles, and with what.
-RESPONSE_HANDLERS: dict[type[Payload], Callable[[Deps, Envelope[Any]], Awaitable[None]]] = {
-    DeliveryStatusChanged: on_delivery,
-    VolunteerReplied: on_reply,
-}
-
-
 def make_consumers(rt: Runtime) -> list[EventConsumer]:
     """One group keeps the responder index (batch), one applies call-outs' deliveries and
     replies, one the statuses of advisories (bulk), so a reply never waits behind those."""
     settings = rt.settings
     assert isinstance(settings, DispatcherSettings)
     deps = Deps(rt.pool, settings)
-    bound: dict[type[Payload], EnvelopeHandler] = {
-        kind: partial(handler, deps) for kind, handler in RESPONSE_HANDLERS.items()
-    }
     return [
         EventConsumer(settings=settings, group_id=INDEX_GROUP, topics=[volunteers.TOPIC],
                       handle_batch=partial(on_index_batch, deps), dead_letters=rt.producer),
         EventConsumer(settings=settings, group_id=RESPONSES_GROUP,
                       topics=[deliveries.TOPIC, replies.TOPIC],
-                      handle=route(bound), dead_letters=rt.producer),
+                      handle_batch=partial(on_responses, deps), dead_letters=rt.producer),
         # Small polls, two partitions at a time: the pool and the loop stay free for replies.
         EventConsumer(settings=settings, group_id=BULK_GROUP, topics=[DELIVERIES_BULK],
                       handle_batch=partial(on_bulk_deliveries, deps), dead_letters=rt.producer,

@@ -6,12 +6,13 @@ Both are written inside the caller's transaction, so neither exists unless the c
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
 
+from baiying_dispatcher.coverage import Coverage
 from baiying_dispatcher.domain import COMMITTED, CalloutState, rounded_point
 from baiying_dispatcher.queries import coverage_of
 from baiying_dispatcher.repo import Callout, Incident
@@ -123,14 +124,21 @@ def callout_notice(incident: Incident, c: Callout, state: str) -> dict[str, Any]
 EXACT = "exact"  # a notice's exact point, removed by the stream for all but the desk
 
 
-async def notify(conn: asyncpg.Connection[Any], notices: Sequence[dict[str, Any]]) -> None:
+async def notify(
+    conn: asyncpg.Connection[Any], notices: Sequence[dict[str, Any]],
+    *, covers: Mapping[str, Coverage] | None = None,
+) -> None:
     """Queue stream notices; PostgreSQL delivers them to listeners only after commit.
 
     Each notice of a call-out incident carries its coverage as of this transaction, so the
-    live screens show the same figure as IncidentOut without fetching it again.
+    live screens show the same figure as IncidentOut without fetching it again. `covers`:
+    coverage the caller already knows (a unit of work holds every call-out), by incident id;
+    only incidents missing from it are read.
     """
-    ids = sorted({n["incident_id"] for n in notices if n.get("kind", "callout") == "callout"})
-    covers = await coverage_of(conn, ids) if ids else {}
+    known = dict(covers or {})
+    ids = sorted({n["incident_id"] for n in notices
+                  if n.get("kind", "callout") == "callout" and n["incident_id"] not in known})
+    covers = {**known, **(await coverage_of(conn, ids) if ids else {})}
     notices = [{**n, "coverage": covers[n["incident_id"]].as_dict()}
                if n["incident_id"] in covers else n for n in notices]
     if notices:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -71,3 +73,19 @@ async def on_reply(
         )
     if done is None:
         log.warning("reply for unknown call-out", callout_id=str(event.callout_id))
+
+
+async def on_replies(
+    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident_id: uuid.UUID,
+    events: Sequence[VolunteerReplied],
+) -> None:
+    """Replies to one incident, in order, in one unit of work: the incident and its call-outs
+    are loaded (and locked) once, not once a reply; outcomes as `on_reply` one by one."""
+    answers = [handlers.Reply(e.callout_id, e.action, e.received_at) for e in events]
+    async with unit_of_work(conn, settings, batch=True) as uow:
+        _, unknown = await handlers.replies(
+            uow, incident_id=incident_id, answers=answers,
+            over_call=settings.dispatch_over_call_factor,
+        )
+    for answer in unknown:
+        log.warning("reply for unknown call-out", callout_id=str(answer.callout_id))

@@ -18,12 +18,12 @@ from baiying_dispatcher.repo import Callout, Incident
 
 def unit_of_work(
     conn: asyncpg.Connection[Any], settings: DispatcherSettings, *, now: datetime | None = None,
-    join: bool = False,
+    join: bool = False, batch: bool = False,
 ) -> PgUnitOfWork:
     """A unit of work judged by the dispatch time zone's clock at `now` (default: now);
-    `join`: in the caller's transaction, no savepoint (PgUnitOfWork)."""
+    `join`: in the caller's transaction, no savepoint; `batch`: notices once (PgUnitOfWork)."""
     clock = Clock.at(now or datetime.now(UTC), settings.dispatch_timezone)
-    return PgUnitOfWork(conn, settings=settings, clock=clock, join=join)
+    return PgUnitOfWork(conn, settings=settings, clock=clock, join=join, batch=batch)
 
 
 async def apply_reply(

@@ -18,7 +18,8 @@ from baiying_dispatcher.areas import callback_number
 from baiying_dispatcher.candidates import Candidate
 from baiying_dispatcher.clock import Clock
 from baiying_dispatcher.config import DispatcherSettings
-from baiying_dispatcher.domain import COMMITTED, LIVE, Need, Policy, Want
+from baiying_dispatcher.coverage import Coverage, coverage
+from baiying_dispatcher.domain import COMMITTED, LIVE, OUTSTANDING, Need, Policy, Want
 from baiying_dispatcher.index import advisory_audience, count_alerts, nearest
 from baiying_dispatcher.mobilisation.aggregate import Incident
 from baiying_dispatcher.mobilisation.changes import (
@@ -61,6 +62,17 @@ def _fields(changes: Sequence[Any]) -> dict[str, Any]:
     return merged
 
 
+def covers(agg: Incident) -> dict[str, Coverage]:
+    """A call-out incident's coverage from the call-outs the aggregate holds (all of them),
+    as queries.coverage_of would read it in this transaction; an advisory has none."""
+    if agg.row.kind != "callout":
+        return {}
+    held = agg.callouts.values()
+    return {str(agg.row.id): coverage(
+        agg.row.need, [c.profile for c in held if c.state in COMMITTED],
+        [c.profile for c in held if c.state in OUTSTANDING])}
+
+
 class UnitOfWork(Protocol):
     """What the handlers need: load, find people, commit. Fakes implement the same."""
 
@@ -84,16 +96,21 @@ class PgUnitOfWork:
 
     `join`: work in the caller's open transaction without a savepoint (two round trips
     fewer), for callers whose every error aborts that whole transaction anyway (a raise).
+    `batch`: several commits of one aggregate (a poll's replies); their stream notices are
+    queued once, at the end, with the coverage as it is then.
     """
 
     def __init__(
         self, conn: asyncpg.Connection[Any], *, settings: DispatcherSettings | None,
-        clock: Clock, join: bool = False,
+        clock: Clock, join: bool = False, batch: bool = False,
     ) -> None:
         # settings only name the call-back number of a confirmation; `end` confirms nobody.
         self.conn, self.settings, self.clock = conn, settings, clock
         self._tx = None if join else conn.transaction()
         self._riding: dict[str, Any] | None = None  # incident fields the next call writes
+        self._batch = batch
+        self._pending: list[dict[str, Any]] = []  # a batch's notices, queued at the end
+        self._last: Incident | None = None
 
     async def __aenter__(self) -> PgUnitOfWork:
         if self._tx is None:
@@ -107,6 +124,8 @@ class PgUnitOfWork:
         self, kind: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if kind is None and self._last is not None and self._pending:
+            await outbound.notify(self.conn, self._pending, covers=covers(self._last))
         if self._tx is None:
             return  # the caller's transaction commits or rolls back everything
         if kind is None:
@@ -196,7 +215,11 @@ class PgUnitOfWork:
                     await self._advise(agg, picks)
         if incident_changed:
             notices.append(outbound.incident_notice(row))
-        await outbound.notify(conn, notices)
+        if self._batch:
+            self._pending += notices
+            self._last = agg
+        else:
+            await outbound.notify(conn, notices, covers=covers(agg))
         agg.changes.clear()
 
     async def _advise(self, agg: Incident, picks: Sequence[Candidate]) -> None:
