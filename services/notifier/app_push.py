@@ -17,20 +17,26 @@ from baiying_shared.deps import PgConn
 CHANNEL = "notifier_app"
 
 
+def _note(volunteer_id: uuid.UUID, event: dict[str, Any]) -> str:
+    return json.dumps({"volunteer_id": str(volunteer_id), "event": event}, ensure_ascii=False)
+
+
 async def notify(conn: PgConn, *, volunteer_id: uuid.UUID, event: dict[str, Any]) -> None:
     """Send `event` to the volunteer's open app sockets after this transaction commits."""
-    note = json.dumps({"volunteer_id": str(volunteer_id), "event": event}, ensure_ascii=False)
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, note)
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, _note(volunteer_id, event))
 
 
 async def answered(conn: PgConn, *, callout: Any, action: str, channel: str) -> None:
-    """Remember the volunteer's latest answer on the app view and tell their app."""
+    """Remember the volunteer's latest answer on the app view and tell their app.
+
+    One statement, one round trip: a data-modifying WITH runs to completion whether or not
+    the outer SELECT reads it, so the NOTIFY goes out exactly as if sent on its own.
+    """
+    event = {"type": "answered", "callout_id": str(callout["callout_id"]), "action": action,
+             "channel": channel}
     await conn.execute(
-        "UPDATE callouts SET alert = alert || jsonb_build_object('answer', $2::text)"
-        " WHERE callout_id = $1",
-        callout["callout_id"], action,
+        "WITH answer AS (UPDATE callouts"
+        " SET alert = alert || jsonb_build_object('answer', $2::text) WHERE callout_id = $1)"
+        " SELECT pg_notify($3, $4)",
+        callout["callout_id"], action, CHANNEL, _note(callout["volunteer_id"], event),
     )
-    await notify(conn, volunteer_id=callout["volunteer_id"], event={
-        "type": "answered", "callout_id": str(callout["callout_id"]), "action": action,
-        "channel": channel,
-    })

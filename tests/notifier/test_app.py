@@ -74,6 +74,7 @@ async def test_app_alert_accept_confirm_arrive(notifier_settings: Factory) -> No
         async with connect(ws_url, open_timeout=10) as again:  # a reload shows the address
             [snap] = (await next_of(again, "snapshot"))["alerts"]
             assert snap["confirmed"]["address"] == "章贡区文清路88号"
+            assert snap["answer"] == "arrived", "the latest answer is kept on the app view"
             await s.dispatcher.publish(
                 CalloutStoodDown(
                     **addressed(alert),
