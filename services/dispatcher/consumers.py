@@ -16,6 +16,7 @@ import asyncpg
 from baiying_dispatcher import index, responses
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.prevention import campaign_reach
+from baiying_dispatcher.repo import Incident
 from baiying_shared.db import inbox
 from baiying_shared.events import deliveries, replies, volunteers
 from baiying_shared.events.catalogue import DELIVERIES_BULK
@@ -93,6 +94,7 @@ async def on_bulk_deliveries(deps: Deps, messages: list[Message]) -> None:
     envs = [m.envelope for m in messages if m.envelope is not None]
     if not envs:
         return
+    seen: dict[uuid.UUID, Incident | None] = {}  # each incident read once a poll
     async with deps.pool.acquire() as conn, conn.transaction():
         fresh = await inbox.claim_many(conn, event_ids=[e.event_id for e in envs],
                                        consumer=CONSUMER)
@@ -100,7 +102,8 @@ async def on_bulk_deliveries(deps: Deps, messages: list[Message]) -> None:
             status = env.payload
             if env.event_id in fresh and isinstance(status, DeliveryStatusChanged):
                 fresh.discard(env.event_id)  # a poll may also hold a re-published copy: once
-                await responses.on_delivery(conn, settings=deps.settings, event=status)
+                await responses.on_delivery(conn, settings=deps.settings, event=status,
+                                            seen=seen)
 
 
 async def on_index_batch(deps: Deps, messages: list[Message]) -> None:

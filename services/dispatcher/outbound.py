@@ -126,21 +126,21 @@ EXACT = "exact"  # a notice's exact point, removed by the stream for all but the
 
 async def notify(
     conn: asyncpg.Connection[Any], notices: Sequence[dict[str, Any]],
-    *, covers: Mapping[str, Coverage] | None = None,
+    *, covers: Mapping[str, Coverage | None] | None = None,
 ) -> None:
     """Queue stream notices; PostgreSQL delivers them to listeners only after commit.
 
     Each notice of a call-out incident carries its coverage as of this transaction, so the
     live screens show the same figure as IncidentOut without fetching it again. `covers`:
-    coverage the caller already knows (a unit of work holds every call-out), by incident id;
-    only incidents missing from it are read.
+    coverage the caller already knows (a unit of work holds every call-out), by incident id,
+    None for one that has none (an advisory); only incidents missing from it are read.
     """
     known = dict(covers or {})
     ids = sorted({n["incident_id"] for n in notices
                   if n.get("kind", "callout") == "callout" and n["incident_id"] not in known})
-    covers = {**known, **(await coverage_of(conn, ids) if ids else {})}
-    notices = [{**n, "coverage": covers[n["incident_id"]].as_dict()}
-               if n["incident_id"] in covers else n for n in notices]
+    known.update(await coverage_of(conn, ids) if ids else {})
+    notices = [{**n, "coverage": cover.as_dict()}
+               if (cover := known.get(n["incident_id"])) is not None else n for n in notices]
     if notices:
         await conn.executemany(
             f"SELECT pg_notify('{CHANGES_CHANNEL}', $1)",

@@ -24,10 +24,20 @@ log = get_logger(__name__)
 
 
 async def on_delivery(
-    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, event: DeliveryStatusChanged
+    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, event: DeliveryStatusChanged,
+    seen: dict[uuid.UUID, repo.Incident | None] | None = None,
 ) -> None:
-    """Record delivery progress; a failed alert frees the slot like a decline."""
-    incident = await repo.get_incident(conn, event.incident_id)
+    """Record delivery progress; a failed alert frees the slot like a decline.
+
+    `seen`: incidents already read in this transaction (a poll of one advisory's thousands
+    of statuses reads its row once); only which kind it is and its titles are taken from it.
+    """
+    if seen is not None and event.incident_id in seen:
+        incident = seen[event.incident_id]
+    else:
+        incident = await repo.get_incident(conn, event.incident_id)
+        if seen is not None:
+            seen[event.incident_id] = incident
     if incident is not None and incident.kind == "advisory":
         await _advisory_delivery(conn, incident=incident, event=event)
         return
@@ -58,7 +68,8 @@ async def _advisory_delivery(
     new = after_delivery(callout.state, event.status, message=event.message)
     if new is not None:
         await repo.set_state(conn, [callout.id], new, at=event.at)
-        await outbound.notify(conn, [outbound.callout_notice(incident, callout, new)])
+        await outbound.notify(conn, [outbound.callout_notice(incident, callout, new)],
+                              covers={str(incident.id): None})  # an advisory: no quorum
 
 
 async def on_reply(

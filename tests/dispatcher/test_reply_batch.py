@@ -97,4 +97,5 @@ def test_coverage_from_the_aggregate_counts_the_committed_and_outstanding() -> N
     got = covers(agg)[str(agg.row.id)]
     assert got == coverage(agg.row.need, [agg.callouts[first].profile],
                            [c.profile for c in agg.callouts.values() if c.id != first])
-    assert covers(Incident.of(row(kind="advisory", status=IncidentStatus.issued), [])) == {}
+    advisory = Incident.of(row(kind="advisory", status=IncidentStatus.issued), [])
+    assert covers(advisory) == {str(advisory.row.id): None}

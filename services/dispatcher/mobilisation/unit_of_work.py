@@ -62,11 +62,11 @@ def _fields(changes: Sequence[Any]) -> dict[str, Any]:
     return merged
 
 
-def covers(agg: Incident) -> dict[str, Coverage]:
+def covers(agg: Incident) -> dict[str, Coverage | None]:
     """A call-out incident's coverage from the call-outs the aggregate holds (all of them),
     as queries.coverage_of would read it in this transaction; an advisory has none."""
     if agg.row.kind != "callout":
-        return {}
+        return {str(agg.row.id): None}
     held = agg.callouts.values()
     return {str(agg.row.id): coverage(
         agg.row.need, [c.profile for c in held if c.state in COMMITTED],
