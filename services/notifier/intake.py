@@ -41,7 +41,7 @@ async def on_batch(pool: asyncpg.Pool[Any], messages: list[Message]) -> None:
     if not envs:
         return
     async with pool.acquire() as conn, conn.transaction():
-        fresh = await claim_all(conn, [e.event_id for e in envs])
+        fresh = await claim_and_record(conn, envs)
         todo = _first_copies(envs, fresh)
         seqs: list[int] = []
         for kind, run in itertools.groupby(todo, key=lambda e: type(e.payload)):
@@ -52,6 +52,43 @@ async def on_batch(pool: asyncpg.Pool[Any], messages: list[Message]) -> None:
 async def claim_all(conn: Conn, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """The inbox claim for many events: the ids seen for the first time."""
     return await inbox.claim_many(conn, event_ids=event_ids, consumer=CONSUMER)
+
+
+# The inbox claim with the first alerts' callouts rows riding on it (made only for an event
+# claimed now): one round trip on the raise-to-SMS path instead of two.
+_CLAIM_AND_RECORD = (
+    "WITH fresh AS (INSERT INTO processed_events (event_id, consumer)"
+    " SELECT e, $2 FROM unnest($1::uuid[]) AS e ORDER BY e"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id),"
+    " made AS (INSERT INTO callouts (callout_id, incident_id, volunteer_id, phone, kind, code,"
+    " language, channels, alert)"
+    " SELECT r.callout_id, r.incident_id, r.volunteer_id, r.phone, r.kind, r.code, r.language,"
+    " string_to_array(r.channels, ','), r.alert FROM unnest($3::uuid[], $4::uuid[],"
+    " $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],"
+    " $12::jsonb[])"
+    " AS r(event_id, callout_id, incident_id, volunteer_id, phone, kind, code, language,"
+    " channels, alert) WHERE r.event_id IN (SELECT event_id FROM fresh)"
+    " ON CONFLICT (callout_id) DO NOTHING)"
+    " SELECT event_id FROM fresh"
+)
+
+
+async def claim_and_record(conn: Conn, envs: Run) -> set[uuid.UUID]:
+    """`claim_all` for the poll, and the callouts row of each first alert it claims."""
+    alerts = [e for e in envs if isinstance(e.payload, CalloutIssued)]
+    if not alerts:
+        return await claim_all(conn, [e.event_id for e in envs])
+    rows = [(e.event_id, *_callout_row(e.payload, *_code_and_view(e.payload))) for e in alerts]
+    cols = [list(c) for c in zip(*rows, strict=True)]
+    cols[8] = [",".join(c) for c in cols[8]]  # channels, one text each (unnest flattens arrays)
+    found = await conn.fetch(_CLAIM_AND_RECORD, sorted({e.event_id for e in envs}), CONSUMER,
+                             *cols)
+    return {r["event_id"] for r in found}
+
+
+def _code_and_view(p: CalloutIssued) -> tuple[str, dict[str, Any]]:
+    code = short_code(p.callout_id.hex)
+    return code, alert_view(p, code)
 
 
 def _first_copies(envs: Run, fresh: set[uuid.UUID]) -> Run:
@@ -105,15 +142,9 @@ def _alert_sms(env: Envelope[Any], code: str) -> Sms:
 
 
 async def on_issued(conn: Conn, envs: Run) -> list[int]:
-    """First alerts (call-outs or advisories): callouts rows, then SMS and app messages."""
-    codes = [short_code(e.payload.callout_id.hex) for e in envs]
-    triples = [(e, code, alert_view(e.payload, code)) for e, code in zip(envs, codes, strict=True)]
-    await conn.executemany(
-        "INSERT INTO callouts (callout_id, incident_id, volunteer_id, phone, kind, code,"
-        " language, channels, alert) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
-        " ON CONFLICT (callout_id) DO NOTHING",
-        [_callout_row(e.payload, code, view) for e, code, view in triples],
-    )
+    """First alerts (call-outs or advisories): SMS and app messages (the callouts rows were
+    made with the claim, `claim_and_record`)."""
+    triples = [(e, *_code_and_view(e.payload)) for e in envs]
     seqs = await queueing.sms(
         conn, [_alert_sms(e, c) for e, c, _ in triples if "sms" in e.payload.channels]
     )

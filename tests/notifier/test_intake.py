@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from baiying_notifier import intake
+from baiying_notifier.domain.keywords import short_code
 from baiying_notifier.queueing import NOTIFY_MAX_BYTES, seq_payloads
 from baiying_shared.db.migrate import migrate
 from baiying_shared.db.pool import create_pool
@@ -133,6 +134,23 @@ async def test_a_redelivered_poll_and_copies_within_one_queue_nothing_twice(db: 
     assert sorted(r["callout_id"] for r in rows) == sorted(a.callout_id for a in alerts)
     claimed = await db.pool.fetchval("SELECT count(*) FROM processed_events")
     assert claimed == 3
+
+
+async def test_the_claim_records_each_first_alert_once_as_it_was_issued(db: Db) -> None:
+    """The callouts row rides on the inbox claim: made for a claimed alert, whole, once."""
+    alert = issued(phone="+8613700000111", channels=("sms", "app"))
+    first = wrap(alert, producer="dispatcher")
+    await intake.on_batch(db.pool, msgs(envelopes=[first]))
+    again = wrap(alert.model_copy(update={"title": "changed"}), producer="dispatcher")
+    await intake.on_batch(db.pool, msgs(envelopes=[first, again]))  # redelivered + re-issued
+    [row] = await db.pool.fetch("SELECT * FROM callouts")
+    code = short_code(alert.callout_id.hex)
+    assert (row["callout_id"], row["incident_id"], row["volunteer_id"], row["phone"],
+            row["kind"], row["language"], row["channels"], row["code"]) == (
+        alert.callout_id, alert.incident_id, alert.volunteer_id, alert.phone, alert.kind,
+        alert.language, ["sms", "app"], code)  # fmt: skip
+    assert row["alert"] == intake.alert_view(alert, code), "the first copy's view, as a dict"
+    assert await db.pool.fetchval("SELECT count(*) FROM processed_events") == 2
 
 
 async def test_opted_out_numbers_are_suppressed_and_reported(db: Db) -> None:
