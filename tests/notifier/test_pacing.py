@@ -51,6 +51,16 @@ def test_bulk_waits_at_its_own_tolerance_while_a_callout_may_go_now() -> None:
     assert abs(pacer.wait_time(tolerance_s=0.1)) < 1e-9
 
 
+def test_the_lead_allowed_on_top_is_at_most_half_of_each_tolerance() -> None:
+    clock = FakeClock()
+    pacer = SegmentPacer(rate=10, tolerance_s=0.5, clock=clock)
+    for _ in range(100):  # answers 0.4 s after each take: a slow, loaded box
+        pacer.settle(clock.now - 0.4)
+    pacer.take(8)  # 0.8 s at the carrier
+    assert abs(pacer.wait_time() - 0.8 + 0.5 + 0.25) < 1e-3  # lead 0.25 on top of 0.5
+    assert abs(pacer.wait_time(tolerance_s=0.2) - 0.8 + 0.2 + 0.1) < 1e-3  # 0.1 on top of 0.2
+
+
 def _jittery_run(
     take: Callable[[int], bool], wait: Callable[[], float], clock: FakeClock, seconds: float
 ) -> list[tuple[float, int]]:

@@ -74,10 +74,12 @@ class SegmentPacer:
 
     def wait_time(self, segments: int = 1, *, tolerance_s: float | None = None) -> float:
         """Seconds until a message of `segments` may go (0: now); `tolerance_s` (at most the
-        pacer's own) holds a class of messages to a shorter carrier queue than the others."""
+        pacer's own) holds a class of messages to a shorter carrier queue than the others, its
+        lead allowance likewise at most half of it."""
         del segments  # the cost is paid after the send: a long body is not starved
         slack = self.tolerance_s if tolerance_s is None else min(tolerance_s, self.tolerance_s)
-        return max(0.0, self._tat - self._lead - slack - self._clock())
+        lead = min(self._lead, slack / 2)
+        return max(0.0, self._tat - lead - slack - self._clock())
 
     def take(self, segments: int = 1) -> None:
         """Account for a message of `segments` sent now (on its way until `settle`)."""
