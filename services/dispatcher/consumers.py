@@ -39,50 +39,37 @@ class Deps:
     settings: DispatcherSettings
 
 
-async def on_delivery(deps: Deps, env: Envelope[Any]) -> None:
-    """A delivery status, applied once (inbox-claimed in the same transaction)."""
-    async with deps.pool.acquire() as conn, conn.transaction():
-        if await inbox.claim(conn, event_id=env.event_id, consumer=CONSUMER):
-            await responses.on_delivery(conn, settings=deps.settings, event=env.payload)
-
-
 async def on_responses(deps: Deps, messages: list[Message]) -> None:
-    """A partition's poll of statuses and replies, in offset order, each applied once.
+    """A partition's poll of statuses or replies, each applied once.
 
-    Replies go by incident: each incident's run of them is one transaction that claims them
-    all (`claim_many`) and applies them to one loaded aggregate (responses.on_replies), so a
-    flood of 500 accepts is not 500 loads of 500 call-outs under the incident's row lock.
-    A run ends at a status, so a status and a reply keep their order.
+    They go by incident: each incident's run of them is one transaction that claims them
+    all (`claim_many`) and applies them, in offset order, to one loaded aggregate
+    (responses.on_replies / on_deliveries), so a flood of 500 accepts (or of 500 alerts'
+    statuses) is not 500 loads of 500 call-outs under the incident's row lock.
+    Incidents go in order of their first event (one volunteer accepting two incidents in one
+    poll is judged in that order).
     """
-    run: list[Envelope[Any]] = []
+    runs: dict[tuple[type, uuid.UUID], list[Envelope[Any]]] = {}
     for env in (m.envelope for m in messages if m.envelope is not None):
-        if isinstance(env.payload, VolunteerReplied):
-            run.append(env)
-        elif isinstance(env.payload, DeliveryStatusChanged):
-            await _replies(deps, run)
-            run = []
-            await on_delivery(deps, env)
-    await _replies(deps, run)
-
-
-async def _replies(deps: Deps, envs: list[Envelope[Any]]) -> None:
-    """Each incident's replies in one transaction; incidents in order of their first reply
-    (one volunteer accepting two incidents in one poll is judged in that order)."""
-    by_incident: dict[uuid.UUID, list[Envelope[Any]]] = {}
-    for env in envs:
-        by_incident.setdefault(env.payload.incident_id, []).append(env)
-    for incident_id, group in by_incident.items():
+        if isinstance(env.payload, VolunteerReplied | DeliveryStatusChanged):
+            runs.setdefault((type(env.payload), env.payload.incident_id), []).append(env)
+    for (kind, incident_id), run in runs.items():
         async with deps.pool.acquire() as conn, conn.transaction():
-            fresh = await inbox.claim_many(conn, event_ids=[e.event_id for e in group],
+            fresh = await inbox.claim_many(conn, event_ids=[e.event_id for e in run],
                                            consumer=CONSUMER)
-            events = []
-            for env in group:
+            events: list[Any] = []  # one kind: the run's key says which
+            for env in run:
                 if env.event_id in fresh:
                     fresh.discard(env.event_id)  # a re-published copy in the same poll: once
                     events.append(env.payload)
-            if events:
+            if not events:
+                continue
+            if kind is VolunteerReplied:
                 await responses.on_replies(conn, settings=deps.settings,
                                            incident_id=incident_id, events=events)
+            else:
+                await responses.on_deliveries(conn, settings=deps.settings,
+                                              incident_id=incident_id, events=events)
 
 
 async def on_bulk_deliveries(deps: Deps, messages: list[Message]) -> None:

@@ -100,3 +100,24 @@ async def on_replies(
         )
     for answer in unknown:
         log.warning("reply for unknown call-out", callout_id=str(answer.callout_id))
+
+
+async def on_deliveries(
+    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident_id: uuid.UUID,
+    events: Sequence[DeliveryStatusChanged],
+) -> None:
+    """Statuses of one incident's messages, in order: an advisory's row by row, a call-out's
+    on one loaded aggregate (its call-outs loaded once, not once a status)."""
+    incident = await repo.get_incident(conn, incident_id)
+    if incident is None or incident.kind == "advisory":
+        seen = {incident_id: incident}
+        for event in events:
+            await on_delivery(conn, settings=settings, event=event, seen=seen)
+        return
+    statuses = [handlers.Status(e.callout_id, e.status, e.message, e.error_code, e.at)
+                for e in events]
+    async with unit_of_work(conn, settings, batch=True) as uow:
+        unknown = await handlers.deliveries(uow, incident_id=incident_id, statuses=statuses,
+                                            over_call=settings.dispatch_over_call_factor)
+    for callout_id in unknown:
+        log.warning("status for unknown call-out", callout_id=str(callout_id))

@@ -99,3 +99,27 @@ def test_coverage_from_the_aggregate_counts_the_committed_and_outstanding() -> N
                            [c.profile for c in agg.callouts.values() if c.id != first])
     advisory = Incident.of(row(kind="advisory", status=IncidentStatus.issued), [])
     assert covers(advisory) == {str(advisory.row.id): None}
+
+
+async def test_a_batch_of_statuses_commits_the_same_records_as_one_by_one() -> None:
+    single, batched = _twins(4, need=2)
+    people = [candidate(900)]
+    alone, together = FakeUnitOfWork(single, people), FakeUnitOfWork(batched, people)
+    first, second, *_ = single.callouts
+    stray = uuid.uuid4()
+    statuses = [handlers.Status(first, "failed", "alert", 30003, T0),
+                *(handlers.Status(c, "delivered", "alert", None, T0) for c in single.callouts),
+                handlers.Status(second, "sent", "alert", None, T0),  # late: moves nothing
+                handlers.Status(stray, "delivered", "alert", None, T0)]
+    for s in statuses:
+        await handlers.delivery(alone, incident_id=single.row.id, callout_id=s.callout_id,
+                                status=s.status, message=s.message, error=s.error, at=s.at,
+                                over_call=2.0)
+    unknown = await handlers.deliveries(together, incident_id=batched.row.id,
+                                        statuses=statuses, over_call=2.0)
+    assert unknown == [stray]
+    assert together.committed == alone.committed
+    assert any(isinstance(c, ch.Called) for c in together.committed)  # the failure's slot
+    assert batched.callouts == single.callouts and batched.row == single.row
+    assert await handlers.deliveries(together, incident_id=uuid.uuid4(), statuses=statuses[:1],
+                                     over_call=2.0) == [first]

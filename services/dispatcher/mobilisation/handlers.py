@@ -112,6 +112,35 @@ async def delivery(
     return await _settle(uow, agg, over_call=over_call)
 
 
+@dataclass(frozen=True)
+class Status:
+    """One delivery status, as `delivery` takes it."""
+
+    callout_id: uuid.UUID
+    status: str
+    message: str
+    error: int | None
+    at: datetime
+
+
+async def deliveries(
+    uow: UnitOfWork, *, incident_id: uuid.UUID, statuses: Sequence[Status], over_call: float,
+) -> list[uuid.UUID]:
+    """Many statuses of one incident's messages, in order, on one loaded aggregate, each
+    applied and settled as `delivery` would; the call-outs it does not know (all of them if
+    there is no such incident)."""
+    agg = await uow.load(incident_id)
+    unknown: list[uuid.UUID] = []
+    for s in statuses:
+        if agg is None or s.callout_id not in agg.callouts:
+            unknown.append(s.callout_id)
+            continue
+        agg.apply_delivery(callout_id=s.callout_id, status=s.status, message=s.message,
+                           error=s.error, at=s.at, now=uow.clock.now)
+        await _settle(uow, agg, over_call=over_call)
+    return unknown
+
+
 async def advance_round(
     uow: UnitOfWork, *, incident_id: uuid.UUID, expected_round: int, max_radius_m: int,
     over_call: float,
