@@ -31,6 +31,7 @@ from dispatch_common import LAT, LON, load_volunteers, percentiles, temp_databas
 from baiying_dispatcher.domain import Component
 from baiying_dispatcher.index import Clock, explain_nearest, nearest, point
 from baiying_shared.db.migrate import migrate
+from baiying_shared.db.pool import SERVER_SETTINGS
 from baiying_shared.logging import configure_logging
 
 BARE = """SELECT volunteer_id FROM responders WHERE callable
@@ -128,7 +129,9 @@ async def main(args: argparse.Namespace) -> None:
     configure_logging(service="bench", level="WARNING", json=False)  # stdout is the JSON result
     async with _database(args.reuse) as (url, fresh):
         await migrate(url, schema="dispatcher", package="baiying_dispatcher")
-        conn = await asyncpg.connect(url, server_settings={"search_path": "dispatcher,public"})
+        # The service pool's session settings (jit off): the selection no longer sets them itself.
+        conn = await asyncpg.connect(
+            url, server_settings={"search_path": "dispatcher,public", **SERVER_SETTINGS})
         try:
             t0 = time.perf_counter()
             if fresh:

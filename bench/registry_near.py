@@ -48,7 +48,7 @@ async def _latencies(conn: asyncpg.Connection[Any], radius: int, queries: int) -
 
 async def _plan(conn: asyncpg.Connection[Any]) -> str:
     d = ganzhou().divisions[0]
-    await conn.execute("SET jit = off")  # as repo.list_volunteers runs it
+    await conn.execute("SET jit = off")  # as the service pool's sessions run (SERVER_SETTINGS)
     rows = await conn.fetch(
         "EXPLAIN SELECT id FROM volunteers WHERE ST_DWithin(home,"
         " ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography, 10000, false) ORDER BY id LIMIT 51",

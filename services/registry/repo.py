@@ -136,10 +136,9 @@ async def list_volunteers(conn: Conn, q: VolunteerQuery) -> list[Row]:
         f" SELECT v.id FROM volunteers v WHERE {' AND '.join(where)}"
         f" ORDER BY v.id LIMIT {arg(q.limit + 1)}) ORDER BY id"
     )
-    async with conn.transaction():
-        # PostGIS's high function costs make the planner JIT-compile a 5 ms query for ~1 s.
-        await conn.execute("SET LOCAL jit = off")
-        rows: list[Row] = await conn.fetch(sql, *args)
+    # PostGIS's high function costs would make the planner JIT-compile a 5 ms query for ~1 s:
+    # the pool's sessions run with jit off (baiying_shared.db.pool.SERVER_SETTINGS).
+    rows: list[Row] = await conn.fetch(sql, *args)
     return rows
 
 

@@ -205,14 +205,16 @@ async def test_selection_is_never_jit_compiled(pool: asyncpg.Pool[Any]) -> None:
     area = fresh_area()
     async with pool.acquire() as conn:
         assert await conn.fetchval("SHOW jit") == "off"  # holds without a JIT provider too
-        if not await conn.fetchval("SELECT pg_jit_available()"):
-            pytest.skip("this PostgreSQL has no JIT provider")
-        async with conn.transaction():
-            await conn.execute("SET LOCAL jit_above_cost = 0")  # any plan would be compiled
-            await conn.execute("SET LOCAL jit = on")
-            control = await conn.fetch("EXPLAIN SELECT count(*) FROM responders")
-            assert any("JIT:" in r[0] for r in control), "the control must be JIT-compiled"
-        assert not conn.session_state, "SET LOCAL leaves no session state"
+        # Where a JIT provider is installed (Debian's postgresql-15 has none unless llvm is),
+        # a control shows the setting is what stops compilation; without one, the session
+        # setting and the clean release above and below are what can be checked.
+        if await conn.fetchval("SELECT pg_jit_available()"):
+            async with conn.transaction():
+                await conn.execute("SET LOCAL jit_above_cost = 0")  # any plan would be compiled
+                await conn.execute("SET LOCAL jit = on")
+                control = await conn.fetch("EXPLAIN SELECT count(*) FROM responders")
+                assert any("JIT:" in r[0] for r in control), "the control must be JIT-compiled"
+            assert not conn.session_state, "SET LOCAL leaves no session state"
         async with conn.transaction():
             await conn.execute("SET LOCAL jit_above_cost = 0")
             plan = await explain_nearest(conn, lat=area.lat, lon=area.lon, radius_m=5000,
