@@ -6,7 +6,10 @@ import uuid
 from typing import Any, TypeAlias
 
 from baiying_notifier import app_push, events
+from baiying_shared.db import outbox
 from baiying_shared.deps import PgConn
+from baiying_shared.events.envelope import Envelope, wrap
+from baiying_shared.events.replies import TOPIC, VolunteerReplied
 
 Conn: TypeAlias = PgConn
 
@@ -52,8 +55,53 @@ async def target_for_volunteer(
 
 async def record(conn: Conn, *, callout: Any, action: str, channel: str, text: str | None) -> None:
     """Publish the reply; the dispatcher owns what it means for the call-out's state."""
-    await events.replied(conn, callout=callout, action=action, channel=channel, text=text)
+    await outbox.add_many(conn, [_replied(callout, action, channel, text)])
     await app_push.answered(conn, callout=callout, action=action, channel=channel)
+
+
+Answer: TypeAlias = tuple[Any, str, str | None]  # (call-out, action, text) of one SMS reply
+
+
+def _replied(callout: Any, action: str, channel: str, text: str | None
+             ) -> tuple[str, str, Envelope[Any]]:
+    payload = VolunteerReplied(
+        callout_id=callout["callout_id"], incident_id=callout["incident_id"],
+        volunteer_id=callout["volunteer_id"], action=action,
+        channel=channel,  # type: ignore[arg-type,unused-ignore]
+        text=text, received_at=events.now())
+    return TOPIC, str(callout["callout_id"]), wrap(payload, producer=events.PRODUCER)
+
+
+async def targets_for_phones(conn: Conn, asks: list[tuple[str, str, str | None]]) -> list[Any]:
+    """target_for_phone for each (phone, action, code), in one statement; None where none."""
+    rows = await conn.fetch(
+        "SELECT r.n AS n_, t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+        " WITH ORDINALITY AS r(phone, code, s1, s2, n) CROSS JOIN LATERAL ("
+        " SELECT * FROM callouts c WHERE c.phone = r.phone AND c.kind = 'callout'"
+        " AND (r.code IS NULL OR c.code = r.code) AND c.state = ANY(ARRAY[r.s1, r.s2])"
+        " ORDER BY CASE WHEN r.code IS NULL THEN array_position(ARRAY[r.s1, r.s2], c.state)"
+        " END, c.issued_at DESC LIMIT 1) t",
+        [p for p, _, _ in asks], [c or None for _, _, c in asks],
+        [_STATES[a][0] for _, a, _ in asks], [_STATES[a][1] for _, a, _ in asks])
+    found = {row["n_"]: row for row in rows}
+    return [found.get(n) for n in range(1, len(asks) + 1)]
+
+
+async def record_many(conn: Conn, answers: list[Answer]) -> None:
+    """record(channel="sms") for each answer, in order, in two statements: the events, and
+    the app view's answers (the last per call-out, as one by one) with their NOTIFYs."""
+    if not answers:
+        return
+    await outbox.add_many(conn, [_replied(c, a, "sms", t) for c, a, t in answers])
+    last = {c["callout_id"]: a for c, a, _ in answers}
+    notes = [app_push._note(c["volunteer_id"], {
+        "type": "answered", "callout_id": str(c["callout_id"]), "action": a, "channel": "sms"})
+        for c, a, _ in answers]
+    await conn.execute(
+        "WITH answer AS (UPDATE callouts c SET alert = c.alert || jsonb_build_object('answer', u.a)"
+        " FROM unnest($1::uuid[], $2::text[]) AS u(id, a) WHERE c.callout_id = u.id)"
+        " SELECT pg_notify($3, n) FROM unnest($4::text[]) WITH ORDINALITY AS x(n, i) ORDER BY i",
+        list(last), list(last.values()), app_push.CHANNEL, notes)
 
 
 async def latest_for_phone(conn: Conn, phone: str) -> Any:

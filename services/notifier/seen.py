@@ -24,3 +24,12 @@ async def mark_seen(conn: PgConn, keys: list[str]) -> None:
         "INSERT INTO webhook_seen (key) VALUES ($1) ON CONFLICT DO NOTHING",
         [(key,) for key in sorted(keys)],
     )
+
+
+async def first_time_many(conn: PgConn, keys: list[str]) -> set[str]:
+    """The keys of `keys` seen here for the first time, in one statement (a key repeated
+    in `keys` is inserted once; which copy counts as first is the caller's choice)."""
+    rows = await conn.fetch(
+        "INSERT INTO webhook_seen (key) SELECT DISTINCT k FROM unnest($1::text[]) AS k"
+        " ORDER BY k ON CONFLICT DO NOTHING RETURNING key", keys)  # sorted: one lock order
+    return {row["key"] for row in rows}

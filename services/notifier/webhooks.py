@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from baiying_notifier import optouts, replies, seen, store
 from baiying_notifier.campaigns import inbound as campaign_inbound
+from baiying_notifier.campaigns.keywords import parse as campaign_parse
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain import keywords
 from baiying_shared.db.pool import GroupCommit
@@ -122,7 +123,7 @@ def reply_batch(app: Any) -> GroupCommit[Inbound, tuple[str, ...]]:
     if batch is None:
         batch = app.state.reply_batch = GroupCommit(
             app.state.runtime.pool, act, order=lambda m: (m.phone, m.sid),
-            in_flight=REPLY_BATCHES_IN_FLIGHT)
+            in_flight=REPLY_BATCHES_IN_FLIGHT, work_many=act_many)
     return batch
 
 
@@ -143,6 +144,45 @@ async def act(conn: PgConn, m: Inbound) -> tuple[str, ...]:
     """Act on one inbound SMS inside the caller's transaction; the messages to answer with."""
     if not await seen.first_time(conn, f"inbound:{m.sid}"):
         return ()  # a replay: already acted on and answered
+    return await _act_fresh(conn, m)
+
+
+def _plain_reply(m: Inbound) -> keywords.Reply | None:
+    """The reply, when it is a volunteer's answer to a call-out whatever the opt state."""
+    parsed = keywords.parse(m.body)
+    if (campaign_parse(m.body) is not None or parsed.intent in ("opt_out", "opt_in", "help")
+            or keywords.parse(m.body, opted_out=True) != parsed):
+        return None
+    return parsed
+
+
+async def act_many(conn: PgConn, ms: list[Inbound]) -> list[tuple[str, ...]]:
+    """act() for each SMS, in order, in a few statements for the whole batch: the replay
+    guard, the call-outs answered and their events; any other text goes act()'s way."""
+    fresh = await seen.first_time_many(conn, [f"inbound:{m.sid}" for m in ms])
+    out: list[tuple[str, ...] | None] = [None] * len(ms)
+    plain: list[tuple[int, Inbound, keywords.Reply]] = []
+    for i, m in enumerate(ms):
+        if f"inbound:{m.sid}" not in fresh:
+            out[i] = ()  # a replay (or a second copy in this batch): acted on once
+        elif (parsed := _plain_reply(m)) is not None:
+            plain.append((i, m, parsed))
+        fresh.discard(f"inbound:{m.sid}")
+    targets = await replies.targets_for_phones(
+        conn, [(m.phone, p.intent, p.code) for _, m, p in plain])
+    await replies.record_many(conn, [(t, p.intent, m.body) for (_, m, p), t in
+                                     zip(plain, targets, strict=True) if t is not None])
+    for (i, _, p), t in zip(plain, targets, strict=True):
+        if t is not None:
+            out[i] = (phrase(t["language"], p.intent, code=t["code"]),)
+    for i, m in enumerate(ms):
+        if out[i] is None:  # fresh, and not answered above: the one-by-one path
+            out[i] = await _act_fresh(conn, m)
+    return [o or () for o in out]
+
+
+async def _act_fresh(conn: PgConn, m: Inbound) -> tuple[str, ...]:
+    """act() for an SMS whose replay guard is already set in this transaction."""
     # 订阅/退订/删除/收到 of residents and campaign recipients; None: a volunteer's reply.
     if (answer := await campaign_inbound.answer(conn, phone=m.phone, body=m.body)) is not None:
         return (answer,)

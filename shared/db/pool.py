@@ -128,12 +128,16 @@ class GroupCommit(Generic[T, R]):
     its rows' locks until its commit, so where other transactions lock the same rows in
     another order it could deadlock (PostgreSQL finds that only after deadlock_timeout, 1 s):
     a batch waits at most `lock_timeout_ms` for a lock, then goes the one-by-one way.
+    `work_many(conn, items)`, if given, runs a batch of two or more at once (set-based
+    statements); it must return what `work` would for each item, in order, one by one.
     """
 
     def __init__(self, pool: asyncpg.Pool[Any], work: Callable[[Any, T], Awaitable[R]], *,
                  order: Callable[[T], Any] = id, in_flight: int = 2, max_batch: int = 256,
-                 lock_timeout_ms: int = 50) -> None:
+                 lock_timeout_ms: int = 50,
+                 work_many: Callable[[Any, list[T]], Awaitable[list[R]]] | None = None) -> None:
         self._pool, self._work, self._order, self._max = pool, work, order, max_batch
+        self._work_many = work_many
         self._lock_timeout = f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'"
         self._slots = asyncio.Semaphore(in_flight)
         self._open: list[tuple[T, asyncio.Future[R]]] = []
@@ -170,7 +174,10 @@ class GroupCommit(Generic[T, R]):
             async with self._pool.acquire() as conn, conn.transaction():
                 if len(batch) > 1:
                     await conn.execute(self._lock_timeout)
-                results = [await self._work(conn, item) for item, _ in batch]
+                if self._work_many is not None and len(batch) > 1:
+                    results = await self._work_many(conn, [item for item, _ in batch])
+                else:
+                    results = [await self._work(conn, item) for item, _ in batch]
         except Exception:
             log.warning("group commit failed; retrying its items one by one", size=len(batch))
             for item, done in batch:
