@@ -74,6 +74,8 @@ def _replied(callout: Any, action: str, channel: str, text: str | None
 
 async def targets_for_phones(conn: Conn, asks: list[tuple[str, str, str | None]]) -> list[Any]:
     """target_for_phone for each (phone, action, code), in one statement; None where none."""
+    if not asks:
+        return []
     rows = await conn.fetch(
         "SELECT r.n AS n_, t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
         " WITH ORDINALITY AS r(phone, code, s1, s2, n) CROSS JOIN LATERAL ("
@@ -110,3 +112,13 @@ async def latest_for_phone(conn: Conn, phone: str) -> Any:
         " ORDER BY issued_at DESC LIMIT 1",
         phone,
     )
+
+
+async def latest_for_phones(conn: Conn, phones: list[str]) -> dict[str, Any]:
+    """latest_for_phone of each phone that has a call-out, in one statement."""
+    if not phones:
+        return {}
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (phone) phone, volunteer_id, language, code FROM callouts"
+        " WHERE phone = ANY($1::text[]) ORDER BY phone, issued_at DESC", phones)
+    return {row["phone"]: row for row in rows}

@@ -172,11 +172,16 @@ async def act_many(conn: PgConn, ms: list[Inbound]) -> list[tuple[str, ...]]:
         conn, [(m.phone, p.intent, p.code) for _, m, p in plain])
     await replies.record_many(conn, [(t, p.intent, m.body) for (_, m, p), t in
                                      zip(plain, targets, strict=True) if t is not None])
-    for (i, _, p), t in zip(plain, targets, strict=True):
+    latest = await replies.latest_for_phones(
+        conn, sorted({m.phone for (_, m, _), t in zip(plain, targets, strict=True) if t is None}))
+    for (i, m, p), t in zip(plain, targets, strict=True):
         if t is not None:
             out[i] = (phrase(t["language"], p.intent, code=t["code"]),)
+        else:  # nothing to answer (stood down, say): act()'s "none", in the phone's language
+            last = latest.get(m.phone)
+            out[i] = (phrase(last["language"] if last else m.default_language, "none"),)
     for i, m in enumerate(ms):
-        if out[i] is None:  # fresh, and not answered above: the one-by-one path
+        if out[i] is None:  # fresh, and not a plain answer: the one-by-one path
             out[i] = await _act_fresh(conn, m)
     return [o or () for o in out]
 

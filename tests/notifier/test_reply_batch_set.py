@@ -14,7 +14,7 @@ from baiying_notifier.webhooks import Inbound, act, act_many
 from tests.notifier.harness import System, issued, system
 
 Factory = Callable[..., NotifierSettings]
-_ROLES = ("twice", "stop", "arrives", "help", "declines")
+_ROLES = ("twice", "stop", "arrives", "help", "declines", "stood")
 
 
 def _batch(run: str, world: str) -> tuple[list[Inbound], dict[str, str]]:
@@ -28,7 +28,7 @@ def _batch(run: str, world: str) -> tuple[list[Inbound], dict[str, str]]:
 
     texts = [m("twice", "1", 1), m("twice", "1", 1), m("twice", "2", 2), m("stop", "STOP", 3),
              m("unknown", "1", 4), m("arrives", "3", 5), m("help", "?", 6),
-             m("declines", "2", 7)]
+             m("declines", "2", 7), m("stood", "1", 8)]
     return sorted(texts, key=lambda t: (t.phone, t.sid)), {p: r for r, p in phones.items()}
 
 
@@ -62,10 +62,13 @@ async def test_a_set_based_batch_commits_what_one_by_one_would(
     async with system(notifier_settings) as s:
         run = uuid.uuid4().hex  # MessageSids sort alike in both worlds: one order of acting
         worlds = {w: _batch(run, w) for w in ("1", "2")}
-        alerts = [issued(phone=p) for _, roles in worlds.values()
-                  for p, r in roles.items() if r != "unknown"]
+        alerts = [issued(phone=p, language="en" if r == "stood" else "zh")
+                  for _, roles in worlds.values() for p, r in roles.items() if r != "unknown"]
         await s.dispatcher.publish(*alerts)
         await s.wait_received([a.phone for a in alerts])
+        await s.pool.execute(  # stood down: "1" finds nothing to accept; answered in English
+            "UPDATE callouts SET state = 'stood_down' WHERE phone = ANY($1::text[])",
+            [p for _, roles in worlds.values() for p, r in roles.items() if r == "stood"])
 
         batched, batched_roles = worlds["1"]
         async with s.pool.acquire() as conn, conn.transaction():
@@ -90,8 +93,10 @@ async def test_a_set_based_batch_commits_what_one_by_one_would(
             return [(roles[t.phone], t.body, tuple(map(named, a)))
                     for t, a in zip(texts, answers, strict=True)]
 
-        assert await by_role(batched, batched_roles, batch_answers) == await by_role(
-            alone, alone_roles, alone_answers)
+        batch_named = await by_role(batched, batched_roles, batch_answers)
+        assert batch_named == await by_role(alone, alone_roles, alone_answers)
+        said = {role: answer for role, _, answer in batch_named}
+        assert said["stood"] != said["unknown"]  # "none", in the stood-down call-out's English
         assert sum(a == () for a in batch_answers) == 1  # the duplicate acted once
         batch_state = await _state(s, batched_roles, batched)
         assert batch_state == await _state(s, alone_roles, alone)
