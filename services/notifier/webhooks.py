@@ -113,7 +113,8 @@ class Inbound:
 
 
 # Batches of inbound SMS committing at once, each on its own connection (of db_pool_max 10):
-# a batch runs its replies' statements one after another, so a few run side by side.
+# a batch's plain answers cost a few set-based statements (act_many), but its other texts
+# (opt-outs, campaign words, help) still go one after another, so a few run side by side.
 REPLY_BATCHES_IN_FLIGHT = 4
 
 
