@@ -26,6 +26,19 @@ async def notify(conn: PgConn, *, volunteer_id: uuid.UUID, event: dict[str, Any]
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, _note(volunteer_id, event))
 
 
+async def answered_many(conn: PgConn, answers: list[tuple[Any, str]], *, channel: str) -> None:
+    """answered() for each (callout, action), in order, in one statement: the app view keeps
+    the last answer per call-out (as one by one would) and every answer's NOTIFY goes out."""
+    last = {c["callout_id"]: a for c, a in answers}
+    notes = [_note(c["volunteer_id"], {"type": "answered", "callout_id": str(c["callout_id"]),
+                                       "action": a, "channel": channel}) for c, a in answers]
+    await conn.execute(
+        "WITH answer AS (UPDATE callouts c SET alert = c.alert || jsonb_build_object('answer', u.a)"
+        " FROM unnest($1::uuid[], $2::text[]) AS u(id, a) WHERE c.callout_id = u.id)"
+        " SELECT pg_notify($3, n) FROM unnest($4::text[]) WITH ORDINALITY AS x(n, i) ORDER BY i",
+        list(last), list(last.values()), CHANNEL, notes)
+
+
 async def answered(conn: PgConn, *, callout: Any, action: str, channel: str) -> None:
     """Remember the volunteer's latest answer on the app view and tell their app.
 

@@ -10,7 +10,7 @@ from baiying_notifier.campaigns import reach
 from baiying_notifier.domain.pacing import PRIORITY, SIGNIN_MESSAGE
 from baiying_shared.db import outbox
 from baiying_shared.deps import PgConn
-from baiying_shared.events import contacts, deliveries, replies
+from baiying_shared.events import contacts, deliveries
 from baiying_shared.events.catalogue import DELIVERIES_BULK
 from baiying_shared.events.envelope import Envelope, wrap
 
@@ -85,23 +85,5 @@ async def opt_changed(
     )
     await outbox.add(
         conn, topic=contacts.TOPIC, key=phone, envelope=wrap(payload, producer=PRODUCER)
-    )
-
-
-async def replied(conn: Conn, *, callout: Any, action: str, channel: str, text: str | None) -> None:
-    payload = replies.VolunteerReplied(
-        callout_id=callout["callout_id"],
-        incident_id=callout["incident_id"],
-        volunteer_id=callout["volunteer_id"],
-        action=action,
-        channel=channel,  # type: ignore[arg-type,unused-ignore]
-        text=text,
-        received_at=now(),
-    )
-    await outbox.add(
-        conn,
-        topic=replies.TOPIC,
-        key=str(callout["callout_id"]),
-        envelope=wrap(payload, producer=PRODUCER),
     )
 

@@ -95,15 +95,7 @@ async def record_many(conn: Conn, answers: list[Answer]) -> None:
     if not answers:
         return
     await outbox.add_many(conn, [_replied(c, a, "sms", t) for c, a, t in answers])
-    last = {c["callout_id"]: a for c, a, _ in answers}
-    notes = [app_push._note(c["volunteer_id"], {
-        "type": "answered", "callout_id": str(c["callout_id"]), "action": a, "channel": "sms"})
-        for c, a, _ in answers]
-    await conn.execute(
-        "WITH answer AS (UPDATE callouts c SET alert = c.alert || jsonb_build_object('answer', u.a)"
-        " FROM unnest($1::uuid[], $2::text[]) AS u(id, a) WHERE c.callout_id = u.id)"
-        " SELECT pg_notify($3, n) FROM unnest($4::text[]) WITH ORDINALITY AS x(n, i) ORDER BY i",
-        list(last), list(last.values()), app_push.CHANNEL, notes)
+    await app_push.answered_many(conn, [(c, a) for c, a, _ in answers], channel="sms")
 
 
 async def latest_for_phone(conn: Conn, phone: str) -> Any:
