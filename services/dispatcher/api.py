@@ -107,10 +107,7 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[IncidentOut]:
     """Incidents in the caller's districts, newest first."""
-    scope = principal.district_filter()
-    if district is not None:
-        principal.ensure_district(district)
-        scope = [district]
+    scope = principal.districts_in_scope(district)
     async with pool.acquire() as conn:
         found = await queries.list_incidents(conn, districts=scope, status=status_, limit=limit)
         return await views.incidents_view(conn, found)
@@ -208,10 +205,7 @@ async def stats(
     since: datetime | None = None,
 ) -> StatsOut:
     """Acceptance rate and median time to accept, by team type and by district."""
-    scope = principal.district_filter()
-    if district is not None:
-        principal.ensure_district(district)
-        scope = [district]
+    scope = principal.districts_in_scope(district)
     async with pool.acquire() as conn:
         return await views.stats_view(conn, districts=scope, since=since)
 
