@@ -205,7 +205,10 @@ class Sender:
             names = [n for n in names if n != avoid] or names  # re-routed: another if we can
             # Bulk keeps the carrier queue short; a call-out may use the whole tolerance, so
             # it goes now, to the sender whose carrier queue is shortest.
-            slack = self._settings.pacing_bulk_tolerance_s if top and _bulk(top) else None
+            # (never more than the call-outs' own: config says at most pacing_tolerance_s)
+            bulk_slack = min(self._settings.pacing_bulk_tolerance_s,
+                             self._settings.pacing_tolerance_s)
+            slack = bulk_slack if top and _bulk(top) else None
             pacers = self._pacers
             keys = {
                 n: (pacers[n].wait_time(tolerance_s=slack), pacers[n].backlog_s()) for n in names
