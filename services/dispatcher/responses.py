@@ -72,26 +72,12 @@ async def _advisory_delivery(
                               covers={str(incident.id): None})  # an advisory: no quorum
 
 
-async def on_reply(
-    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, event: VolunteerReplied
-) -> None:
-    """Apply a volunteer's accept / decline / arrived."""
-    async with unit_of_work(conn, settings) as uow:
-        done = await handlers.reply(
-            uow, incident_id=event.incident_id, callout_id=event.callout_id,
-            action=event.action, at=event.received_at,
-            over_call=settings.dispatch_over_call_factor,
-        )
-    if done is None:
-        log.warning("reply for unknown call-out", callout_id=str(event.callout_id))
-
-
 async def on_replies(
     conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident_id: uuid.UUID,
     events: Sequence[VolunteerReplied],
 ) -> None:
     """Replies to one incident, in order, in one unit of work: the incident and its call-outs
-    are loaded (and locked) once, not once a reply; outcomes as `on_reply` one by one."""
+    are loaded (and locked) once, not once a reply; outcomes as handlers.reply one by one."""
     answers = [handlers.Reply(e.callout_id, e.action, e.received_at) for e in events]
     async with unit_of_work(conn, settings, batch=True) as uow:
         _, unknown = await handlers.replies(
