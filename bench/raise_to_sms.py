@@ -4,8 +4,9 @@
 
 The whole system runs as processes (registry, dispatcher, notifier, sandbox). Incidents are
 raised one after another at random points among the volunteers, each calling two people;
-the next is raised once both alerts of the last are out, so the sandbox's message counter
-attributes each first SMS to its incident.
+the next is raised once both alerts of the last are out (a 5 ms poll of the sandbox's
+counter), so each first SMS falls in its incident's window. The first SMS's moment is the
+sandbox's own record of creating it (same host clock), not the client's poll.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -36,7 +38,7 @@ CENTRE = (25.83, 114.93)
 class Sample:
     wall: float  # time.time() of the POST (the database's clock on this host)
     http_ms: float  # POST -> 201
-    sms_ms: float  # POST -> the sandbox has accepted the first SMS (client's poll)
+    out_ms: float  # POST -> the client's 5 ms poll saw every SMS of the call accepted
     incident_id: str
     timing: dict[str, float]  # the POST's Server-Timing: check, tx, view (ms)
 
@@ -59,18 +61,48 @@ async def _first_sms(api: httpx.AsyncClient, sandbox: httpx.AsyncClient, body: d
     r = await api.post("/v1/incidents", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
     t_http = time.perf_counter()
     r.raise_for_status()
-    while await created(sandbox) == before:
-        if time.perf_counter() - t0 > 30:
-            raise TimeoutError(f"no SMS for {body['title']}: {r.json()}")
-    t_sms = time.perf_counter()
     called = int(r.json()["called"])
 
-    async def all_out() -> bool:  # the rest of this call before the next is raised
+    async def all_out() -> bool:  # this whole call out before the next is raised
         return await created(sandbox) >= before + called
 
+    # Polled every 5 ms, not in a busy loop: on two cores a client hammering the sandbox's
+    # stats took the CPU the raise itself needs. When the first SMS was accepted comes from the
+    # sandbox's own clock afterwards (_carrier_marks), not from this poll.
     await eventually(all_out, timeout=30, interval=0.005, what="the whole call out")
-    return Sample(wall, (t_http - t0) * 1000, (t_sms - t0) * 1000, str(r.json()["id"]),
-                  server_timing(r.headers.get("server-timing", "")))
+    return Sample(wall, (t_http - t0) * 1000, (time.perf_counter() - t0) * 1000,
+                  str(r.json()["id"]), server_timing(r.headers.get("server-timing", "")))
+
+
+async def _carrier_marks(sandbox: httpx.AsyncClient, database_url: str,
+                         samples: list[Sample]) -> dict[str, float]:
+    """Per incident, the wall time (the host's clock, as Sample.wall) the sandbox accepted its
+    first SMS: the notifier's alert rows name its phones, the sandbox's departures say when
+    each message to them was created. A phone called again later is told apart by the window
+    up to the next incident's POST."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        phones: dict[str, set[str]] = {}
+        for r in await conn.fetch("SELECT incident_id, phone FROM notifier.deliveries"
+                                  " WHERE channel = 'sms' AND message = 'alert'"):
+            phones.setdefault(str(r[0]), set()).add(r[1])
+    finally:
+        await conn.close()
+    numbers = sorted({p for ps in phones.values() for p in ps})
+    made: dict[str, list[float]] = {}
+    for i in range(0, len(numbers), 50):
+        got = (await sandbox.get("/v1/admin/departures",
+                                 params={"to": numbers[i:i + 50]})).json()
+        for n, msgs in got.items():
+            made[n] = [datetime.fromisoformat(m["created"]).timestamp() for m in msgs]
+    bounds = [*(s.wall for s in samples[1:]), float("inf")]
+    out = {}
+    for s, hi in zip(samples, bounds, strict=True):
+        times = [t for p in phones.get(s.incident_id, ()) for t in made.get(p, ())
+                 if s.wall <= t < hi]
+        if times:
+            out[s.incident_id] = min(times)
+    return out
 
 
 # Where the time goes, per incident, on the database's clock (the same host's as time.time()):
@@ -93,7 +125,8 @@ CHAIN = ("dispatcher_tx_begin", "dispatcher_committed", "relay_acked", "notifier
          "notifier_claim", "sandbox_accepted")
 
 
-async def _marks(database_url: str, samples: list[Sample]) -> list[dict[str, float]]:
+async def _marks(database_url: str, samples: list[Sample], carrier: dict[str, float]
+                 ) -> list[dict[str, float]]:
     """Per incident, ms from its POST to each stage it reached."""
     conn = await asyncpg.connect(database_url)
     try:
@@ -112,7 +145,8 @@ async def _marks(database_url: str, samples: list[Sample]) -> list[dict[str, flo
             m["dispatcher_tx_begin"] = (begun[s.incident_id] - s.wall) * 1000
             if "tx" in s.timing:
                 m["dispatcher_committed"] = m["dispatcher_tx_begin"] + s.timing["tx"]
-        m["sandbox_accepted"] = s.sms_ms
+        if s.incident_id in carrier:  # the sandbox's clock
+            m["sandbox_accepted"] = (carrier[s.incident_id] - s.wall) * 1000
         out.append(m)
     return out
 
@@ -132,7 +166,13 @@ def _summary(marks: list[dict[str, float]], samples: list[Sample]) -> dict[str, 
         "dispatcher_server_timing": {
             k: _pct([s.timing[k] for s in samples if k in s.timing])
             for k in ("check", "tx", "view")},
+        # The tail's own chains: which step a slow raise lost its time in.
+        "slowest": [{k: round(v, 2) for k, v in m.items()} for m in sorted(
+            marks, key=lambda m: -m.get("sandbox_accepted", 0.0))[:SLOWEST]],
     }
+
+
+SLOWEST = 5
 
 
 async def _beside() -> dict[str, Any]:
@@ -168,10 +208,16 @@ async def measure(system: System, incidents: int, volunteers: int) -> dict[str, 
                 samples.append(sample)
             if i % 50 == 0:
                 progress(f"raise_to_sms: {i}/{incidents}")
+        carrier = await _carrier_marks(sandbox, system.database_url, samples)
     profiled = await asyncio.to_thread(profile.finish, sampler, name="raise_to_sms-dispatcher")
+    marks = await _marks(system.database_url, samples, carrier)
     return {"http_201": percentiles([s.http_ms for s in samples]),
-            "raise_to_first_sms": percentiles([s.sms_ms for s in samples]),
-            **_summary(await _marks(system.database_url, samples), samples),
+            # The POST (client clock) to the sandbox accepting the first SMS (its clock; the
+            # same host's): no poll's granularity in it.
+            "raise_to_first_sms": percentiles([m["sandbox_accepted"] for m in marks
+                                               if "sandbox_accepted" in m]),
+            "whole_call_out_seen_by_client": percentiles([s.out_ms for s in samples]),
+            **_summary(marks, samples),
             "dispatcher_profile": profiled}
 
 
