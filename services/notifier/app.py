@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
-from baiying_notifier import app_channel, webhooks
+from baiying_notifier import app_channel, intake, webhooks
 from baiying_notifier.campaigns import page as campaign_page
 from baiying_notifier.campaigns.expiry import expire_forever
 from baiying_notifier.config import NotifierSettings
@@ -74,6 +74,7 @@ def create_app(
             gateway = gateway_factory(settings)
             stack.push_async_callback(gateway.close)
             sender = Sender(pool=rt.pool, gateway=gateway, settings=settings)
+            stack.callback(intake.hand_to(rt.pool, sender.push))  # committed rows, no reload
             await stack.enter_async_context(listening(rt.pool, "notifier_deliveries", sender.wake))
             hub = app_channel.AppHub()
             await stack.enter_async_context(listening(rt.pool, "notifier_app", hub.on_notify))

@@ -5,6 +5,11 @@ nothing), then applies the fresh events in offset order, one run of consecutive 
 of the same type at a time, so a stand-down after its alert in the same poll still finds
 the alert pending and cancels it. The row inserts are the claims against a second SMS
 (see queueing.py).
+
+After the commit the poll's new pending SMS rows go straight to this process's sender
+(`hand_to`), skipping the NOTIFY -> load -> heap round trip on the raise-to-SMS path; the
+NOTIFY still goes at commit, for other instances and as the fallback, and a row heard of
+twice is queued once (Sender.push) and claimed once (the claim is the guard, not the heap).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncpg
 from baiying_notifier import queueing
 from baiying_notifier.domain.keywords import short_code
 from baiying_notifier.queueing import App, Sms
+from baiying_notifier.store import Queued
 from baiying_shared.db import inbox
 from baiying_shared.deps import PgConn
 from baiying_shared.events.callouts import CalloutConfirmed, CalloutIssued, CalloutStoodDown
@@ -29,6 +35,10 @@ from baiying_shared.sms.templates import category_label, distance, phrase, rende
 CONSUMER = "notifier"
 Conn: TypeAlias = PgConn
 Run = list[Envelope[Any]]
+Row = dict[str, Any]
+Push = Callable[[Queued], None]
+# Per pool (one runtime, one schema): the in-process senders intake hands committed rows to.
+_LOCAL: dict[int, list[Push]] = {}
 
 
 async def on_batch(pool: asyncpg.Pool[Any], messages: list[Message]) -> None:
@@ -43,10 +53,24 @@ async def on_batch(pool: asyncpg.Pool[Any], messages: list[Message]) -> None:
     async with pool.acquire() as conn, conn.transaction():
         fresh = await claim_and_record(conn, envs)
         todo = _first_copies(envs, fresh)
-        seqs: list[int] = []
+        rows: list[Row] = []
         for kind, run in itertools.groupby(todo, key=lambda e: type(e.payload)):
-            seqs += await HANDLERS[kind](conn, list(run))
-        await queueing.announce(conn, seqs)
+            rows += await HANDLERS[kind](conn, list(run))
+        await queueing.announce(conn, [r["seq"] for r in rows])
+    _hand_over(pool, rows)  # only once committed: never a row that may yet roll back
+
+
+def hand_to(pool: asyncpg.Pool[Any], push: Push) -> Callable[[], None]:
+    """Give `push` (a Sender's) every pending SMS row intake commits through `pool`, just
+    after its commit; returns the undo."""
+    _LOCAL.setdefault(id(pool), []).append(push)
+    return lambda: _LOCAL[id(pool)].remove(push)
+
+
+def _hand_over(pool: asyncpg.Pool[Any], rows: list[Row]) -> None:
+    for push in _LOCAL.get(id(pool), []):
+        for row in rows:
+            push(Queued(row, row["attempts"]))
 
 
 async def claim_all(conn: Conn, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -141,11 +165,11 @@ def _alert_sms(env: Envelope[Any], code: str) -> Sms:
     return Sms(p, "alert", kind, p.rank, text, env.trace_id)
 
 
-async def on_issued(conn: Conn, envs: Run) -> list[int]:
+async def on_issued(conn: Conn, envs: Run) -> list[Row]:
     """First alerts (call-outs or advisories): SMS and app messages (the callouts rows were
     made with the claim, `claim_and_record`)."""
     triples = [(e, *_code_and_view(e.payload)) for e in envs]
-    seqs = await queueing.sms(
+    rows = await queueing.sms_rows(
         conn, [_alert_sms(e, c) for e, c, _ in triples if "sms" in e.payload.channels]
     )
     await queueing.app(
@@ -156,10 +180,10 @@ async def on_issued(conn: Conn, envs: Run) -> list[int]:
             if "app" in e.payload.channels
         ],
     )
-    return seqs
+    return rows
 
 
-async def on_confirmed(conn: Conn, envs: Run) -> list[int]:
+async def on_confirmed(conn: Conn, envs: Run) -> list[Row]:
     """The volunteer accepted: now, and only now, the address and contact go out."""
     sms: list[Sms] = []
     app: list[App] = []
@@ -187,12 +211,12 @@ async def on_confirmed(conn: Conn, envs: Run) -> list[int]:
         if "app" in p.channels:
             push = {"type": "confirmed", "callout_id": str(p.callout_id), **detail}
             app.append(App(p, "confirmation", push, env.trace_id))
-    seqs = await queueing.sms(conn, sms)
+    rows = await queueing.sms_rows(conn, sms)
     await queueing.app(conn, app)
-    return seqs
+    return rows
 
 
-async def on_stood_down(conn: Conn, envs: Run) -> list[int]:
+async def on_stood_down(conn: Conn, envs: Run) -> list[Row]:
     """Stand down. An alert still waiting in our queue is cancelled instead: never sent."""
     ids = sorted({e.payload.callout_id for e in envs})
     codes: dict[uuid.UUID, str] = {
@@ -225,9 +249,9 @@ async def on_stood_down(conn: Conn, envs: Run) -> list[int]:
         for e in envs
         if "sms" in e.payload.channels and e.payload.callout_id in went
     ]
-    seqs = await queueing.sms(conn, sms)
+    rows = await queueing.sms_rows(conn, sms)
     await queueing.app(conn, [_stand_down_app(e) for e in envs if "app" in e.payload.channels])
-    return seqs
+    return rows
 
 
 def _stand_down_sms(env: Envelope[Any], code: str | None) -> Sms:
@@ -244,7 +268,7 @@ def _stand_down_app(env: Envelope[Any]) -> App:
     return App(p, "stand_down", push, env.trace_id)
 
 
-HANDLERS: dict[type[Any], Callable[[Conn, Run], Awaitable[list[int]]]] = {
+HANDLERS: dict[type[Any], Callable[[Conn, Run], Awaitable[list[Row]]]] = {
     CalloutIssued: on_issued,
     CalloutConfirmed: on_confirmed,
     CalloutStoodDown: on_stood_down,

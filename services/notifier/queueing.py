@@ -92,6 +92,11 @@ def _ids(items: list[Sms] | list[App]) -> list[list[Any]]:
 
 async def sms(conn: Conn, items: list[Sms]) -> list[int]:
     """Insert SMS rows (suppressed for opted-out numbers); return the new pending rows' seqs."""
+    return [r["seq"] for r in await sms_rows(conn, items)]
+
+
+async def sms_rows(conn: Conn, items: list[Sms]) -> list[dict[str, Any]]:
+    """`sms`, returning the new pending rows whole (every deliveries column), in item order."""
     if not items:
         return []
     rows = await conn.fetch(
@@ -113,7 +118,7 @@ async def sms(conn: Conn, items: list[Sms]) -> list[int]:
     ]
     if suppressed:
         await outbox.add_many(conn, suppressed)
-    return [r["seq"] for r in rows if r["state"] == "pending"]
+    return [dict(r) for r in rows if r["state"] == "pending"]
 
 
 async def app(conn: Conn, items: list[App]) -> None:
