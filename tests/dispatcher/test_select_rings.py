@@ -1,0 +1,32 @@
+"""The first ring's size (not timed): several walks share it, each with room for its spread.
+
+A ring too small for the wanted count costs a second round trip (about as much as the first);
+one far too big walks people nobody keeps. Both are results, not speed: the test checks sizes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from baiying_dispatcher.walk import _first_take
+
+
+@pytest.mark.parametrize("walks", [1, 2, 3, 4, 6, 18])
+@pytest.mark.parametrize("limit", [1, 7, 60, 100, 250, 5000])
+def test_the_walks_together_cover_a_quarter_more_than_wanted(limit: int, walks: int) -> None:
+    take = _first_take(limit, walks)
+    share = limit / walks
+    assert take >= share * 1.25  # so the walks together hold a quarter more than wanted
+    assert take <= max(16, 2 ** math.ceil(math.log2(share * 1.25)))  # never past the power of 2
+    assert take % 8 == 0  # few distinct statements to prepare
+
+
+def test_several_walks_do_not_each_take_a_power_of_two() -> None:
+    """Three districts for 100 walk 3 x 48 (the power of two walked 3 x 64: 192 for 100)."""
+    assert _first_take(100, 3) == 48
+    assert _first_take(100, 1) == 128  # one walk, two or four walks: as before
+    assert _first_take(100, 2) == 64
+    assert _first_take(100, 4) == 32
+    assert _first_take(10, 0) == 16  # an empty district list walks nothing, but must not fail
