@@ -89,7 +89,8 @@ class _Walk:
 
     facet: str | None
     ring: _Ring
-    kept: list[tuple[float, Candidate]] = field(default_factory=list)
+    # (distance, row): rows become Candidates only if among the `limit` nearest at the end
+    kept: list[tuple[float, asyncpg.Record]] = field(default_factory=list)
     far: float = 0.0  # the farthest walked; every unseen person of this walk lies beyond it
     done: bool = False
 
@@ -124,7 +125,7 @@ async def nearest(
                 await _step(conn, shape, [w for w in due if w.ring == ring], walks, limit)
     found = sorted((kept for walk in walks for kept in walk.kept), key=lambda k: k[0])[:limit]
     # KNN orders by spherical distance; rank by the exact spheroid distance.
-    return sorted((c for _, c in found), key=lambda c: c.distance_m)
+    return sorted((_candidate(r) for _, r in found), key=lambda c: c.distance_m)
 
 
 def _walks(shape: _Shape, limit: int) -> list[_Walk]:
@@ -164,9 +165,12 @@ async def _step(conn: asyncpg.Connection[Any], shape: _Shape, due: list[_Walk],
     # One ring of the `due` walks (all at that ring), in one statement.
     ring, room = due[0].ring, {w.facet: limit - len(w.kept) for w in due}
     rows = await conn.fetch(*shape.sql(ring, max(room.values()), [w.facet for w in due]))
+    by_walk: dict[str | None, list[asyncpg.Record]] = {w.facet: [] for w in due}
+    for r in rows:
+        by_walk[r["walk"]].append(r)
     for walk in due:
-        mine = [r for r in rows if r["walk"] == walk.facet]
-        kept = [(float(r["distance"]), _candidate(r)) for r in mine
+        mine = by_walk[walk.facet]
+        kept = [(float(r["distance"]), r) for r in mine
                 if r["volunteer_id"] is not None][:room[walk.facet]]
         nearer = sum(gap <= walk.far for w in walks for gap, _ in w.kept)
         walk.kept += kept
