@@ -52,6 +52,7 @@ SHAPES: dict[str, tuple[Component, list[str] | None]] = {
     "patrol_first_aid_in_two_districts": (
         Component(team_type="patrol", skill="first_aid"), ["360702", "360703"]),
     "three_districts": (Component(), ["360702", "360704", "360781"]),
+    "four_districts": (Component(), ["360702", "360703", "360704", "360781"]),
 }
 LIMIT_P99_MS = 10.0  # issue 13: selection p99 at 1,000,000 volunteers, every mix
 

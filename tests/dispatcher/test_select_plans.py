@@ -38,6 +38,9 @@ MIXES = [
     (Component(skill="first_aid"), ["360702", "360703"], "responder_facets_knn"),
     (Component(), ["360702", "360703"], "responder_facets_knn"),
     (Component(team_type="patrol"), ["360702", "360703", "360704"], "responder_facets_knn"),
+    # several walks each take a share of the first ring (walk._first_take), still a KNN walk
+    (Component(), ["360702", "360704", "360781"], "responder_facets_knn"),
+    (Component(), ["360702", "360703", "360704", "360781"], "responder_facets_knn"),
 ]
 
 
