@@ -138,19 +138,19 @@ def _walks(shape: _Shape, limit: int) -> list[_Walk]:
 
 
 def _first_take(limit: int, walks: int) -> int:
-    # A quarter more than wanted, shared by the walks, as a power of two. With several walks
-    # the power of two can overshoot (3 districts for 100: 3 x 64 = 192 walked): then each walk
-    # takes its share and a quarter plus the share's own spread (about its square root: people
-    # are not split evenly among districts around a point), in steps of 8 (few statements).
-    # Never more than the power of two: a second ring costs about as much as the first, and
-    # the power of two's slack was measured enough. At 1,000,000, 3 x 48 needed a second ring
-    # once in 300 and cut the median by 0.6-0.9 ms (bench/dispatch_select.py).
+    # One walk: a quarter more than wanted, as a power of two. Several: each walk's share and a
+    # quarter, plus the share's own spread (about its square root: people are not split evenly
+    # among districts around a point), in steps of 8 (few statements to prepare). A second
+    # ring costs about as much as the first (a round trip, a plan, a join), so the spread is
+    # there to make it rare. At 1,000,000 for 100 the power of two walked 3 x 64 for three
+    # districts (192 walked; now 3 x 48) and 4 x 32 for four (a second ring in 95 of 300
+    # selections; 4 x 40: in 1); two districts 2 x 72 (was 64: a second ring in 18 of 300).
     walks = max(1, walks)  # no districts at all: no walk, nobody found
-    power = _power_of_two(limit * 1.25 / walks)
     if walks == 1:
-        return power
+        return _power_of_two(limit * 1.25)
     share = limit / walks
-    return min(power, max(_SMALLEST_RING, 8 * math.ceil((share * 1.25 + math.sqrt(share)) / 8)))
+    take = 8 * math.ceil((share * 1.25 + math.sqrt(share)) / 8)
+    return max(_SMALLEST_RING, min(_LAST_RING, take))
 
 
 def _due(walks: list[_Walk], limit: int) -> list[_Walk]:
