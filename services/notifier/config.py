@@ -29,6 +29,10 @@ class NotifierSettings(CommonSettings):
     # call-out raised during a 10,000-person advisory finds queued at the carrier ahead of it,
     # while call-outs themselves may use the whole pacing_tolerance_s.
     pacing_bulk_tolerance_s: float = 0.2
+    # With several senders, the first keeps its advisories and campaigns at most this far
+    # ahead (at most pacing_bulk_tolerance_s): a call-out goes to the shortest carrier queue,
+    # so one sender's is always nearly drained for it; the others carry the bulk.
+    pacing_express_tolerance_s: float = 0.1
     # Sender leases shared by all instances (leases.py): a dead holder's numbers move after this.
     # Not much shorter: an event loop busy with a large fan-out renews late, and a lease that
     # lapses locally stops that sender until the next renewal.

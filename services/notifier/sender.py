@@ -169,7 +169,7 @@ class Sender:
             item = heapq.heappop(self._heap)[-1]
             cost = segments.count(item.row["body"]).segments
             self._pacers[name].take(cost)  # settled when the provider answers
-            turn = _Turn(name, lease.epoch, cost, time.monotonic())
+            turn = _Turn(name, lease.epoch, cost, time.monotonic(), self._pacers[name].mark())
             task = asyncio.create_task(self._send(item, turn))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -206,12 +206,12 @@ class Sender:
             # Bulk keeps the carrier queue short; a call-out may use the whole tolerance, so
             # it goes now, to the sender whose carrier queue is shortest.
             # (never more than the call-outs' own: config says at most pacing_tolerance_s)
-            bulk_slack = min(self._settings.pacing_bulk_tolerance_s,
-                             self._settings.pacing_tolerance_s)
-            slack = bulk_slack if top and _bulk(top) else None
+            bulk = bool(top and _bulk(top))
             pacers = self._pacers
             keys = {
-                n: (pacers[n].wait_time(tolerance_s=slack), pacers[n].backlog_s()) for n in names
+                n: (pacers[n].wait_time(tolerance_s=self._slack(n, names, bulk)),
+                    pacers[n].backlog_s())
+                for n in names
             }
             best = min(names, key=keys.__getitem__)
             if keys[best][0] == 0:
@@ -220,6 +220,21 @@ class Sender:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(keys[best][0], 0.0005)):
                     await self._urgent.wait()
+
+    def _slack(self, name: str, names: list[str], bulk: bool) -> float | None:
+        """How far ahead `name` may run for the top message (None: the call-outs' whole).
+
+        Bulk never gets more than the call-outs' own (config: at most pacing_tolerance_s).
+        With several senders the first (the express one) keeps its bulk queue shorter still,
+        so a call-out, which goes to the shortest carrier queue, finds one nearly drained.
+        """
+        if not bulk:
+            return None
+        s = self._settings
+        slack = min(s.pacing_bulk_tolerance_s, s.pacing_tolerance_s)
+        if len(names) > 1 and name == min(names):
+            return min(slack, s.pacing_express_tolerance_s)
+        return slack
 
     def _refund(self, turn: _Turn) -> None:
         """A claim we lost sent nothing: the sender's slot goes to the next message."""
@@ -268,6 +283,7 @@ class Sender:
         await self._inflight.acquire()
         slot = Once(self._inflight.release)
         claiming()
+        self._pacers[turn.name].requested(turn.mark, turn.cost)  # on its way to the carrier
         sender = from_number(turn.name)
         sms = OutboundSms(
             to=item.row["phone"],
@@ -318,3 +334,4 @@ class _Turn:
     epoch: int
     cost: int
     taken_at: float  # monotonic, when the pacer timed it
+    mark: int  # its place in the sender's line (SegmentPacer.requested)

@@ -61,6 +61,23 @@ def test_the_lead_allowed_on_top_is_at_most_half_of_each_tolerance() -> None:
     assert abs(pacer.wait_time(tolerance_s=0.2) - 0.8 + 0.2 + 0.1) < 1e-3  # 0.1 on top of 0.2
 
 
+def test_a_late_request_re_anchors_the_virtual_queue_on_the_carriers_schedule() -> None:
+    clock = FakeClock()
+    pacer = SegmentPacer(rate=10, tolerance_s=0.2, clock=clock)
+    pacer.take(1)
+    first = pacer.mark()
+    pacer.take(2)  # three segments: by our schedule the carrier is done 0.3 s from now
+    clock.now += 0.25  # the first one's claim took 0.25 s: the carrier got nothing till now
+    assert pacer.backlog_s() == pytest.approx(0.05)  # control: open loop, 0.05 s left
+    pacer.requested(first, 1)
+    # The carrier sends it and the two after it from now: 0.3 s, as its own clock has it.
+    assert pacer.backlog_s() == pytest.approx(0.3)
+    assert pacer.wait_time(tolerance_s=0.2) == pytest.approx(0.1)  # bulk waits for that
+    last = pacer.mark()
+    pacer.requested(last, 2)  # on time: a lower bound never moves the queue down
+    assert pacer.backlog_s() == pytest.approx(0.3)
+
+
 def _jittery_run(
     take: Callable[[int], bool], wait: Callable[[], float], clock: FakeClock, seconds: float
 ) -> list[tuple[float, int]]:

@@ -77,3 +77,24 @@ async def test_a_callout_goes_next_and_the_advisory_keeps_the_carrier_queue_shor
         assert row is not None
         between = [m for m in advisory if row["claimed_at"] < m.created < msg.created]
         assert len(between) <= 3, "at most the advisory requests already on their way"
+
+
+async def test_the_first_sender_keeps_its_advisory_queue_shortest_for_a_callout(
+    notifier_settings: Factory,
+) -> None:
+    """With two senders the first holds advisories to the express tolerance: the call-out goes
+    to its carrier queue, which has about that ahead (not the bulk tolerance's)."""
+    bulk, express = 0.4, 0.05
+    sandbox = SandboxSettings(mps=RATE, callback_statuses=(), callback_delay_ms=5)
+    async with system(
+        notifier_settings, sandbox=sandbox, sender_mps=RATE, pacing_tolerance_s=TOLERANCE,
+        pacing_bulk_tolerance_s=bulk, pacing_express_tolerance_s=express,
+    ) as s:
+        crowd = [f"+86137{8:04d}{i:04d}" for i in range(160)]
+        msg = await callout_during_advisory(s, crowd, "+8613799990001")
+        first = min(s.settings.sms_senders)
+        assert msg.from_ == first, "the call-out went to the express sender"
+        # express x rate segments, its lead of up to half of that, the message on its way
+        assert _queue_ahead(s.sandbox, msg) <= int(1.5 * express * RATE) + 2
+        advisory = [m for p in crowd for m in s.sandbox.received(p)]
+        assert {m.from_ for m in advisory} == set(s.settings.sms_senders), "both carry it"

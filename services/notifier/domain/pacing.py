@@ -71,6 +71,7 @@ class SegmentPacer:
         self.rate, self.tolerance_s, self._clock = rate, tolerance_s, clock
         self._tat = clock()
         self._lead = 0.0  # seconds from take to the provider's answer (moving average)
+        self._taken = 0  # segments taken so far, less refunds: a message's place in line
 
     def wait_time(self, segments: int = 1, *, tolerance_s: float | None = None) -> float:
         """Seconds until a message of `segments` may go (0: now); `tolerance_s` (at most the
@@ -84,6 +85,24 @@ class SegmentPacer:
     def take(self, segments: int = 1) -> None:
         """Account for a message of `segments` sent now (on its way until `settle`)."""
         self._tat = max(self._tat, self._clock()) + segments / self.rate
+        self._taken += segments
+
+    def mark(self) -> int:
+        """The place in this sender's line of the message just taken (for `requested`)."""
+        return self._taken
+
+    def requested(self, mark: int, segments: int = 1) -> None:
+        """The message taken at `mark` is being requested only now (after its claim).
+
+        Timed at its take, it cannot leave the carrier before it reaches it: if its claim
+        took longer than our queue ahead of it, the carrier's queue ran dry and now runs that
+        much behind our schedule, for the rest of a fan-out (open loop, each dry spell added
+        to the carrier queue a call-out then finds: 0.33 s at a bulk tolerance of 0.2).
+        So the virtual queue ends no earlier than now plus it and what was taken after it.
+        Never moved down: this is a lower bound of the carrier's own schedule.
+        """
+        ahead = segments + max(self._taken - mark, 0)
+        self._tat = max(self._tat, self._clock() + ahead / self.rate)
 
     def settle(self, taken_at: float) -> None:
         """The provider answered for a message taken at `taken_at` (this clock)."""
@@ -93,6 +112,7 @@ class SegmentPacer:
     def refund(self, segments: int = 1) -> None:
         """Give back a take whose message did not go after all."""
         self._tat -= segments / self.rate
+        self._taken -= segments
 
     def backlog_s(self) -> float:
         """How long the carrier would take to send what we have handed it and it still holds."""
