@@ -31,6 +31,7 @@ from baiying_notifier.domain.pacing import RetryPolicy, SegmentPacer, is_bulk, i
 from baiying_notifier.gateway import GatewayError, OutboundSms, SmsGateway
 from baiying_notifier.leases import SenderLeases, from_number, lease_name
 from baiying_notifier.store import Fence, Queued
+from baiying_shared.db.pool import create_pool
 from baiying_shared.logging import get_logger
 from baiying_shared.sms import segments
 
@@ -78,8 +79,9 @@ class Sender:
             claim, max_items=200, max_wait_s=0.002, eager=True
         )  # an idle sender's first claim goes at once; under load claims gather for 2 ms
         # A call-out's claim never waits behind (or inside) a batch of 200 advisory claims.
+        self._urgent_pool: asyncpg.Pool[Any] | None = None  # run() opens it
         self._urgent_claims: Batcher[tuple[uuid.UUID, str, int], int | None] = Batcher(
-            claim, max_items=20, max_wait_s=0.0, eager=True
+            self._claim_urgent, max_items=20, max_wait_s=0.0, eager=True
         )
         self._submits: Batcher[tuple[Queued, str | None, str, str], None] = Batcher(
             partial(store.submitted, pool), max_items=200, max_wait_s=0.01
@@ -108,10 +110,21 @@ class Sender:
         self._announced.update(int(s) for s in payload.split(",") if s.isdigit())
         self._wake.set()
 
+    async def _claim_urgent(self, wanted: list[tuple[uuid.UUID, str, int]]) -> list[int | None]:
+        return await store.claim(self._urgent_pool or self._pool, self._fence, wanted)
+
+    async def _open_urgent_pool(self) -> None:
+        """A connection of its own for call-outs' claims: during an advisory the shared pool's
+        connections are all busy with status callbacks, submits and bulk claims."""
+        schema = await self._pool.fetchval("SELECT current_schema()")
+        one = self._settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1})
+        self._urgent_pool = await create_pool(one, schema=str(schema))
+
     async def run(self) -> None:
         """Load and send until cancelled."""
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             await self.leases.step()  # hold our share before the first send
+            await self._open_urgent_pool()  # without it call-outs claim on the shared pool
         loader = asyncio.create_task(self._load_forever(), name="sms-loader")
         keeper = asyncio.create_task(self.leases.run(), name="sms-leases")
         try:
@@ -123,6 +136,8 @@ class Sender:
                 task.cancel()
             await asyncio.gather(loader, keeper, *self._tasks, return_exceptions=True)
             await self.leases.release_all()
+            if self._urgent_pool is not None:
+                await self._urgent_pool.close()
 
     async def _load_forever(self) -> None:
         """Everything pending at start, then what NOTIFY announces, plus a slow safety sweep."""

@@ -3,10 +3,16 @@ own, smaller tolerance) and the call-out goes next, by the carrier's clock."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
+import pytest
+
 from baiying_notifier.config import NotifierSettings
+from baiying_notifier.sender import Sender
 from baiying_sandbox.config import SandboxSettings
 from baiying_sandbox.store import Message, Store
 from tests.notifier.harness import System, issued, system
@@ -98,3 +104,36 @@ async def test_the_first_sender_keeps_its_advisory_queue_shortest_for_a_callout(
         assert _queue_ahead(s.sandbox, msg) <= int(1.5 * express * RATE) + 2
         advisory = [m for p in crowd for m in s.sandbox.received(p)]
         assert {m.from_ for m in advisory} == set(s.settings.sms_senders), "both carry it"
+
+
+async def test_a_callouts_claim_never_waits_for_the_shared_pool(notifier_settings: Factory) -> None:
+    """During an advisory the shared pool is all status callbacks, submits and bulk claims:
+    a call-out's claim goes on a connection of its own."""
+    async with system(notifier_settings) as s:
+        sender = s.notifier.state.sender
+        await eventually(lambda: _opened(sender), what="the sender's claim connection")
+        async with contextlib.AsyncExitStack() as held:  # every shared connection taken
+            await _exhaust(s, held)
+            claim = sender._claim_urgent([(uuid.uuid4(), "any", 1)])
+            assert await asyncio.wait_for(claim, 5) == [None], "no such row: nothing claimed"
+        # Control: without its own connection the same claim waits for a shared one.
+        own, sender._urgent_pool = sender._urgent_pool, None
+        try:
+            async with contextlib.AsyncExitStack() as held:
+                await _exhaust(s, held)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(sender._claim_urgent([(uuid.uuid4(), "any", 1)]), 0.5)
+        finally:
+            sender._urgent_pool = own
+
+
+async def _exhaust(s: System, held: contextlib.AsyncExitStack) -> None:
+    """Take every connection of the shared pool that its LISTENs and lane locks leave."""
+    with contextlib.suppress(TimeoutError):
+        for _ in range(s.settings.db_pool_max):
+            await held.enter_async_context(s.pool.acquire(timeout=1))
+    assert s.pool.get_idle_size() == 0
+
+
+async def _opened(sender: Sender) -> bool:
+    return sender._urgent_pool is not None
