@@ -16,7 +16,6 @@ import asyncpg
 from baiying_dispatcher import index, responses
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.prevention import campaign_reach
-from baiying_dispatcher.repo import Incident
 from baiying_shared.db import inbox
 from baiying_shared.events import deliveries, replies, volunteers
 from baiying_shared.events.catalogue import DELIVERIES_BULK
@@ -81,16 +80,16 @@ async def on_bulk_deliveries(deps: Deps, messages: list[Message]) -> None:
     envs = [m.envelope for m in messages if m.envelope is not None]
     if not envs:
         return
-    seen: dict[uuid.UUID, Incident | None] = {}  # each incident read once a poll
     async with deps.pool.acquire() as conn, conn.transaction():
         fresh = await inbox.claim_many(conn, event_ids=[e.event_id for e in envs],
                                        consumer=CONSUMER)
+        statuses: list[DeliveryStatusChanged] = []
         for env in envs:
-            status = env.payload
-            if env.event_id in fresh and isinstance(status, DeliveryStatusChanged):
+            if env.event_id in fresh and isinstance(env.payload, DeliveryStatusChanged):
                 fresh.discard(env.event_id)  # a poll may also hold a re-published copy: once
-                await responses.on_delivery(conn, settings=deps.settings, event=status,
-                                            seen=seen)
+                statuses.append(env.payload)
+        if statuses:  # set-based: a few statements a poll, not four a status
+            await responses.on_bulk_statuses(conn, settings=deps.settings, events=statuses)
 
 
 async def on_index_batch(deps: Deps, messages: list[Message]) -> None:

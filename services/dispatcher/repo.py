@@ -311,3 +311,45 @@ async def audit(
         "INSERT INTO audit_log (actor, role, action, incident_id, detail) VALUES ($1,$2,$3,$4,$5)",
         actor, role, action, incident_id, detail,
     )
+
+
+async def incidents_by_id(
+    conn: asyncpg.Connection[Any], ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Incident]:
+    """Several incidents in one read (a bulk poll's), without locking them."""
+    rows = await conn.fetch(
+        f"SELECT {_INCIDENT_COLS} FROM incidents WHERE id = ANY($1::uuid[])", list(ids)
+    )
+    return {r["id"]: _incident(r) for r in rows}
+
+
+async def lock_callouts(
+    conn: asyncpg.Connection[Any], ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Callout]:
+    """Call-outs by id, locked in id order so two bulk partitions cannot deadlock."""
+    rows = await conn.fetch(
+        f"SELECT {_CALLOUT_COLS} FROM callouts WHERE id = ANY($1::uuid[]) ORDER BY id"
+        " FOR UPDATE", sorted(set(ids)),
+    )
+    return {r["id"]: _callout(r) for r in rows}
+
+
+async def set_deliveries(conn: asyncpg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows of (id, delivery_status, delivery_error, state, delivered_at) in one statement.
+
+    A null delivery_status keeps status and error; a null state keeps the state; the
+    delivered stamp keeps the first one, as set_state's coalesce does.
+    """
+    if not rows:
+        return
+    cols = list(zip(*rows, strict=True))
+    await conn.execute(
+        "UPDATE callouts c SET"
+        " delivery_status = coalesce(u.ds, c.delivery_status),"
+        " delivery_error = CASE WHEN u.ds IS NULL THEN c.delivery_error ELSE u.de END,"
+        " state = coalesce(u.st, c.state),"
+        " delivered_at = coalesce(c.delivered_at, u.dat), updated_at = now()"
+        " FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::timestamptz[])"
+        " AS u(id, ds, de, st, dat) WHERE c.id = u.id",
+        *(list(col) for col in cols),
+    )

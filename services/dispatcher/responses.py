@@ -11,7 +11,8 @@ import asyncpg
 from baiying_dispatcher import outbound, repo
 from baiying_dispatcher.config import DispatcherSettings
 from baiying_dispatcher.domain import after_delivery, delivery_is_newer
-from baiying_dispatcher.mobilisation import handlers
+from baiying_dispatcher.mobilisation import advisory_writer, handlers
+from baiying_dispatcher.mobilisation.advisory import Status
 
 # apply_reply is re-exported for callers not yet moved to mobilisation.commands.
 from baiying_dispatcher.mobilisation.commands import apply_reply as apply_reply
@@ -107,3 +108,28 @@ async def on_deliveries(
                                             over_call=settings.dispatch_over_call_factor)
     for callout_id in unknown:
         log.warning("status for unknown call-out", callout_id=str(callout_id))
+
+
+async def on_bulk_statuses(
+    conn: asyncpg.Connection[Any], *, settings: DispatcherSettings,
+    events: Sequence[DeliveryStatusChanged],
+) -> None:
+    """A bulk poll's statuses (already claimed), set-based: the incidents read in one
+    statement, advisories' statuses replayed and written in one (advisory_writer); any other
+    incident's (the bulk lane carries call-outs' only by mistake) through its aggregate."""
+    incidents = await repo.incidents_by_id(conn, list({e.incident_id for e in events}))
+    advisories = {i: inc for i, inc in incidents.items() if inc.kind == "advisory"}
+    mine: list[tuple[uuid.UUID, Status]] = []
+    others: dict[uuid.UUID, list[DeliveryStatusChanged]] = {}
+    for e in events:
+        if e.incident_id in advisories:
+            mine.append((e.incident_id, Status(e.callout_id, e.status, e.message,
+                                               e.error_code, e.at)))
+        else:
+            others.setdefault(e.incident_id, []).append(e)
+    if mine:
+        unknown = await advisory_writer.apply(conn, incidents=advisories, statuses=mine)
+        for callout_id in unknown:
+            log.warning("status for unknown call-out", callout_id=str(callout_id))
+    for incident_id, run in others.items():
+        await on_deliveries(conn, settings=settings, incident_id=incident_id, events=run)
