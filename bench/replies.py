@@ -234,10 +234,15 @@ async def staffed_idle_and_during_advisory(system: System, incidents: int, advis
          ).raise_for_status()
         await eventually(lambda: _at_least(sandbox, before + 1), timeout=120, what="advisory")
         progress(f"replies: reply-to-staffed over {incidents} incidents during the advisory")
+        # Where the dispatcher's time goes while the advisory's statuses come back (py-spy).
+        sampler = profile.start(system.procs["dispatcher"].pid, name="replies-dispatcher",
+                                seconds=8)
         during = await reply_to_staffed(system, incidents, crowd)
         out = await created(sandbox) - before - incidents
+        profiled = await asyncio.to_thread(profile.finish, sampler, name="replies-dispatcher")
     return {**idle, "during_advisory": {
-        **during, "advisory_recipients": advised, "advisory_sent_by_then": out,
+        **during, "dispatcher_profile": profiled, "advisory_recipients": advised,
+        "advisory_sent_by_then": out,
         "advisory_still_sending": out < advised, "sender_mps": SENDER_MPS,
         "senders": len(DEV_SENDERS), "target_p99_ms": 200}}
 
