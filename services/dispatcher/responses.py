@@ -93,11 +93,15 @@ async def on_deliveries(
     conn: asyncpg.Connection[Any], *, settings: DispatcherSettings, incident_id: uuid.UUID,
     events: Sequence[DeliveryStatusChanged],
 ) -> None:
-    """Statuses of one incident's messages, in order: an advisory's row by row, a call-out's
+    """Statuses of one incident's messages, in order: an advisory's set-based, a call-out's
     on one loaded aggregate (its call-outs loaded once, not once a status)."""
     incident = await repo.get_incident(conn, incident_id)
-    if incident is None or incident.kind == "advisory":
-        seen = {incident_id: incident}
+    if incident is not None and incident.kind == "advisory":  # set-based, as the bulk lane
+        await _advisory_statuses(conn, {incident_id: incident},
+                                 [(e.incident_id, _status(e)) for e in events])
+        return
+    if incident is None:
+        seen: dict[uuid.UUID, repo.Incident | None] = {incident_id: incident}
         for event in events:
             await on_delivery(conn, settings=settings, event=event, seen=seen)
         return
@@ -123,13 +127,23 @@ async def on_bulk_statuses(
     others: dict[uuid.UUID, list[DeliveryStatusChanged]] = {}
     for e in events:
         if e.incident_id in advisories:
-            mine.append((e.incident_id, Status(e.callout_id, e.status, e.message,
-                                               e.error_code, e.at)))
+            mine.append((e.incident_id, _status(e)))
         else:
             others.setdefault(e.incident_id, []).append(e)
     if mine:
-        unknown = await advisory_writer.apply(conn, incidents=advisories, statuses=mine)
-        for callout_id in unknown:
-            log.warning("status for unknown call-out", callout_id=str(callout_id))
+        await _advisory_statuses(conn, advisories, mine)
     for incident_id, run in others.items():
         await on_deliveries(conn, settings=settings, incident_id=incident_id, events=run)
+
+
+def _status(e: DeliveryStatusChanged) -> Status:
+    return Status(e.callout_id, e.status, e.message, e.error_code, e.at)
+
+
+async def _advisory_statuses(
+    conn: asyncpg.Connection[Any], advisories: dict[uuid.UUID, repo.Incident],
+    statuses: list[tuple[uuid.UUID, Status]],
+) -> None:
+    unknown = await advisory_writer.apply(conn, incidents=advisories, statuses=statuses)
+    for callout_id in unknown:
+        log.warning("status for unknown call-out", callout_id=str(callout_id))
