@@ -47,6 +47,7 @@ class EventConsumer:
         max_records: int = 500,
         retry_backoff_s: float = 1.0,
         fetch_max_wait_ms: int = 500,
+        fetch_min_bytes: int = 1,
         poll_timeout_ms: int = 1000,
     ) -> None:
         if (handle is None) == (handle_batch is None):
@@ -60,6 +61,7 @@ class EventConsumer:
         self._max_records = max_records
         self._backoff = retry_backoff_s
         self._fetch_wait_ms, self._poll_ms = fetch_max_wait_ms, poll_timeout_ms
+        self._fetch_min_bytes = fetch_min_bytes
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -76,9 +78,11 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._max_records,
-            # The broker answers a fetch as soon as one byte is there; the wait only bounds
-            # an idle long poll, so neither adds latency to a record that arrives.
-            fetch_min_bytes=1,
+            # By default the broker answers a fetch as soon as one byte is there; the wait only
+            # bounds an idle long poll, so neither adds latency to a record that arrives. A
+            # consumer of bulk, non-urgent records may ask for more bytes: the broker then
+            # holds the fetch up to the wait, and one poll carries many records.
+            fetch_min_bytes=self._fetch_min_bytes,
             fetch_max_wait_ms=self._fetch_wait_ms,
         )
         await self._consumer.start()
