@@ -11,6 +11,7 @@ rolled back and Python-side listeners always dropped by asyncpg itself before th
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable, Coroutine
@@ -39,13 +40,20 @@ _SESSION_STATE = re.compile(
 SERVER_SETTINGS = {"jit": "off"}
 
 
+# Queries are nearly all constant strings: remember the answer rather than run the regex on
+# every execute (it was 6 % of the notifier's samples during a fan-out).
+@functools.lru_cache(maxsize=2048)
+def _leaves_session_state(query: str) -> bool:
+    return _SESSION_STATE.search(query) is not None
+
+
 class TrackedConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is untyped here
     """A connection that remembers whether it left session state behind (see module doc)."""
 
     session_state = False
 
     def note(self, query: str) -> None:
-        if not self.session_state and _SESSION_STATE.search(query):
+        if not self.session_state and _leaves_session_state(query):
             self.session_state = True
 
     async def add_listener(self, channel: str, callback: Any) -> None:
