@@ -111,7 +111,13 @@ class Sender:
         self._wake.set()
 
     async def _claim_urgent(self, wanted: list[tuple[uuid.UUID, str, int]]) -> list[int | None]:
-        return await store.claim(self._urgent_pool or self._pool, self._fence, wanted)
+        # The own connection if it is free, else a free shared one: a fan-out of call-outs
+        # alone would otherwise run all its claims one after another on one connection
+        # (measured: half the fan-out rate). With neither free, wait for the own one.
+        own = self._urgent_pool
+        if own is None or (own.get_idle_size() == 0 and self._pool.get_idle_size() > 0):
+            return await store.claim(self._pool, self._fence, wanted)
+        return await store.claim(own, self._fence, wanted)
 
     async def _open_urgent_pool(self) -> None:
         """A connection of its own for call-outs' claims: during an advisory the shared pool's
