@@ -8,6 +8,7 @@ from baiying_dispatcher.domain import CalloutState as S
 from baiying_dispatcher.domain import IncidentStatus
 from baiying_dispatcher.mobilisation import changes as ch
 from baiying_dispatcher.mobilisation import handlers
+from baiying_dispatcher.mobilisation.advisory import Status
 from baiying_dispatcher.mobilisation.aggregate import Incident
 from baiying_dispatcher.mobilisation.unit_of_work import covers
 from baiying_dispatcher.queries import coverage
@@ -107,10 +108,10 @@ async def test_a_batch_of_statuses_commits_the_same_records_as_one_by_one() -> N
     alone, together = FakeUnitOfWork(single, people), FakeUnitOfWork(batched, people)
     first, second, *_ = single.callouts
     stray = uuid.uuid4()
-    statuses = [handlers.Status(first, "failed", "alert", 30003, T0),
-                *(handlers.Status(c, "delivered", "alert", None, T0) for c in single.callouts),
-                handlers.Status(second, "sent", "alert", None, T0),  # late: moves nothing
-                handlers.Status(stray, "delivered", "alert", None, T0)]
+    statuses = [Status(first, "failed", "alert", 30003, T0),
+                *(Status(c, "delivered", "alert", None, T0) for c in single.callouts),
+                Status(second, "sent", "alert", None, T0),  # late: moves nothing
+                Status(stray, "delivered", "alert", None, T0)]
     for s in statuses:
         await handlers.delivery(alone, incident_id=single.row.id, callout_id=s.callout_id,
                                 status=s.status, message=s.message, error=s.error, at=s.at,

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from baiying_dispatcher.candidates import Candidate
 from baiying_dispatcher.domain import COMMITTED, IncidentStatus
+from baiying_dispatcher.mobilisation.advisory import Status
 from baiying_dispatcher.mobilisation.aggregate import Incident
 from baiying_dispatcher.mobilisation.unit_of_work import UnitOfWork
 from baiying_dispatcher.repo import Incident as IncidentRow
@@ -110,17 +111,6 @@ async def delivery(
     agg.apply_delivery(callout_id=callout_id, status=status, message=message, error=error,
                        at=at, now=uow.clock.now)
     return await _settle(uow, agg, over_call=over_call)
-
-
-@dataclass(frozen=True)
-class Status:
-    """One delivery status, as `delivery` takes it."""
-
-    callout_id: uuid.UUID
-    status: str
-    message: str
-    error: int | None
-    at: datetime
 
 
 async def deliveries(
