@@ -105,8 +105,7 @@ async def on_deliveries(
         for event in events:
             await on_delivery(conn, settings=settings, event=event, seen=seen)
         return
-    statuses = [Status(e.callout_id, e.status, e.message, e.error_code, e.at)
-                for e in events]
+    statuses = [_status(e) for e in events]
     async with unit_of_work(conn, settings, batch=True) as uow:
         unknown = await handlers.deliveries(uow, incident_id=incident_id, statuses=statuses,
                                             over_call=settings.dispatch_over_call_factor)
