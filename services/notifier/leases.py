@@ -56,6 +56,11 @@ ON CONFLICT (id) DO UPDATE SET seen_at = now()
 """
 _LIVE = "SELECT count(*) FROM notifier_instances WHERE seen_at > now() - make_interval(secs => $1)"
 _GONE = "DELETE FROM notifier_instances WHERE id = $1"
+# How long until the first lease we want but could not take runs out (None: none is held).
+_WAIT = """
+SELECT extract(epoch FROM min(expires_at) - now())::float8 FROM sender_leases
+WHERE sender = ANY($1::text[]) AND holder <> $2
+"""
 _FORGET = "DELETE FROM notifier_instances WHERE seen_at < now() - interval '1 hour'"
 
 
@@ -93,6 +98,7 @@ class SenderLeases:
         self.holder = holder or uuid.uuid4()
         self._clock = clock
         self._held: dict[str, Lease] = {}
+        self._short_s: float | None = None  # under our share: when the next lease frees up
         self.changed = asyncio.Event()
 
     def held(self) -> dict[str, Lease]:
@@ -126,7 +132,26 @@ class SenderLeases:
                 await conn.execute(_GIVE_BACK, self.holder, list(todo.release), self.margin_s)
                 for name in todo.release:
                     renewed.pop(name, None)
+            self._short_s = await self._until_free(conn, renewed, live)
         self._set({n: Lease(n, e, deadline) for n, e in renewed.items()})
+
+    async def _until_free(
+        self, conn: asyncpg.Connection[Any], held: dict[str, int], live: int
+    ) -> float | None:
+        """Under our share, the seconds until a lease we lack runs out, else None. A lease
+        given back on a graceful stop still runs its margin: a successor (a restart, the next
+        deploy) that looked a moment too early must not then wait a whole ttl/3 to send."""
+        if len(held) >= fair_share(len(self.names), live):
+            return None
+        lacking = [n for n in self.names if n not in held]
+        wait: float | None = await conn.fetchval(_WAIT, lacking, self.holder)
+        return None if wait is None else max(wait, 0.0)
+
+    def next_step_in(self) -> float:
+        """The pause before the next step: ttl/3, or sooner when a lease we lack frees up."""
+        if self._short_s is None:
+            return self.ttl_s / 3
+        return min(self.ttl_s / 3, self._short_s + 0.02)  # just past its expiry
 
     def _set(self, leases: dict[str, Lease]) -> None:
         before = {(n, lease.epoch) for n, lease in self._held.items()}
@@ -147,7 +172,7 @@ class SenderLeases:
                     await self._pool.execute(_FORGET)
             except lost as exc:
                 log.warning("sender lease step failed", error=str(exc))
-            await asyncio.sleep(self.ttl_s / 3)
+            await asyncio.sleep(self.next_step_in())
 
     async def release_all(self) -> None:
         """Graceful stop: give every lease back (after the margin), so others need not wait."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -125,3 +127,32 @@ async def test_a_stale_holder_cannot_claim(pool: asyncpg.Pool[Any]) -> None:
     ) == [None], "a row no longer pending is nobody's to send"
     await old.step()
     assert name not in old.held(), "the old holder learns it lost the lease"
+
+
+async def test_a_successor_takes_given_back_leases_when_their_margin_ends(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    # A graceful stop gives its leases back with the margin still to run; a successor that
+    # looked a moment too early must take them when that margin ends, not a ttl/3 later
+    # (a restarted notifier, or the next test's, sending nothing for seconds).
+    ttl = 9.0  # its regular step every 3 s
+    old = SenderLeases(pool=pool, names=NAMES, ttl_s=ttl, margin_s=MARGIN)
+    new = SenderLeases(pool=pool, names=NAMES, ttl_s=ttl, margin_s=MARGIN)
+    await old.step()
+    assert set(old.held()) == set(NAMES)
+    await old.release_all()
+    await new.step()
+    assert not new.held(), "inside the margin: nothing to take yet"
+    assert new.next_step_in() <= MARGIN + 0.05, "the next look is when the margin runs out"
+    running = asyncio.create_task(new.run())
+    try:
+
+        async def taken() -> bool:
+            return set(new.held()) == set(NAMES)
+
+        await eventually(taken, timeout=ttl / 3 - 1.0, what="leases taken after the margin")
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    assert new.next_step_in() == ttl / 3, "at its share: back to the regular step"
