@@ -151,6 +151,7 @@ async def reply_to_staffed(system: System, incidents: int, crowd: list[str]) -> 
     also raise -> alert seen at the sandbox. An alert not out in 30 s is counted, not waited
     for (behind an advisory it may take minutes); three such and the rest are skipped."""
     rnd, samples, alerts, missed = random.Random(5), [], [], 0
+    marks: list[tuple[str, float, float]] = []
     async with (httpx.AsyncClient(base_url=system.dispatcher_url, headers=desk(system),
                                   timeout=60) as api,
                 httpx.AsyncClient(base_url=system.sandbox_url, timeout=10,
@@ -170,7 +171,7 @@ async def reply_to_staffed(system: System, incidents: int, crowd: list[str]) -> 
             except AssertionError:
                 missed += 1
                 continue
-            t0 = time.perf_counter()
+            t0, wall = time.perf_counter(), time.time()
             alerts.append((t0 - raised) * 1000)
             await sandbox.post(f"/v1/phones/{alerted}/reply", json={"body": "1"})
             # A minute, not eventually's 20 s: a stall on a loaded box is a figure (the max),
@@ -178,9 +179,41 @@ async def reply_to_staffed(system: System, incidents: int, crowd: list[str]) -> 
             await eventually(partial(_staffed, api, r.json()["id"]), interval=0.005,
                              timeout=60, what=f"{tag} staffed")
             samples.append((time.perf_counter() - t0) * 1000)
+            marks.append((r.json()["id"], wall, wall + samples[-1] / 1000))
     return {"incidents": incidents, "alerts_not_out_in_30s": missed,
             "raise_to_alert_seen": percentiles(alerts) if alerts else None,
-            "reply_to_staffed": percentiles(samples) if samples else None}
+            "reply_to_staffed": percentiles(samples) if samples else None,
+            "reply_stages": await _stages(system, marks)}
+
+
+# Where a reply's time goes, from the rows it leaves (read after the run, so the reading
+# does not load the path): the notifier's outbox row of the reply (webhook handled), its
+# publication (relay), the dispatcher's inbox claim (Kafka and its consumer: the claim's
+# now() is when the dispatcher's transaction began), and the incident seen staffed.
+_STAGES = """
+SELECT extract(epoch FROM o.created_at), extract(epoch FROM o.published_at),
+       extract(epoch FROM p.processed_at)
+FROM notifier.outbox o JOIN dispatcher.processed_events p ON p.event_id = o.event_id
+WHERE o.topic LIKE '%replies%' AND convert_from(o.value, 'UTF8') LIKE '%' || $1 || '%'
+ORDER BY o.id LIMIT 1
+"""
+
+
+async def _stages(system: System, marks: list[tuple[str, float, float]]) -> dict[str, Any]:
+    names = ("webhook", "relay", "kafka_to_dispatcher", "dispatcher_to_seen")
+    got: dict[str, list[float]] = {n: [] for n in names}
+    conn = await asyncpg.connect(system.database_url)
+    try:
+        for incident_id, sent, seen in marks:
+            row = await conn.fetchrow(_STAGES, incident_id)
+            if row is None or row[1] is None:
+                continue
+            points = (sent, float(row[0]), float(row[1]), float(row[2]), seen)
+            for name, a, b in zip(names, points, points[1:], strict=False):
+                got[name].append((b - a) * 1000)
+    finally:
+        await conn.close()
+    return {n: percentiles(v) for n, v in got.items() if v}
 
 
 async def _alerted_by(sandbox: httpx.AsyncClient, tag: str) -> str | None:
