@@ -17,6 +17,7 @@ from baiying_dispatcher.mobilisation.advisory import Status
 # apply_reply is re-exported for callers not yet moved to mobilisation.commands.
 from baiying_dispatcher.mobilisation.commands import apply_reply as apply_reply
 from baiying_dispatcher.mobilisation.commands import unit_of_work
+from baiying_dispatcher.mobilisation.unit_of_work import PgUnitOfWork
 from baiying_shared.events.deliveries import DeliveryStatusChanged
 from baiying_shared.events.replies import VolunteerReplied
 from baiying_shared.logging import get_logger
@@ -80,7 +81,7 @@ async def on_replies(
     """Replies to one incident, in order, in one unit of work: the incident and its call-outs
     are loaded (and locked) once, not once a reply; outcomes as handlers.reply one by one."""
     answers = [handlers.Reply(e.callout_id, e.action, e.received_at) for e in events]
-    async with unit_of_work(conn, settings, batch=True) as uow:
+    async with _joined(conn, settings) as uow:
         _, unknown = await handlers.replies(
             uow, incident_id=incident_id, answers=answers,
             over_call=settings.dispatch_over_call_factor,
@@ -106,7 +107,7 @@ async def on_deliveries(
             await on_delivery(conn, settings=settings, event=event, seen=seen)
         return
     statuses = [_status(e) for e in events]
-    async with unit_of_work(conn, settings, batch=True) as uow:
+    async with _joined(conn, settings) as uow:
         unknown = await handlers.deliveries(uow, incident_id=incident_id, statuses=statuses,
                                             over_call=settings.dispatch_over_call_factor)
     for callout_id in unknown:
@@ -133,6 +134,14 @@ async def on_bulk_statuses(
         await _advisory_statuses(conn, advisories, mine)
     for incident_id, run in others.items():
         await on_deliveries(conn, settings=settings, incident_id=incident_id, events=run)
+
+
+def _joined(conn: asyncpg.Connection[Any], settings: DispatcherSettings) -> PgUnitOfWork:
+    """A batch unit of work in the consumer's transaction (which also holds the inbox claim)
+    without a savepoint of its own: SAVEPOINT and RELEASE were two of a reply's round trips,
+    each waiting its turn on a loop busy with an advisory's statuses. Either way a failure
+    rolls the whole poll back with its claims; outside a transaction, one of its own."""
+    return unit_of_work(conn, settings, join=conn.is_in_transaction(), batch=True)
 
 
 def _status(e: DeliveryStatusChanged) -> Status:
