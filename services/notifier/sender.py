@@ -260,6 +260,9 @@ class Sender:
     def _refund(self, turn: _Turn) -> None:
         """A claim we lost sent nothing: the sender's slot goes to the next message."""
         self._pacers[turn.name].refund(turn.cost)
+        # Wake _pace, which may be waiting out this very slot: else each row cancelled in
+        # the heap (a stand-down, a recalled or expired campaign) still costs a whole slot.
+        self._urgent.set()
 
     def _callback_url(self, item: Queued) -> str | None:
         if not (
