@@ -2,7 +2,8 @@
 
 prevention.campaigns.v1 (dispatcher → notifier): key = message id for a volunteer's
 message, run id for a residents' request, so a re-issued message lands on the same
-partition as the first and the notifier's dedupe by message id sees both in order.
+partition as the first and the notifier's dedupe by message id sees both in order; campaign
+id for a cancel (the notifier remembers it, for the messages on other partitions).
 
 notify.campaign_reach.v1 (notifier → dispatcher): key = campaign id, so one campaign's
 reach arrives in order at one consumer.
@@ -65,6 +66,15 @@ class CampaignResidentsRequested(Payload):
     title_en: str
     advice_en: str
     not_after: datetime
+
+
+@event("campaign.cancelled", 1)
+class CampaignCancelled(Payload):
+    """A supervisor cancelled the campaign: SMS of its runs not yet handed to the carrier are
+    recalled, and any of its messages arriving later (other partitions) are never queued."""
+
+    campaign_id: uuid.UUID
+    cancelled_at: datetime
 
 
 @event("campaign.reach_changed", 1)

@@ -139,11 +139,29 @@ async def test_a_desk_acts_only_in_its_own_districts(system: System) -> None:
         assert cid not in {c["id"] for c in (await other.get("/v1/campaigns")).json()}
     async with system.client("volunteer") as volunteer_:
         assert (await volunteer_.get("/v1/campaigns")).status_code == 403
-    async with system.client("supervisor") as sup:
-        assert cid in {c["id"] for c in (await sup.get("/v1/campaigns")).json()}
-        r = await sup.post(f"/v1/campaigns/{cid}:cancel")
-        assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
-        assert (await sup.post(f"/v1/campaigns/{cid}:cancel")).status_code == 409
+    tap = CampaignTap(system.settings)
+    await tap.start()
+    try:
+        async with system.client("supervisor") as sup:
+            assert cid in {c["id"] for c in (await sup.get("/v1/campaigns")).json()}
+            r = await sup.post(f"/v1/campaigns/{cid}:cancel")
+            assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+            assert (await sup.post(f"/v1/campaigns/{cid}:cancel")).status_code == 409
+
+        def cancels() -> list[campaigns.CampaignCancelled]:
+            return [e.payload for _, e in tap.seen
+                    if isinstance(e.payload, campaigns.CampaignCancelled)
+                    and str(e.payload.campaign_id) == cid]  # fmt: skip
+
+        async def told() -> bool:
+            return bool(cancels())
+
+        await eventually(told, what="the notifier told to recall the campaign's SMS")
+        rows = await system.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE key = $1 AND topic = $2", cid, campaigns.TOPIC)
+        assert rows == 1 == len(cancels()), "the refused second cancel wrote nothing"
+    finally:
+        await tap.stop()
 
 
 async def test_bad_fields_are_named(system: System) -> None:

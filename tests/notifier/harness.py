@@ -27,7 +27,7 @@ from tests.support import eventually, free_port, serving
 NOTIFY_TOPICS = (deliveries.TOPIC, replies.TOPIC, contacts.TOPIC, campaigns.REACH_TOPIC)
 NOTIFIER_TABLES = (
     "deliveries, callouts, webhook_seen, opt_outs, outbox, processed_events,"
-    " subscribers, campaign_messages, campaign_reach, volunteers"
+    " subscribers, campaign_messages, campaign_reach, campaign_cancels, volunteers"
 )
 
 

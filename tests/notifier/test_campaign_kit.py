@@ -53,6 +53,8 @@ def residents_request(
 def key_of(p: Payload) -> str:
     if isinstance(p, campaigns.CampaignMessageIssued):
         return str(p.message_id)
+    if isinstance(p, campaigns.CampaignCancelled):
+        return str(p.campaign_id)
     assert isinstance(p, campaigns.CampaignResidentsRequested)
     return str(p.run_id)
 

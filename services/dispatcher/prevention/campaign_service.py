@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from baiying_dispatcher.clock import Clock
@@ -21,8 +21,11 @@ from baiying_dispatcher.prevention import (
 from baiying_dispatcher.prevention.campaign_model import CampaignIn
 from baiying_dispatcher.prevention.campaign_repo import Campaign
 from baiying_shared.auth import Principal
+from baiying_shared.db import outbox
 from baiying_shared.deps import PgConn as Conn
 from baiying_shared.errors import Conflict, InvalidField
+from baiying_shared.events import campaigns as events
+from baiying_shared.events.envelope import wrap
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,12 @@ async def dry_run(conn: Conn, c: Campaign, *, settings: DispatcherSettings) -> D
 
 
 async def cancel(conn: Conn, campaign_id: uuid.UUID, *, principal: Principal) -> Campaign:
-    """Stop future runs; runs already issued stand."""
+    """Stop future runs and recall issued SMS not yet with the carrier (through the outbox)."""
     c = await campaign_repo.get(conn, campaign_id, allowed=principal.district_filter())
     if c.status != "active":
         raise Conflict(f"campaign is {c.status}")
     await campaign_repo.cancel(conn, campaign_id)
+    cancelled = events.CampaignCancelled(campaign_id=campaign_id, cancelled_at=datetime.now(UTC))
+    await outbox.add(conn, topic=events.TOPIC, key=str(campaign_id),
+                     envelope=wrap(cancelled, producer="dispatcher"))  # fmt: skip
     return await campaign_repo.get(conn, campaign_id, allowed=None)

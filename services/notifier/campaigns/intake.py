@@ -3,7 +3,9 @@
 A volunteer's message arrives as one event; a residents' request is fanned out here to the
 notifier's own subscribers of its districts (message id uuid5(run, subscriber)). The
 campaign_messages insert is the claim against a second SMS: a redelivered event, or a
-re-run of the same run, finds its message id there and queues nothing.
+re-run of the same run, finds its message id there and queues nothing. A cancel recalls the
+campaign's SMS still pending (one the sender already claimed is with the carrier) and is
+remembered, so its messages still on other partitions are queued as cancelled.
 """
 
 from __future__ import annotations
@@ -23,11 +25,17 @@ from baiying_shared.deps import PgConn
 from baiying_shared.events import campaigns
 from baiying_shared.ids import new_id
 from baiying_shared.kafka.consumer import Message
+from baiying_shared.logging import get_logger
 from baiying_shared.sms.links import link
 from baiying_shared.sms.templates import Language, render
 
+log = get_logger(__name__)
 CONSUMER = "notifier"
-_KINDS = (campaigns.CampaignMessageIssued, campaigns.CampaignResidentsRequested)
+_KINDS = (
+    campaigns.CampaignMessageIssued,
+    campaigns.CampaignResidentsRequested,
+    campaigns.CampaignCancelled,
+)
 
 
 @dataclass(frozen=True)
@@ -62,10 +70,39 @@ async def on_batch(pool: asyncpg.Pool[Any], messages: list[Message], *, base_url
         for env in envs:
             if env.event_id in fresh:
                 fresh.discard(env.event_id)
+                if isinstance(env.payload, campaigns.CampaignCancelled):
+                    await recall(conn, env.payload)
+                    continue
                 for r in await _recipients(conn, env.payload):
                     todo.setdefault(r.message_id, r)  # a copy inside the poll: once
         seqs = await queue(conn, list(todo.values()), base_url=base_url)
         await queueing.announce(conn, seqs)
+
+
+_CANCELS = """
+INSERT INTO campaign_cancels (campaign_id, cancelled_at) VALUES ($1, $2)
+ON CONFLICT (campaign_id) DO NOTHING
+"""
+# Locked in id order and waited for (no SKIP LOCKED): a row the sender is claiming right now
+# is then either claimed (with the carrier: it goes) or still pending (recalled), never missed.
+_RECALL = f"""
+WITH gone AS (
+    UPDATE deliveries SET state = 'cancelled', updated_at = now(),
+        body = regexp_replace(body, '{reach.TOKEN_IN_BODY}', '{reach.SCRUBBED}') WHERE id IN (
+        SELECT id FROM deliveries WHERE incident_id = $1 AND message = '{reach.MESSAGE}'
+          AND state = 'pending' ORDER BY id FOR UPDATE)
+    RETURNING 1)
+UPDATE campaign_cancels SET recalled = recalled + (SELECT count(*) FROM gone)
+WHERE campaign_id = $1 RETURNING recalled
+"""
+
+
+async def recall(conn: PgConn, p: campaigns.CampaignCancelled) -> None:
+    """Remember the cancel and cancel the campaign's SMS not yet handed to the carrier."""
+    await conn.execute(_CANCELS, p.campaign_id, p.cancelled_at)
+    recalled = await conn.fetchval(_RECALL, p.campaign_id)
+    log.info("campaign cancelled: queued SMS recalled", campaign_id=str(p.campaign_id),
+             recalled=recalled)  # fmt: skip
 
 
 async def _recipients(conn: PgConn, p: Any) -> list[Recipient]:
@@ -110,21 +147,22 @@ SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
 ON CONFLICT (message_id) DO NOTHING RETURNING message_id
 """
 
-# Expired (or about to: expiry.EARLY_S) before it could go: cancelled, never sent. Opted
-# out: suppressed, reported failed.
+# Expired (or about to: expiry.EARLY_S) before it could go, or its campaign cancelled:
+# cancelled, never sent. Opted out: suppressed, reported failed.
 _SMS = f"""
 INSERT INTO deliveries (id, callout_id, incident_id, volunteer_id, channel, message, priority,
                         rank, phone, body, segments, state, error_code)
 SELECT v.id, m.message_id, m.campaign_id, m.recipient_id, 'sms', '{reach.MESSAGE}', $5, 0,
        m.phone, v.body, v.segments,
-       CASE WHEN m.not_after <= now() + make_interval(secs => $6) THEN 'cancelled'
-            WHEN o.phone IS NOT NULL THEN 'suppressed' ELSE 'pending' END,
-       CASE WHEN m.not_after > now() + make_interval(secs => $6) AND o.phone IS NOT NULL
-            THEN 21610 END
+       CASE WHEN m.not_after <= now() + make_interval(secs => $6) OR k.campaign_id IS NOT NULL
+            THEN 'cancelled' WHEN o.phone IS NOT NULL THEN 'suppressed' ELSE 'pending' END,
+       CASE WHEN m.not_after > now() + make_interval(secs => $6) AND k.campaign_id IS NULL
+            AND o.phone IS NOT NULL THEN 21610 END
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[])
      WITH ORDINALITY AS v(id, message_id, body, segments, n)
 JOIN campaign_messages m USING (message_id)
 LEFT JOIN opt_outs o ON o.phone = m.phone AND o.opted_out
+LEFT JOIN campaign_cancels k ON k.campaign_id = m.campaign_id
 ORDER BY v.n
 ON CONFLICT (callout_id, message, channel) DO NOTHING
 RETURNING id, seq, callout_id, state
