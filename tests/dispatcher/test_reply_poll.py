@@ -1,6 +1,6 @@
 """A poll of replies is one transaction: its inbox claims and the unit of work that applies
 them commit or roll back together, without a savepoint between them (two round trips less
-on the reply path)."""
+on the reply path), and a reply that staffs an incident writes its row once."""
 
 from __future__ import annotations
 
@@ -45,6 +45,11 @@ async def test_a_reply_poll_is_applied_in_its_claims_transaction_without_a_savep
     assert await _status(system, incident_id, "staffed")
     assert [s for s in statements if s.upper().startswith(("SAVEPOINT", "RELEASE"))] == []
     assert [s for s in statements if s.upper().startswith("BEGIN")] == ["BEGIN;"]
+    # The reply both stamped first_accept_at and staffed it: one UPDATE of the incident.
+    assert len([s for s in statements if s.startswith("UPDATE incidents")]) == 1
+    row = await system.pool.fetchrow(
+        "SELECT first_accept_at, staffed_at FROM incidents WHERE id = $1", incident_id)
+    assert row is not None and row["first_accept_at"] and row["staffed_at"]
 
 
 async def test_a_failing_reply_poll_rolls_back_its_claims_and_applies_in_full_again(

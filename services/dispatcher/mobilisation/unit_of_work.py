@@ -182,13 +182,19 @@ class PgUnitOfWork:
         incident_changed = False
         # A call carries the incident's changed fields (first_callout_at, a wider radius, …)
         # in its call-outs' statement: one round trip, not two.
+        # Without a call, the incident's changes of this commit (a reply's first_accept_at,
+        # then staffed) are one UPDATE where the first was, not one each: the row is locked
+        # since load and no statement in between reads it.
         calls = any(isinstance(c, Called) and c.picks for c in agg.changes)
-        self._riding = _fields(agg.changes) if calls else None
+        merged = _fields(agg.changes)
+        self._riding = merged if calls else None
+        written = calls
         for change in agg.changes:
             match change:
-                case IncidentUpdated(fields=fields):
-                    if self._riding is None:
-                        await repo.update_incident(conn, row.id, **_columns(fields))
+                case IncidentUpdated():
+                    if not written:
+                        await repo.update_incident(conn, row.id, **merged)
+                        written = True
                     incident_changed = True
                 case CalloutsMoved(callouts=moved, state=state, at=at):
                     await repo.set_state(conn, [c.id for c in moved], state, at=at)
