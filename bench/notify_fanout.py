@@ -168,6 +168,27 @@ async def fanout(sandbox: str, settings: CommonSettings, n: int) -> dict[str, An
     }
 
 
+_STAGES = """
+SELECT count(*) AS n, min(created_at) AS t0,
+    extract(epoch FROM max(created_at) - min(created_at)) AS rows_written_s,
+    extract(epoch FROM min(claimed_at) - min(created_at)) AS first_claim_s,
+    extract(epoch FROM max(claimed_at) - min(created_at)) AS last_claim_s,
+    extract(epoch FROM max(updated_at) - min(created_at)) AS last_recorded_s
+FROM notifier.deliveries WHERE channel = 'sms'
+"""
+
+
+async def stages(dsn: str) -> dict[str, Any]:
+    """Where the fan-out's time went, from the rows themselves: seconds after the first row
+    was written until the last was written (intake), first/last claimed, last recorded."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(_STAGES)
+    finally:
+        await conn.close()
+    return {k: round(float(row[k] or 0), 3) for k in row.keys() if k not in ("t0",)}
+
+
 def _sandbox_env(callbacks: str) -> dict[str, str]:
     env = {"BAIYING_SANDBOX_MPS": "0", "BAIYING_SANDBOX_LOG_LEVEL": "WARNING"}
     if CALLBACKS[callbacks] is not None:
@@ -221,6 +242,7 @@ async def measure(args: argparse.Namespace, dsn: str, prefix: str,
         fan = {**await fanout(sandbox, settings, args.recipients), "core_share": busy.shares()}
         profiled = hottest(await asyncio.to_thread(profile.finish, sampler,
                                                    name="notify_fanout-notifier"))
+        fan["stages"] = await stages(dsn)
     finally:
         for proc in procs:
             proc.terminate()
