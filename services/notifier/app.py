@@ -22,6 +22,7 @@ from baiying_notifier.sender import Sender
 from baiying_notifier.signin.api import router as signin_router
 from baiying_notifier.signin.service import SignIn
 from baiying_shared.db.housekeeping import DAY_S, Prune
+from baiying_shared.db.pool import create_pool
 from baiying_shared.logging import configure_logging
 from baiying_shared.runtime import running
 from baiying_shared.web import install_common
@@ -71,6 +72,13 @@ def create_app(
                     prunes=(Prune("webhook_seen", "at", 7 * DAY_S),),
                 )
             )
+            # Connections of the call-out lane's intake alone (intake.own_pool): never queued
+            # behind an advisory's work on the shared pool.
+            own = await create_pool(
+                settings.model_copy(update={"db_pool_min": 2, "db_pool_max": 2}), schema=rt.schema
+            )
+            stack.push_async_callback(own.close)
+            stack.callback(intake.own_pool(rt.pool, own))
             gateway = gateway_factory(settings)
             stack.push_async_callback(gateway.close)
             sender = Sender(pool=rt.pool, gateway=gateway, settings=settings)

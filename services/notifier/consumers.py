@@ -29,8 +29,8 @@ class _Options(TypedDict, total=False):
 # Per payload class the batch is split again in intake.HANDLERS. (`...`: the campaign intake
 # also takes base_url=, see _bind.)
 BATCH_HANDLERS: dict[str, Callable[..., Awaitable[None]]] = {
-    callouts.TOPIC: intake.on_batch,
-    callouts.BULK_TOPIC: intake.on_batch,  # the same intake, its own group and task
+    callouts.TOPIC: intake.on_urgent_batch,  # on connections of its own when free (app.py)
+    callouts.BULK_TOPIC: intake.on_batch,  # the same intake, its own group, task and pool
     campaigns.TOPIC: campaign_intake.on_batch,  # bound with the link base URL (_bind)
     volunteers.TOPIC: roster.on_batch,
 }
