@@ -62,10 +62,13 @@ SELECT f.*, edge.walk, edge.walked, edge.far FROM edge LEFT JOIN LATERAL (
       {{extra}}
     LIMIT $8) f ON true
 """
-# One branch per facet (a parameter: its own estimate), each its own LIMIT; UNION ALL.
+# One branch per facet (a parameter: its own estimate), each its own LIMIT; UNION ALL. The
+# GiST leads with the facet's hash (migration 0022). A second condition on the facet's text
+# made the planner expect a handful of rows and sort whole facets (200-800 ms); a colliding
+# facet's rows fail the ring's own filters, or are someone wanted (kept once, by id).
 _FACET_RING = f"""(SELECT ${{n}}::text AS walk, {_RING_COLUMNS}
     FROM responder_facets f JOIN responders r USING (volunteer_id)
-    WHERE f.facet = ${{n}} ORDER BY f.location <-> $1::geography
+    WHERE f.key = hashtextextended(${{n}}::text, 0) ORDER BY f.location <-> $1::geography
     LIMIT {{take}} OFFSET {{skip}})"""
 _INDEX_RING = f"""SELECT NULL::text AS walk, {_RING_COLUMNS} FROM responders r
     WHERE r.callable{{team}} ORDER BY r.location <-> $1::geography
@@ -123,7 +126,9 @@ async def nearest(
         while due := _due(walks, limit):
             for ring in dict.fromkeys(w.ring for w in due):  # the walks at one ring: one query
                 await _step(conn, shape, [w for w in due if w.ring == ring], walks, limit)
-    found = sorted((kept for walk in walks for kept in walk.kept), key=lambda k: k[0])[:limit]
+    # By id: walks whose keys collide (migration 0022) could both hold one person.
+    kept = {r["volunteer_id"]: (gap, r) for walk in walks for gap, r in walk.kept}
+    found = sorted(kept.values(), key=lambda k: k[0])[:limit]
     # KNN orders by spherical distance; rank by the exact spheroid distance.
     return sorted((_candidate(r) for _, r in found), key=lambda c: c.distance_m)
 
@@ -139,17 +144,18 @@ def _walks(shape: _Shape, limit: int) -> list[_Walk]:
 
 def _first_take(limit: int, walks: int) -> int:
     # One walk: a quarter more than wanted, as a power of two. Several: each walk's share and a
-    # quarter, plus the share's own spread (about its square root: people are not split evenly
-    # among districts around a point), in steps of 8 (few statements to prepare). A second
-    # ring costs about as much as the first (a round trip, a plan, a join), so the spread is
-    # there to make it rare. At 1,000,000 for 100 the power of two walked 3 x 64 for three
-    # districts (192 walked; now 3 x 48) and 4 x 32 for four (a second ring in 95 of 300
-    # selections; 4 x 40: in 1); two districts 2 x 72 (was 64: a second ring in 18 of 300).
+    # quarter, plus three standard deviations of the share: the `limit` nearest fall among
+    # the walks (districts) like draws, so a walk's count is binomial (limit, 1/walks). In
+    # steps of 8 (few statements to prepare). A second ring costs about as much as the first
+    # (a round trip, a plan, the walks again), so the spread is there to make it rare. At
+    # 1,000,000 for 100, one standard deviation (3 x 48, 4 x 40) left a second ring in 5 and
+    # 4 of 300 selections for three and four districts: the p99 (7.4 against 4.2 ms at p50).
     walks = max(1, walks)  # no districts at all: no walk, nobody found
     if walks == 1:
         return _power_of_two(limit * 1.25)
     share = limit / walks
-    take = 8 * math.ceil((share * 1.25 + math.sqrt(share)) / 8)
+    spread = 3 * math.sqrt(limit * (1 / walks) * (1 - 1 / walks))
+    take = 8 * math.ceil((share * 1.25 + spread) / 8)
     return max(_SMALLEST_RING, min(_LAST_RING, take))
 
 

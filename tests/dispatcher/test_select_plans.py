@@ -99,14 +99,15 @@ async def test_every_filter_mix_walks_an_index(loaded: asyncpg.Connection[Any]) 
 
 async def test_several_districts_walk_one_facet_each(loaded: asyncpg.Connection[Any]) -> None:
     """Patrol first-aiders in three districts: three KNN walks of the facet index, each bound to
-    its own district's key, in one statement."""
+    its own district's key (the facet's hash, migration 0022), in one statement."""
     districts = ["360702", "360703", "360704"]
     plan = await _plan(loaded, Component(team_type="patrol", skill="first_aid"), districts)
     assert walk_problems(plan, "responder_facets_knn") == []
     conds = sorted(n["Index Cond"] for n in _nodes(plan[0]["Plan"])
                    if n.get("Index Name") == "responder_facets_knn")
-    assert conds == [f"(facet = 'district:{d}/type:patrol/skill:first_aid'::text)"
-                     for d in districts]
+    keys = await loaded.fetch("SELECT hashtextextended(f, 0) FROM unnest($1::text[]) f",
+                              [f"district:{d}/type:patrol/skill:first_aid" for d in districts])
+    assert conds == sorted(f"(key = '{k[0]}'::bigint)" for k in keys)
 
 
 @pytest.mark.parametrize(("drop", "want", "districts"), [

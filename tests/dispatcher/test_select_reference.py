@@ -30,7 +30,7 @@ DISTRICTS = ["360702", "360703", "360704", "360705"]
 WANTS = [Component(), Component(team_type="patrol"), Component(skill="first_aid"),
          Component(team_type="information_officer", skill="first_aid")]
 PLACES = [None, ["360702"], ["360703", "360705"], ["360702", "360703", "360704"],
-          ["360704", "360704"], ["360799"], DISTRICTS]
+          ["360704", "360704"], ["360799"], DISTRICTS, []]
 
 
 def _person(rnd: random.Random, area: GeoPoint, n: int) -> VolunteerSnapshot:
