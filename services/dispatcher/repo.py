@@ -17,6 +17,7 @@ from baiying_dispatcher.domain import (
     Need,
     Policy,
 )
+from baiying_shared.db import inbox
 from baiying_shared.ids import new_id
 
 
@@ -311,6 +312,20 @@ async def audit(
         "INSERT INTO audit_log (actor, role, action, incident_id, detail) VALUES ($1,$2,$3,$4,$5)",
         actor, role, action, incident_id, detail,
     )
+
+
+async def claim_with_incidents(
+    conn: asyncpg.Connection[Any], *, event_ids: list[uuid.UUID], consumer: str,
+    incident_ids: Sequence[uuid.UUID],
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, Incident]]:
+    """A bulk poll's inbox claim and its incidents (unlocked) in one round trip: the ids
+    seen for the first time, and the incidents by id."""
+    fresh, rows = await inbox.claim_many_and_read(
+        conn, event_ids=event_ids, consumer=consumer,
+        read=f"SELECT {_INCIDENT_COLS} FROM incidents WHERE id = ANY($3::uuid[])",
+        args=[list(incident_ids)],
+    )
+    return fresh, {r["id"]: _incident(r) for r in rows}
 
 
 async def incidents_by_id(

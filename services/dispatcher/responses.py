@@ -117,11 +117,14 @@ async def on_deliveries(
 async def on_bulk_statuses(
     conn: asyncpg.Connection[Any], *, settings: DispatcherSettings,
     events: Sequence[DeliveryStatusChanged],
+    incidents: dict[uuid.UUID, repo.Incident] | None = None,
 ) -> None:
     """A bulk poll's statuses (already claimed), set-based: the incidents read in one
-    statement, advisories' statuses replayed and written in one (advisory_writer); any other
-    incident's (the bulk lane carries call-outs' only by mistake) through its aggregate."""
-    incidents = await repo.incidents_by_id(conn, list({e.incident_id for e in events}))
+    statement (or given: read with the claim), advisories' statuses replayed and written in
+    one (advisory_writer); any other incident's (the bulk lane carries call-outs' only by
+    mistake) through its aggregate."""
+    if incidents is None:
+        incidents = await repo.incidents_by_id(conn, list({e.incident_id for e in events}))
     advisories = {i: inc for i, inc in incidents.items() if inc.kind == "advisory"}
     mine: list[tuple[uuid.UUID, Status]] = []
     others: dict[uuid.UUID, list[DeliveryStatusChanged]] = {}
