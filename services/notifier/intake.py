@@ -57,7 +57,11 @@ def own_pool(pool: asyncpg.Pool[Any], own: asyncpg.Pool[Any]) -> Callable[[], No
     """Let the call-out lane's intake through `pool` take its connections from `own`;
     returns the undo."""
     _OWN[id(pool)] = own
-    return lambda: _OWN.pop(id(pool), None) and None
+
+    def undo() -> None:
+        _OWN.pop(id(pool), None)
+
+    return undo
 
 
 def _pick(pool: asyncpg.Pool[Any]) -> asyncpg.Pool[Any]:
@@ -71,12 +75,11 @@ def _pick(pool: asyncpg.Pool[Any]) -> asyncpg.Pool[Any]:
     return own
 
 
-async def _apply(
-    pool: asyncpg.Pool[Any], via: asyncpg.Pool[Any], messages: list[Message]
-) -> None:
+async def _apply(pool: asyncpg.Pool[Any], via: asyncpg.Pool[Any], msgs: list[Message]) -> None:
+    """The poll's transaction on a connection of `via`; rows go to `pool`'s senders."""
     envs = [
         m.envelope
-        for m in messages
+        for m in msgs
         if m.envelope is not None and type(m.envelope.payload) in HANDLERS
     ]
     if not envs:
