@@ -153,8 +153,9 @@ async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from the Authorization header (or ?access_token= for EventSource/WebSocket)."""
-    token = credentials.credentials if credentials else request.query_params.get("access_token")
+    """The caller, from the Authorization header. Never from the URL, where logs keep it: the
+    live stream takes a short ticket instead (baiying_shared.stream_tickets)."""
+    token = credentials.credentials if credentials else None
     if not token:
         raise _unauthorized("missing bearer token")
     return await principal_from_token(request.app.state, token)

@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from baiying_dispatcher import incidents, queries, views
 from baiying_dispatcher.config import DispatcherSettings
@@ -24,13 +23,10 @@ from baiying_dispatcher.schemas import (
     ManualReplyIn,
     StatsOut,
 )
-from baiying_dispatcher.stream import ChangeHub, sse
 from baiying_shared.auth import (
     AdminPrincipal,
     DutyDeskPrincipal,
-    Principal,
     StaffPrincipal,
-    until_revoked,
 )
 from baiying_shared.deps import Pool, app_settings
 from baiying_shared.events.common import DistrictCode
@@ -55,12 +51,7 @@ def _command(body: IncidentIn) -> incidents.NewIncident:
     )
 
 
-def _hub(request: Request) -> ChangeHub:
-    return request.app.state.hub  # type: ignore[no-any-return]
-
-
 Settings = Annotated[DispatcherSettings, Depends(app_settings)]
-Hub = Annotated[ChangeHub, Depends(_hub)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 StatusFilter = Literal["mobilising", "staffed", "unmet", "issued", "cancelled", "closed"]
 
@@ -208,23 +199,3 @@ async def stats(
     scope = principal.districts_in_scope(district)
     async with pool.acquire() as conn:
         return await views.stats_view(conn, districts=scope, since=since)
-
-
-def _desk_of(principal: Principal) -> list[str] | None:
-    """The districts whose desk the caller is (None: all); supervisors are no desk."""
-    return principal.district_filter() if principal.role == "duty_desk" else []
-
-
-@router.get("/stream")
-async def stream(request: Request, principal: StaffPrincipal, hub: Hub) -> StreamingResponse:
-    """Server-sent events of incident and call-out changes in the caller's districts."""
-    async def events() -> Any:
-        with hub.subscribe(principal.district_filter(), _desk_of(principal)) as sub:
-            # A revoked session's stream ends at once (docs/auth.md).
-            async for chunk in until_revoked(request.app.state, principal, sse(sub)):
-                yield chunk
-
-    return StreamingResponse(
-        events(), media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )

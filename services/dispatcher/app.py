@@ -21,6 +21,7 @@ from baiying_dispatcher.prevention.hotspots_api import router as hotspots_router
 from baiying_dispatcher.prevention.report_api import router as report_router
 from baiying_dispatcher.rounds import run_timer
 from baiying_dispatcher.stream import ChangeHub
+from baiying_dispatcher.stream_api import router as stream_router
 from baiying_shared.logging import configure_logging
 from baiying_shared.oidc_api import router as auth_router
 from baiying_shared.runtime import running
@@ -59,6 +60,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     app.state.hub = hub
     install_common(app, service="dispatcher")
     app.include_router(router)
+    app.include_router(stream_router)  # live changes: a ticket, then server-sent events
     app.include_router(gazetteer_router)  # standard addresses, categories and districts
     app.include_router(nextsteps_router)  # the desk's moves on a short or unmet call
     app.include_router(cases_router)  # 以案说防: the case library

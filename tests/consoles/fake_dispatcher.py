@@ -24,12 +24,14 @@ from baiying_consoles.config import MapSettings
 from baiying_dispatcher.coverage import coverage
 from baiying_dispatcher.gazetteer.api import AddressOut
 from baiying_dispatcher.nextsteps import StepIn
+from baiying_dispatcher import stream_api
 from baiying_dispatcher.schemas import CalloutOut, IncidentIn, IncidentOut, StatRow, StatsOut
 from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal
 from baiying_shared.errors import InvalidField
 from baiying_shared.events.common import GeoPoint
 from baiying_shared.reference import raw as reference
 from baiying_shared.settings import CommonSettings
+from baiying_shared.stream_tickets import StreamPrincipal
 from baiying_shared.web import install_common
 
 NAMES = ["刘伟", "陈静", "王强", "李娜", "张敏", "黄磊", "赵丽", "周杰", "吴芳", "徐斌"]
@@ -276,8 +278,10 @@ def api(fake: FakeDispatcher) -> APIRouter:
     async def stats(p: StaffPrincipal) -> StatsOut:
         return _stats(fake, p.district_filter())
 
+    r.add_api_route("/stream/tickets", stream_api.ticket, methods=["POST"])  # the real one
+
     @r.get("/stream")
-    async def stream(p: StaffPrincipal) -> StreamingResponse:
+    async def stream(p: StreamPrincipal) -> StreamingResponse:  # the real ticket check
         return StreamingResponse(_sse(fake, p.district_filter()), media_type="text/event-stream")
 
     return r

@@ -23,26 +23,27 @@ ZHANGGONG, NANKANG = "360702", "360703"
 async def listening(
     system: System, *districts: str, role: Role = "supervisor", token: str | None = None
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """Collect a supervisor's (or `role`'s, or `token`'s) stream (token in ?access_token=, as
-    EventSource sends it)."""
+    """Collect a supervisor's (or `role`'s, or `token`'s) stream, opened as the consoles'
+    EventSource opens it: the token buys a ticket, the ticket rides in the URL."""
     token = token or mint_token(system.settings, sub=f"{role}-{districts}", role=role,
                                 districts=list(districts))
     seen: list[dict[str, Any]] = []
     connected = asyncio.Event()
 
     async def read() -> None:
-        async with httpx.AsyncClient(base_url=system.url, timeout=None) as c, c.stream(
-            "GET", "/v1/stream", params={"access_token": token}
-        ) as r:
-            assert r.status_code == 200
-            assert r.headers["content-type"].startswith("text/event-stream")
-            event = ""
-            async for line in r.aiter_lines():
-                connected.set()
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: "):
-                    seen.append({"event": event, **json.loads(line[6:])})
+        async with httpx.AsyncClient(base_url=system.url, timeout=None) as c:
+            auth = {"Authorization": f"Bearer {token}"}
+            ticket = (await c.post("/v1/stream/tickets", headers=auth)).json()["ticket"]
+            async with c.stream("GET", "/v1/stream", params={"ticket": ticket}) as r:
+                assert r.status_code == 200
+                assert r.headers["content-type"].startswith("text/event-stream")
+                event = ""
+                async for line in r.aiter_lines():
+                    connected.set()
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: "):
+                        seen.append({"event": event, **json.loads(line[6:])})
 
     task = asyncio.create_task(read())
     try:

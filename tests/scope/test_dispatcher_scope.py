@@ -52,6 +52,7 @@ RULES: dict[tuple[str, str], tuple[Need, Scope]] = {
     ("POST", INC + "/next-steps"): ("duty_desk", "named"),
     ("GET", "/v1/stats"): ("staff", "filter"),
     ("GET", "/v1/stream"): ("staff", "stream"),
+    ("POST", "/v1/stream/tickets"): ("staff", None),  # the ticket carries the caller's scope
     ("POST", "/v1/gazetteer/import"): ("duty_desk", None),
     ("GET", "/v1/gazetteer/search"): ("staff", "filter"),
     ("POST", "/v1/cases"): ("staff", "named"),

@@ -1,6 +1,9 @@
 // Live updates from the dispatcher's server-sent events (GET /v1/stream). EventSource cannot
-// send headers, so the token rides in ?access_token=. Handlers get {type, data}; pages refetch
+// send headers, and an access token in a URL is kept by every log on the way, so each
+// connection first trades the token (in the header) for a ticket good for a few seconds and
+// for the stream only (POST /v1/stream/tickets). Handlers get {type, data}; pages refetch
 // what changed, so a missed event is healed by the next one and by the reconnect refresh.
+import { request } from './api.js';
 import { token } from './auth.js';
 
 // The dispatcher names each event by its notice type; unnamed events arrive as "message".
@@ -15,13 +18,20 @@ export class LiveStream {
     window.addEventListener('pagehide', () => this.stop());
   }
 
-  start() {
-    const tok = token();
-    if (!tok) return this.onStatus('offline');
-    const es = new EventSource(`/v1/stream?access_token=${encodeURIComponent(tok)}`);
+  async start() {
+    if (!token()) return this.onStatus('offline');
+    let ticket;
+    try {
+      ({ ticket } = await request('POST', '/v1/stream/tickets'));
+    } catch {
+      return this.retry(); // signed out, or the dispatcher unreachable: try again later
+    }
+    const es = new EventSource(`/v1/stream?ticket=${encodeURIComponent(ticket)}`);
     this.source = es;
     es.onopen = () => { this.retryMs = 1000; this.onStatus('live', true); };
     es.onerror = () => {
+      // EventSource reconnects by itself with the same URL; the ticket has expired by then
+      // and is refused, which closes it: a fresh ticket on our own retry.
       if (es.readyState === EventSource.CLOSED) this.retry();
       else this.onStatus('reconnecting');
     };
