@@ -161,6 +161,9 @@ async def test_desk_officer_signs_in_raises_and_signs_out_at_the_provider(
         await desk.reload()  # memory is gone; the provider's SSO session answers without a prompt
         await desk.wait_for_selector("#live[data-state=live]", timeout=WAIT_MS)
         assert len(tokens.access) == 2
+        streams = [u for u in watch.requests if "/v1/stream?" in u]
+        assert streams and all("ticket=" in u for u in streams), streams
+        assert not [u for u in watch.requests if "access_token" in u or tokens.access[-1] in u]
         title = f"统一认证 持械滋事 {uuid.uuid4().hex[:6]}"
         await _raise(desk, title)
         await shoot(desk, "keycloak-desk-raised")
