@@ -35,7 +35,7 @@ _LIVE = sorted(s.value for s in LIVE)
 # order from a GiST that holds only the people wanted (_Shape.ring): one walk of an index, or
 # one per facet (district) of responder_facets_knn, each its own ring, in one statement. It
 # holds nothing the planner must guess at (callable and team type are the index's predicate,
-# a facet its first column) and its LIMIT is a literal and a small share of the index, so the
+# a facet's hash its first column) and its LIMIT is a literal and a small share of the index, so the
 # KNN index scan is its cheapest plan (tests/dispatcher/test_select_plans.py); no planner
 # switch is needed. The filters the planner cannot estimate (quiet hours, cap, commitments)
 # run on the ring only. Per walk, `walked` and `far`: did it reach the index's end, the radius.
@@ -126,11 +126,15 @@ async def nearest(
         while due := _due(walks, limit):
             for ring in dict.fromkeys(w.ring for w in due):  # the walks at one ring: one query
                 await _step(conn, shape, [w for w in due if w.ring == ring], walks, limit)
-    # By id: walks whose keys collide (migration 0022) could both hold one person.
-    kept = {r["volunteer_id"]: (gap, r) for walk in walks for gap, r in walk.kept}
-    found = sorted(kept.values(), key=lambda k: k[0])[:limit]
     # KNN orders by spherical distance; rank by the exact spheroid distance.
-    return sorted((_candidate(r) for _, r in found), key=lambda c: c.distance_m)
+    return sorted((_candidate(r) for r in _merged(walks, limit)), key=lambda c: c.distance_m)
+
+
+def _merged(walks: list[_Walk], limit: int) -> list[asyncpg.Record]:
+    # The `limit` nearest kept by all walks, each person once: walks whose keys collide
+    # (migration 0022) would both hold that person.
+    kept = {r["volunteer_id"]: (gap, r) for walk in walks for gap, r in walk.kept}
+    return [r for _, r in sorted(kept.values(), key=lambda k: k[0])[:limit]]
 
 
 def _walks(shape: _Shape, limit: int) -> list[_Walk]:

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from baiying_dispatcher.walk import _first_take
+from baiying_dispatcher.walk import _first_take, _merged, _Ring, _Walk
 
 
 def _spread(limit: int, walks: int) -> float:
@@ -39,3 +39,14 @@ def test_several_walks_do_not_each_take_a_power_of_two() -> None:
     assert _first_take(100, 3) == 56
     assert _first_take(100, 4) == 48
     assert _first_take(10, 0) == 16  # an empty district list walks nothing, but must not fail
+
+
+def test_a_person_two_walks_hold_is_kept_once() -> None:
+    """Walks' keys are hashes (migration 0022): if two collided, both walks would return the
+    same people. The merge keeps each once and still fills the limit from the others."""
+    ring = _Ring(0, 16)
+    a, b, c = ({"volunteer_id": n} for n in "abc")
+    first = _Walk("district:1", ring, kept=[(10.0, a), (30.0, c)])
+    second = _Walk("district:2", ring, kept=[(10.0, a), (20.0, b)])
+    assert [r["volunteer_id"] for r in _merged([first, second], 3)] == ["a", "b", "c"]
+    assert [r["volunteer_id"] for r in _merged([first, second], 2)] == ["a", "b"]
