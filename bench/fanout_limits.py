@@ -33,6 +33,10 @@ class Busy:
         self._pids, self._t0 = pids, time.perf_counter()
         self._cpu0 = {k: cpu_s(p) for k, p in pids.items()}
 
+    def used_s(self) -> dict[str, float]:
+        """CPU seconds each process used since the start."""
+        return {k: cpu_s(p) - self._cpu0[k] for k, p in self._pids.items()}
+
     def shares(self) -> dict[str, float]:
         wall = time.perf_counter() - self._t0
         return {k: round((cpu_s(p) - self._cpu0[k]) / wall, 2) for k, p in self._pids.items()}

@@ -53,6 +53,8 @@ class Sender:
         self._heap: list[tuple[int, int, int, int, Queued]] = []
         self._tie = itertools.count()
         self._known: set[uuid.UUID] = set()
+        # Their seqs: a NOTIFY for a row intake already handed us (hand_to) loads nothing.
+        self._known_seqs: set[int] = set()
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # a call-out (not bulk) was queued: pace for it at once
@@ -98,6 +100,7 @@ class Sender:
             return
         self._known.add(item.id)
         row = item.row
+        self._known_seqs.add(row["seq"])
         heapq.heappush(
             self._heap, (row["priority"], row["rank"], row["seq"], next(self._tie), item)
         )
@@ -150,7 +153,7 @@ class Sender:
         lease = self._settings.claim_lease_s
         last_sweep, loaded_all = time.monotonic(), False
         while True:
-            seqs, self._announced = list(self._announced), set()
+            seqs, self._announced = list(self._announced - self._known_seqs), set()
             try:
                 if not loaded_all:
                     await self._load_all()
@@ -281,6 +284,7 @@ class Sender:
             log.exception("send bookkeeping failed", delivery=str(item.id), error=str(exc))
         finally:
             self._known.discard(item.id)
+            self._known_seqs.discard(item.row["seq"])
             answered()
             claiming()
 
