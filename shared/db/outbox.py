@@ -184,6 +184,12 @@ class OutboxRelay:
         name, wake = f"{self._schema}{channel(lane)}", partial(self._on_notify, lane)
         async with self._pool.acquire() as conn:
             await conn.add_listener(name, wake)
+            # This session only reads rows and marks them published: a mark lost in a crash
+            # means a batch published again, which the consumers' inbox already drops, so it
+            # need not wait for its WAL flush (each mark was a commit and an fsync of its own
+            # during an advisory). The events themselves were committed by their writers,
+            # synchronously. The pool's full reset (SET marks the session) clears it on release.
+            await conn.execute("SET synchronous_commit = off")
             try:
                 await self._wait_for_lock(conn, lane)
                 while True:
