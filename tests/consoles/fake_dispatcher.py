@@ -21,10 +21,10 @@ from fastapi.responses import StreamingResponse
 
 from baiying_consoles import router as consoles_router
 from baiying_consoles.config import MapSettings
+from baiying_dispatcher import stream_api
 from baiying_dispatcher.coverage import coverage
 from baiying_dispatcher.gazetteer.api import AddressOut
 from baiying_dispatcher.nextsteps import StepIn
-from baiying_dispatcher import stream_api
 from baiying_dispatcher.schemas import CalloutOut, IncidentIn, IncidentOut, StatRow, StatsOut
 from baiying_shared.auth import DutyDeskPrincipal, Principal, StaffPrincipal
 from baiying_shared.errors import InvalidField
