@@ -24,14 +24,13 @@ from typing import Any
 
 import asyncpg
 
-from baiying_notifier import store, stuck
+from baiying_notifier import store, stuck, urgent_claims
 from baiying_notifier.batching import Batcher, Once
 from baiying_notifier.config import NotifierSettings
 from baiying_notifier.domain.pacing import RetryPolicy, SegmentPacer, is_bulk, is_retryable
 from baiying_notifier.gateway import GatewayError, OutboundSms, SmsGateway
 from baiying_notifier.leases import SenderLeases, from_number, lease_name
 from baiying_notifier.store import Fence, Queued
-from baiying_shared.db.pool import create_pool
 from baiying_shared.logging import get_logger
 from baiying_shared.sms import segments
 
@@ -114,26 +113,14 @@ class Sender:
         self._wake.set()
 
     async def _claim_urgent(self, wanted: list[tuple[uuid.UUID, str, int]]) -> list[int | None]:
-        # The own connection if it is free, else a free shared one: a fan-out of call-outs
-        # alone would otherwise run all its claims one after another on one connection
-        # (measured: half the fan-out rate). With neither free, wait for the own one.
-        own = self._urgent_pool
-        if own is None or (own.get_idle_size() == 0 and self._pool.get_idle_size() > 0):
-            return await store.claim(self._pool, self._fence, wanted)
-        return await store.claim(own, self._fence, wanted)
-
-    async def _open_urgent_pool(self) -> None:
-        """A connection of its own for call-outs' claims: during an advisory the shared pool's
-        connections are all busy with status callbacks, submits and bulk claims."""
-        schema = await self._pool.fetchval("SELECT current_schema()")
-        one = self._settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1})
-        self._urgent_pool = await create_pool(one, schema=str(schema))
+        return await urgent_claims.claim(self._pool, self._urgent_pool, self._fence, wanted)
 
     async def run(self) -> None:
         """Load and send until cancelled."""
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             await self.leases.step()  # hold our share before the first send
-            await self._open_urgent_pool()  # without it call-outs claim on the shared pool
+            # without it call-outs claim on the shared pool
+            self._urgent_pool = await urgent_claims.open_own_pool(self._pool, self._settings)
         loader = asyncio.create_task(self._load_forever(), name="sms-loader")
         keeper = asyncio.create_task(self.leases.run(), name="sms-leases")
         try:
@@ -231,9 +218,9 @@ class Sender:
             # it goes now, to the sender whose carrier queue is shortest.
             # (never more than the call-outs' own: config says at most pacing_tolerance_s)
             bulk = bool(top and _bulk(top))
-            pacers = self._pacers
+            pacers, s = self._pacers, self._settings
             keys = {
-                n: (pacers[n].wait_time(tolerance_s=self._slack(n, names, bulk)),
+                n: (pacers[n].wait_time(tolerance_s=urgent_claims.slack(s, n, names, bulk)),
                     pacers[n].backlog_s())
                 for n in names
             }
@@ -244,21 +231,6 @@ class Sender:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(keys[best][0], 0.0005)):
                     await self._urgent.wait()
-
-    def _slack(self, name: str, names: list[str], bulk: bool) -> float | None:
-        """How far ahead `name` may run for the top message (None: the call-outs' whole).
-
-        Bulk never gets more than the call-outs' own (config: at most pacing_tolerance_s).
-        With several senders the first (the express one) keeps its bulk queue shorter still,
-        so a call-out, which goes to the shortest carrier queue, finds one nearly drained.
-        """
-        if not bulk:
-            return None
-        s = self._settings
-        slack = min(s.pacing_bulk_tolerance_s, s.pacing_tolerance_s)
-        if len(names) > 1 and name == min(names):
-            return min(slack, s.pacing_express_tolerance_s)
-        return slack
 
     def _refund(self, turn: _Turn) -> None:
         """A claim we lost sent nothing: the sender's slot goes to the next message."""
