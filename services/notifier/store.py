@@ -187,12 +187,21 @@ async def apply_callback(
 ) -> bool:
     """A status callback for our row `delivery_id` (else the row with `sid`); True if news."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await _delivery(conn, delivery_id=delivery_id, sid=sid)
-        if row is None:  # not ours, or not recorded yet: do not burn the replay key
-            return False
-        if sid in (row["cancelled_sids"] or ()):  # a message we cancelled and sent again
-            return False
-        return await record_status(conn, row=row, sid=sid, status=status, code=code)
+        return await apply_callback_in(
+            conn, delivery_id=delivery_id, sid=sid, status=status, code=code
+        )
+
+
+async def apply_callback_in(
+    conn: Any, *, delivery_id: str | None, sid: str, status: str, code: int | None
+) -> bool:
+    """`apply_callback` inside the caller's transaction (the webhook's group commit)."""
+    row = await _delivery(conn, delivery_id=delivery_id, sid=sid)
+    if row is None:  # not ours, or not recorded yet: do not burn the replay key
+        return False
+    if sid in (row["cancelled_sids"] or ()):  # a message we cancelled and sent again
+        return False
+    return await record_status(conn, row=row, sid=sid, status=status, code=code)
 
 
 async def _delivery(conn: Any, *, delivery_id: str | None, sid: str) -> Any:
