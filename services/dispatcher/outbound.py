@@ -6,7 +6,7 @@ Both are written inside the caller's transaction, so neither exists unless the c
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -51,17 +51,33 @@ async def issue(
     expires_at: datetime | None,
 ) -> None:
     """First alerts, nearest first: what, roughly where and how far — no exact address."""
-    rows = [
-        _row(incident, topic.CalloutIssued(
+    def issued(c: Callout) -> topic.CalloutIssued:
+        return topic.CalloutIssued(
             **_addressed(c), kind=incident.kind,
             title=incident.title, category=incident.category, area=incident.area,
             district=incident.district, distance_m=c.distance_m, rank=c.rank, round=c.round,
             advice=incident.advice, expires_at=expires_at, description=incident.description,
-        ))
-        for c in sorted(callouts, key=lambda c: c.rank)
-    ]
-    if rows:
-        await outbox.add_many(conn, rows)
+        )  # fmt: skip
+
+    await _add_in_chunks(conn, incident, sorted(callouts, key=lambda c: c.rank), issued)
+
+
+# Events built and written this many at a time. A 10,000-person advisory's events took
+# ~0.5 s of CPU in one stretch, and a call-out raised meanwhile waited up to ~220 ms for the
+# event loop (measured); each chunk's write is a round trip that lets it in. Ids still
+# follow the given order, so per-key order holds.
+CHUNK = 500
+
+
+async def _add_in_chunks(
+    conn: asyncpg.Connection[Any],
+    incident: Incident,
+    callouts: Sequence[Callout],
+    make: Callable[[Callout], topic._Addressed],
+) -> None:
+    for start in range(0, len(callouts), CHUNK):
+        chunk = callouts[start : start + CHUNK]
+        await outbox.add_many(conn, [_row(incident, make(c)) for c in chunk])
 
 
 async def confirm(
@@ -84,13 +100,11 @@ async def stand_down(
     held_by: str = "",
 ) -> None:
     """No longer needed (or, `held`, committed to the incident titled `held_by`)."""
-    rows = [
-        _row(incident, topic.CalloutStoodDown(**_addressed(c), reason=reason,
-                                              title=incident.title, held_by=held_by))
-        for c in callouts
-    ]
-    if rows:
-        await outbox.add_many(conn, rows)
+    def stood_down(c: Callout) -> topic.CalloutStoodDown:
+        return topic.CalloutStoodDown(**_addressed(c), reason=reason, title=incident.title,
+                                      held_by=held_by)  # fmt: skip
+
+    await _add_in_chunks(conn, incident, callouts, stood_down)
 
 
 def _scope(incident: Incident) -> dict[str, Any]:
