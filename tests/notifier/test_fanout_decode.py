@@ -4,30 +4,16 @@ path gave, and every malformed record still gets a reason naming its fault."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
 from baiying_shared.events import callouts
 from baiying_shared.events.envelope import UndecodableEvent, decode, encode, wrap
+from tests.notifier.harness import issued
 
 
 def _issued() -> callouts.CalloutIssued:
-    return callouts.CalloutIssued(
-        callout_id=uuid.uuid4(),
-        incident_id=uuid.uuid4(),
-        volunteer_id=uuid.uuid4(),
-        phone="+8613400000001",
-        channels=("sms",),
-        kind="callout",
-        title="走失老人寻找",
-        category="寻人",
-        area="章贡区南门广场",
-        district="360702",
-        distance_m=100,
-        rank=1,
-        round=1,
-    )
+    return issued(phone="+8613400000001")
 
 
 def test_round_trip_gives_the_typed_payload() -> None:
