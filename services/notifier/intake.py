@@ -26,6 +26,7 @@ from baiying_notifier.domain.keywords import short_code
 from baiying_notifier.queueing import App, Sms
 from baiying_notifier.store import Queued
 from baiying_shared.db import inbox
+from baiying_shared.db.pool import own_if_free
 from baiying_shared.deps import PgConn
 from baiying_shared.events.callouts import CalloutConfirmed, CalloutIssued, CalloutStoodDown
 from baiying_shared.events.envelope import Envelope
@@ -67,12 +68,8 @@ def own_pool(pool: asyncpg.Pool[Any], own: asyncpg.Pool[Any]) -> Callable[[], No
 def _pick(pool: asyncpg.Pool[Any]) -> asyncpg.Pool[Any]:
     # During an advisory the shared pool is all status callbacks, submits, bulk intake and
     # claims: a call-out's intake waited up to ~100 ms there for a connection (measured,
-    # 3,000 advisory). Its own pool if a connection is free there, else a free shared one
-    # (several call-out partitions at once), else wait for its own: one call-out transaction.
-    own = _OWN.get(id(pool))
-    if own is None or (own.get_idle_size() == 0 and pool.get_idle_size() > 0):
-        return pool
-    return own
+    # 3,000 advisory).
+    return own_if_free(_OWN.get(id(pool)), pool)
 
 
 async def _apply(pool: asyncpg.Pool[Any], via: asyncpg.Pool[Any], msgs: list[Message]) -> None:

@@ -123,6 +123,15 @@ async def create_pool(settings: CommonSettings, *, schema: str) -> asyncpg.Pool[
     return pool
 
 
+def own_if_free(own: asyncpg.Pool[Any] | None, shared: asyncpg.Pool[Any]) -> asyncpg.Pool[Any]:
+    """Where a call-out's work takes its connection: its own small pool when a connection is
+    free there, else a free shared one, else it waits for its own. Its own alone would run
+    several call-outs' work one after another; the shared alone waits behind an advisory's."""
+    if own is None or (own.get_idle_size() == 0 and shared.get_idle_size() > 0):
+        return shared
+    return own
+
+
 class GroupCommit(Generic[T, R]):
     """Many callers' small transactions committed as one (group commit).
 
